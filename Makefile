@@ -1,0 +1,49 @@
+# gridgeo: the two set-up commands are `make run` and `make test`; both create or
+# refresh .venv from requirements.txt + constraints.txt first.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+PORT    ?= 8501
+
+.PHONY: run test bench demo browser static lint clean help
+
+help:
+	@echo "make run    start the app on the bundled demo data (http://localhost:$(PORT))"
+	@echo "make test   run the whole test suite (installs chromium for the browser test)"
+	@echo "make bench  run the benchmarks and print figures"
+	@echo "make demo   regenerate data/demo from its seeded generator"
+
+$(STAMP): requirements.txt constraints.txt
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt -c constraints.txt
+	touch $(STAMP)
+
+# Leaflet and plugin JS/CSS served locally: no CDN is reachable offline.
+static/vendor/.stamp: scripts/vendor_static.sh
+	bash scripts/vendor_static.sh
+	touch $@
+
+static: static/vendor/.stamp
+
+# Debian's chromium (Playwright's own download is impossible here) and CJK fonts.
+browser:
+	@command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -q "Noto Sans CJK" || { \
+	  echo "installing chromium and fonts-noto-cjk with apt-get"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
+
+run: $(STAMP) static
+	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true
+
+test: $(STAMP) static browser
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+demo: $(STAMP)
+	$(BIN)/python scripts/make_demo.py
+
+clean:
+	rm -rf $(VENV) static/vendor .pytest_cache .hypothesis

@@ -1,0 +1,5 @@
+"""``python -m gridgeo``."""
+
+from gridgeo.cli import main
+
+raise SystemExit(main())

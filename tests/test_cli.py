@@ -1,0 +1,58 @@
+"""The command line runs the same loaders as the app and reports in plain words."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gridgeo.cli import main
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_help_runs_as_module() -> None:
+    out = subprocess.run([sys.executable, "-m", "gridgeo", "--help"], capture_output=True, text=True,
+                         cwd=Path(__file__).parents[1], check=True)
+    for command in ("validate", "partition", "demo"):
+        assert command in out.stdout
+
+
+def test_validate_ok(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["validate", "buildings", str(DATA / "buildings.geojson"),
+                 "--communities", str(DATA / "communities.geojson")])
+    assert code == 0
+    assert "OK: " in capsys.readouterr().out
+
+
+def test_validate_reports_every_problem_and_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["validate", "buildings", str(DATA / "bad_households.csv"), str(DATA / "buildings.geojson")])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert out.count("error: bad_households.csv row") == 3
+    assert "OK: " in out  # the good file is still reported
+
+
+def test_validate_json(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["validate", "buildings", str(DATA / "bad_duplicate_ids.csv"), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert report[0]["ok"] is False
+    assert "'B100' is used 2 times" in report[0]["errors"][0]
+
+
+def test_unreadable_file_is_reported_not_a_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["validate", "buildings", str(DATA / "missing.csv")])
+    assert code == 1
+    assert "missing.csv: file not found" in capsys.readouterr().out
+
+
+def test_bad_bounds_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code = main(["partition", "--communities", str(DATA / "communities.geojson"),
+                 "--buildings", str(DATA / "buildings.geojson"), "--min", "600", "--max", "500",
+                 "--out", str(tmp_path)])
+    assert code == 2
+    assert "min ≤ target ≤ max" in capsys.readouterr().err
