@@ -199,3 +199,27 @@ def test_district_folder_by_names(tmp_path: Path) -> None:
     d = io.read_district(tmp_path)
     assert int(d.buildings["households"].sum()) == int(gpd.read_file(DATA / "buildings.geojson")["households"].sum())
     assert d.streets is None and d.cases is None
+
+
+def test_blank_yes_no_cell_is_unknown_not_no(tmp_path: Path) -> None:
+    csv = tmp_path / "cases.csv"
+    csv.write_text(
+        "case_id,lon,lat,category,channel,created_at,closed_at,satisfied,urgent\n"
+        "C1,116.4455,36.2912,物业管理,12345热线,2026-03-02 09:00,2026-03-03 10:00,否,\n"
+        "C2,116.4456,36.2913,物业管理,网格巡查,2026-03-02 09:00,,,是\n", encoding="utf-8")
+    cases = io.read_cases(csv)
+    assert cases.loc["C1", "satisfied"] == False  # noqa: E712 - an explicit 否
+    assert pd.isna(cases.loc["C2", "satisfied"])  # open case: not yet asked
+    assert cases["urgent"].tolist() == [False, True]  # blank urgent takes the default (not urgent)
+
+
+def test_extra_columns_are_kept_and_geometry_columns_are_not(tmp_path: Path) -> None:
+    b = io.read_buildings(DATA / "buildings_zh_utf8bom.csv")
+    assert b.loc["B100", "name"] == "翠屏路0号"  # 地址 is an accepted header for name
+    assert "经度" not in b.columns and "纬度" not in b.columns
+    staff = tmp_path / "staff.csv"
+    staff.write_text("工号,姓名,岗位,专兼职,经度,纬度,备注\nS1,张三,网格员,兼职,116.44,36.29,快递员\n",
+                     encoding="utf-8")
+    s = io.read_staff(staff)
+    assert s.loc["S1", "备注"] == "快递员" and s.loc["S1", "role"] == "worker"
+    assert s.loc["S1", "employment"] == "part_time"

@@ -127,6 +127,11 @@ def check_layer(raw: RawLayer, spec: LayerSpec, path: str | Path, *, coords: Coo
         else:
             out[f.name] = f.default if f.default is not None else None
 
+    # keep the user's own extra columns (e.g. a courier flag), as text, after the spec's
+    geometry_cols = {find_column(list(df.columns), a) for a in (LON_ALIASES, LAT_ALIASES, WKT_ALIASES)}
+    for extra in df.columns:
+        if extra not in out.columns and extra not in geometry_cols and str(extra) != "geometry":
+            out[str(extra)] = df[extra]
     if spec.id_field:
         _check_ids(out[spec.id_field], col, spec)
 
@@ -199,7 +204,8 @@ def _coerce(raw: pd.Series, f: FieldSpec, col: Collector, tabular: bool) -> pd.S
                    value=text.iloc[pos], remedy="enter a decimal number")
         return num.astype(float)
     if f.type == "bool":
-        mapped = text.str.lower().map(BOOL_VALUES)
+        # a blank cell is unknown (NA), not "no": an open case has no satisfaction yet
+        mapped = text.str.lower().map(BOOL_VALUES).where(~blank)
         bad = ~blank & mapped.isna()
         for pos in np.flatnonzero(bad.to_numpy()):
             col.at(int(pos), f"{f.name} is not yes/no", f"err.schema.{f.name}_not_bool",
