@@ -1,0 +1,553 @@
+"""Divide one community: feasibility arithmetic, search with escalation, grids and their report.
+
+Runs in a worker process when ``workers > 1``: input and output are plain
+picklable data in the district's metric CRS.
+
+Escalation, tried in order until every grid is within bounds:
+level 0 (compounds ≤ max and buildings ≤ max whole), level 1 (buildings split by
+unit), level 2 (compounds ≤ max split too). When no level reaches the bounds, or
+the household total admits no grid count, the nearest plan is made with relaxed
+bounds and flagged, never hidden.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import shapely
+from numpy.typing import NDArray
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from gridgeo.i18n import LANGS, t
+from gridgeo.partition.feasibility import explain_infeasible, fewest_grids, k_order, nearest_choice, outside
+from gridgeo.partition.search import Budget, Graph, SearchParams, polish, split
+from gridgeo.partition.tessellation import CommunityPieces, robust_union, tessellate, unit_households
+from gridgeo.partition.units import Atoms, make_atoms
+from gridgeo.settings import Rules
+
+__all__ = ["Task", "LockedGrid", "CommunityOutput", "solve_community", "nearest_choice", "FLAGS"]
+
+IntArray = NDArray[np.int64]
+
+#: Flag codes a grid or community may carry, with what they mean.
+FLAGS: dict[str, str] = {
+    "infeasible_community": "no grid count puts every grid within bounds (e.g. 550 households)",
+    "bounds_not_met": "a count exists, but buildings/compounds cannot be divided finely enough",
+    "unit_split": "holds some units (单元) of a building split between grids",
+    "estimated_units": "a split building had no unit count; units were estimated",
+    "compound_over_max": "holds part of a compound that alone exceeds the maximum",
+    "compound_split": "holds part of a compound ≤ max split to reach the bounds",
+    "compound_not_contiguous": "holds part of a compound whose buildings do not touch, so no one grid holds it",
+    "multipart": "spans separate parts of the community that cannot form grids alone",
+    "oversized_unit": "holds one unit (or unsplittable building) above the maximum",
+    "locked": "kept exactly as locked by the planner",
+    "empty_community": "the community has no households",
+}
+
+
+@dataclass
+class LockedGrid:
+    """A grid kept as is: metric geometry for measuring, and its assignment rows."""
+
+    grid_id: str
+    geometry: shapely.Geometry
+    rows: list[dict[str, Any]]
+
+
+@dataclass
+class Task:
+    """Everything needed to divide one community, in the district's metric CRS."""
+
+    community_id: str
+    community: shapely.Geometry
+    region: shapely.Geometry
+    buildings: pd.DataFrame
+    streets: NDArray[np.object_]
+    locked: list[LockedGrid]
+    seed: int
+    building_units: dict[str, tuple[int, bool, int]] = field(default_factory=dict)
+    # building id -> (units it may be split into, unit count known, the given unit count or 0)
+
+
+@dataclass
+class CommunityOutput:
+    """Grids (metric geometry), assignment rows and the report row of one community."""
+
+    community_id: str
+    grids: list[dict[str, Any]]
+    assignments: list[dict[str, Any]]
+    report: dict[str, Any]
+    compounds: list[dict[str, Any]]
+
+
+# ----------------------------------------------------------------------------- solving
+
+@dataclass
+class _Solved:
+    parts: list[IntArray]        # piece indices per grid
+    level: int
+    relaxed: bool
+    k: int
+
+
+def _relaxed_bounds(h: int, k: int, delta: float, rules: Rules, max_atom: int) -> tuple[float, float]:
+    share = h / k
+    if math.isinf(delta):
+        return 0.0, float(h)
+    lo = math.floor(min(rules.min_households, share) * (1 - delta))
+    hi = math.ceil(max(rules.max_households, share, max_atom) * (1 + delta))
+    return float(max(lo, 0)), float(hi)
+
+
+def _solve_component(pieces: CommunityPieces, idx: IntArray, rules: Rules, rng: np.random.Generator,
+                     params: SearchParams) -> _Solved:
+    h = int(pieces.households[idx].sum())
+    ks = k_order(h, rules)
+    lo, hi = float(rules.min_households), float(rules.max_households)
+    graphs: dict[int, Graph] = {}
+    stages: list[tuple[int, Atoms]] = []
+    for level in (0, 1, 2):
+        atoms = make_atoms(pieces, idx, level, rules)
+        graphs[level] = Graph(atoms, params, compound_of(pieces, idx, atoms))
+        if not stages or atoms.n != stages[-1][1].n:
+            stages.append((level, atoms))
+    for level, atoms in stages if ks else []:
+        if atoms.w.max(initial=0) > hi:
+            continue
+        g = graphs[level]
+        failed: set[tuple[int, int]] = set()   # dead ends of this graph and bounds, any k
+        for k in ks[:3]:
+            budget = Budget(params.budget)
+            budget.failed = failed
+            for _ in range(3):
+                if budget.left <= 0:
+                    break
+                parts = split(g, np.arange(atoms.n), k, lo, hi, rng, params, budget)
+                if parts is not None:
+                    best = polish(g, parts, lo, hi, rng, params)
+                    cheap = replace(params, budget=params.quality_budget)
+                    for _ in range(params.quality_starts - 1):  # a few more starts: keep the best
+                        more = split(g, np.arange(atoms.n), k, lo, hi, rng, cheap)
+                        if more is not None:
+                            cand = polish(g, more, lo, hi, rng, params)
+                            if cand[1] < best[1]:
+                                best = cand
+                    return _Solved(_to_pieces(atoms.of_piece, best[0], idx), level, False, k)
+        for k in ks[:2]:
+            repaired = _repair(g, k, h, rules, rng, params)
+            if repaired is not None:
+                return _Solved(_to_pieces(atoms.of_piece, repaired, idx), level, False, k)
+    # nearest plan with relaxed bounds; no plan meets the bounds, so nothing is split to get closer
+    k = ks[0] if ks else nearest_choice(h, rules)
+    for level in (0, 1, 2):
+        for delta in (0.02, 0.1, 0.25, 0.5, 1.0, math.inf):
+            g = graphs[level]
+            kk = min(k, g.n)
+            rlo, rhi = _relaxed_bounds(h, kk, delta, rules, int(g.w.max(initial=0)))
+            parts = split(g, np.arange(g.n), kk, rlo, rhi, rng, params)
+            if parts is not None:
+                parts, _ = polish(g, parts, rlo, rhi, rng, params, real_lo=lo, real_hi=hi)
+                return _Solved(_to_pieces(g.atoms.of_piece, parts, idx), level, True, kk)
+    raise RuntimeError(f"community {pieces.community_id}: no partition found even without bounds")
+
+
+def compound_of(pieces: CommunityPieces, idx: IntArray, atoms: Atoms) -> IntArray:
+    """Code of the compound each atom belongs to (-1 for none), for the polish's span cost."""
+    first_piece = np.full(atoms.n, -1, dtype=np.int64)
+    first_piece[atoms.of_piece[::-1]] = idx[::-1]
+    names = pieces.compound[first_piece]
+    codes, _ = pd.factorize(pd.Series([n if n is not None else np.nan for n in names], dtype=object))
+    return np.asarray(codes, dtype=np.int64)
+
+
+def _repair(g: Graph, k: int, h: int, rules: Rules, rng: np.random.Generator,
+            params: SearchParams) -> list[IntArray] | None:
+    """Reach the bounds from a slightly relaxed plan by moving atoms, before splitting more.
+
+    Tree cuts rarely hit exact fits (two grids of exactly 300 from 1 + 1 + 298
+    households); moves driven by the households outside the bounds often do.
+    """
+    lo, hi = float(rules.min_households), float(rules.max_households)
+    for delta in (0.1, 0.25):
+        rlo, rhi = _relaxed_bounds(h, k, delta, rules, int(g.w.max(initial=0)))
+        parts = split(g, np.arange(g.n), k, rlo, rhi, rng, params, Budget(params.quality_budget))
+        if parts is None:
+            continue
+        parts, _ = polish(g, parts, rlo, rhi, rng, params, real_lo=lo, real_hi=hi)
+        if all(lo <= g.w[p].sum() <= hi for p in parts):
+            return polish(g, parts, lo, hi, rng, params)[0]
+    return None
+
+
+def _to_pieces(of_piece: IntArray, parts: list[IntArray], idx: IntArray) -> list[IntArray]:
+    label = np.full(int(of_piece.max()) + 1 if len(of_piece) else 0, -1, dtype=np.int64)
+    for gi, part in enumerate(parts):
+        label[part] = gi
+    lab = label[of_piece]
+    return [idx[lab == gi] for gi in range(len(parts))]
+
+
+def _merge_small_parts(pieces: CommunityPieces, rules: Rules) -> int:
+    """Join parts that cannot hold a grid on their own to their nearest part; return joins made."""
+    joins = 0
+    while True:
+        ncomp, lab = pieces.components()
+        if ncomp <= 1:
+            return joins
+        hh = np.bincount(lab, weights=pieces.households, minlength=ncomp)
+        bad = [c for c in range(ncomp) if len(rules.feasible_grid_counts(int(hh[c]))) == 0]
+        if not bad:
+            return joins
+        c = min(bad, key=lambda q: (hh[q], q))
+        mine = np.flatnonzero(lab == c)
+        others = np.flatnonzero(lab != c)
+        tree = shapely.STRtree(pieces.geom[others])
+        (src, dst), dist = tree.query_nearest(pieces.geom[mine], return_distance=True, all_matches=False)
+        best = int(np.argmin(dist))
+        pieces.add_virtual_edge(int(mine[src[best]]), int(others[dst[best]]))
+        joins += 1
+
+
+def solve_community(task: Task, rules: Rules, params: SearchParams | None = None) -> CommunityOutput:
+    """Divide one community (see module docstring) and describe the result."""
+    params = params or SearchParams()
+    rng = np.random.default_rng([task.seed, zlib.crc32(task.community_id.encode())])
+    locked_hh = sum(int(r["households"]) for lg in task.locked for r in lg.rows)
+    grids: list[dict[str, Any]] = []
+    assignments: list[dict[str, Any]] = []
+    solved: list[_Solved] = []
+    pieces: CommunityPieces | None = None
+    joins = 0
+    if not shapely.is_empty(task.region) and shapely.area(task.region) > 1e-6:
+        pieces = tessellate(task.community_id, task.region, task.buildings, task.streets, rules=rules)
+        joins = _merge_small_parts(pieces, rules)
+        _, lab = pieces.components()
+        for c in np.unique(lab):
+            solved.append(_solve_component(pieces, np.flatnonzero(lab == c), rules, rng, params))
+    h_rest = int(pieces.households.sum()) if pieces is not None else 0
+    feasible = len(rules.feasible_grid_counts(h_rest)) > 0 if pieces is not None else True
+    new = _grid_rows(task, pieces, solved, rules) if pieces is not None else []
+    grids.extend(new)
+    grids.extend(_locked_rows(task, rules))
+    _number(task, grids)
+    assignments = _assignment_rows(task, pieces, solved, grids, rules)
+    compounds = _compound_rows(task, assignments, rules)
+    _flag(task, grids, assignments, compounds, feasible, pieces, solved, rules)
+    report = _report(task, grids, compounds, h_rest, locked_hh, feasible, joins, solved, rules)
+    return CommunityOutput(task.community_id, grids, assignments, report, compounds)
+
+
+# ----------------------------------------------------------------------------- grids
+
+_OUTPUT_GRID_M = 1e-6
+
+
+def _grid_rows(task: Task, pieces: CommunityPieces, solved: list[_Solved], rules: Rules) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    ext = pieces.perim.copy()
+    np.subtract.at(ext, pieces.edge_u, pieces.edge_len)
+    np.subtract.at(ext, pieces.edge_v, pieces.edge_len)
+    ext = np.maximum(ext, 0.0)
+    label = np.full(pieces.n, -1, dtype=np.int64)
+    all_parts = [(s, part) for s in solved for part in s.parts]
+    for gi, (_, part) in enumerate(all_parts):
+        label[part] = gi
+    street_len = np.zeros(len(all_parts))
+    np.add.at(street_len, label, ext)  # community edge (and locked-grid edge) counts as a street
+    lu, lv = label[pieces.edge_u], label[pieces.edge_v]
+    cut = (lu != lv) & ~pieces.virtual
+    on_street = pieces.edge_len - pieces.edge_ns
+    np.add.at(street_len, lu[cut], on_street[cut])
+    np.add.at(street_len, lv[cut], on_street[cut])
+    for gi, (s, part) in enumerate(all_parts):
+        # snap to 1 µm: sub-micron slivers along edges would turn into self-intersections after a
+        # round trip through EPSG:4326; shared edges snap alike, so grids still tile
+        geom = shapely.set_precision(robust_union(pieces.geom[part]), _OUTPUT_GRID_M)
+        area, perim = float(shapely.area(geom)), float(shapely.length(geom))
+        rows.append({
+            "grid_id": None, "community_id": task.community_id,
+            "households": int(pieces.households[part].sum()),
+            "polsby_popper": 4 * math.pi * area / perim ** 2 if perim > 0 else 0.0,
+            "street_share": min(1.0, street_len[gi] / perim) if perim > 0 else 0.0,
+            "area_m2": area, "perimeter_m": perim, "geometry": geom, "_pieces": part,
+            "_relaxed": s.relaxed, "_level": s.level, "_flags": set(), "_locked": False})
+    return rows
+
+
+def _locked_rows(task: Task, rules: Rules) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    if not task.locked:
+        return rows
+    lines = [task.community.boundary, *task.streets] if len(task.streets) else [task.community.boundary]
+    along = shapely.buffer(shapely.union_all(lines), 0.05)
+    for lg in task.locked:
+        area, perim = float(shapely.area(lg.geometry)), float(shapely.length(lg.geometry))
+        on = float(shapely.length(shapely.intersection(shapely.boundary(lg.geometry), along)))
+        rows.append({
+            "grid_id": lg.grid_id, "community_id": task.community_id,
+            "households": int(sum(int(r["households"]) for r in lg.rows)),
+            "polsby_popper": 4 * math.pi * area / perim ** 2 if perim > 0 else 0.0,
+            "street_share": min(1.0, on / perim) if perim > 0 else 0.0,
+            "area_m2": area, "perimeter_m": perim, "geometry": lg.geometry, "_pieces": None,
+            "_relaxed": False, "_level": 0, "_flags": {"locked"}, "_locked": True})
+    return rows
+
+
+def _number(task: Task, grids: list[dict[str, Any]]) -> None:
+    """Give new grids serials in reading order (west→east within a row, rows north→south).
+
+    Locked grids keep their ids; new ones take the lowest free serials.
+    """
+    cid = task.community_id
+    used = {int(g["grid_id"][len(cid):]) for g in grids if g["_locked"]
+            and str(g["grid_id"]).startswith(cid) and str(g["grid_id"])[len(cid):].isdigit()}
+    new = [g for g in grids if not g["_locked"]]
+    if not new:
+        return
+    pts = shapely.get_coordinates(shapely.point_on_surface([g["geometry"] for g in new]))
+    band = math.sqrt(float(np.median([g["area_m2"] for g in new]))) or 1.0
+    top = float(shapely.bounds(task.community)[3])
+    rows = np.floor((top - pts[:, 1]) / band)
+    order = np.lexsort((pts[:, 0], rows))
+    serial = 0
+    for i in order:
+        serial += 1
+        while serial in used:
+            serial += 1
+        new[i]["grid_id"] = f"{cid}{serial:03d}"
+
+
+# ----------------------------------------------------------------------------- assignments
+
+def _ranges(units: list[int]) -> str:
+    """Compress unit numbers: [1, 2, 3, 5] -> "1-3,5"."""
+    runs: list[list[int]] = []
+    for u in sorted(units):
+        if runs and u == runs[-1][1] + 1:
+            runs[-1][1] = u
+        else:
+            runs.append([u, u])
+    return ",".join(f"{a}-{b}" if b != a else f"{a}" for a, b in runs)
+
+
+def _assignment_rows(task: Task, pieces: CommunityPieces | None, solved: list[_Solved],
+                     grids: list[dict[str, Any]], rules: Rules) -> list[dict[str, Any]]:
+    raw: list[dict[str, Any]] = []
+    for g in grids:
+        if g["_locked"]:
+            lg = next(x for x in task.locked if x.grid_id == g["grid_id"])
+            raw.extend(dict(r, grid_id=g["grid_id"], _locked_row=True) for r in lg.rows)
+            continue
+        part = g["_pieces"]
+        blds = pieces.building[part]  # type: ignore[union-attr]
+        for b in pd.unique(blds[blds != None]):  # noqa: E711
+            sel = part[blds == b]
+            units = [int(u) for u in pieces.unit[sel] if u > 0]  # type: ignore[union-attr]
+            raw.append({"building_id": b, "grid_id": g["grid_id"],
+                        "households": int(pieces.households[sel].sum()),  # type: ignore[union-attr]
+                        "_units": units or None})
+    n_grids: dict[str, int] = {}
+    for r in raw:
+        n_grids[r["building_id"]] = n_grids.get(r["building_id"], 0) + 1
+    out = []
+    for r in raw:
+        b = r["building_id"]
+        if r.get("_locked_row"):
+            out.append({k: r[k] for k in ("building_id", "grid_id", "households", "units", "unit_range",
+                                          "estimated")})
+            continue
+        _, known, given = task.building_units.get(b, (1, False, 0))
+        whole = n_grids[b] == 1
+        if whole:
+            units_val: object = given if known else pd.NA
+            rng_s = ""
+            est = False
+        else:
+            us = r["_units"] or []
+            units_val = len(us) if us else pd.NA
+            rng_s = _ranges(us) if us else ""
+            est = not known
+        out.append({"building_id": b, "grid_id": r["grid_id"], "households": int(r["households"]),
+                    "units": units_val, "unit_range": rng_s, "estimated": bool(est)})
+    return out
+
+
+def _compound_rows(task: Task, assignments: list[dict[str, Any]], rules: Rules) -> list[dict[str, Any]]:
+    comp = task.buildings.set_index("building_id")["compound_id"] if len(task.buildings) else pd.Series(dtype=object)
+    comp_of = {b: c for b, c in comp.items() if not pd.isna(c)}
+    for lg in task.locked:
+        for r in lg.rows:
+            if r.get("compound_id") is not None and not pd.isna(r.get("compound_id")):
+                comp_of.setdefault(r["building_id"], r["compound_id"])
+    hh: dict[str, int] = {}
+    grids: dict[str, set[str]] = {}
+    for r in assignments:
+        c = comp_of.get(r["building_id"])
+        if c is None:
+            continue
+        hh[c] = hh.get(c, 0) + int(r["households"])
+        grids.setdefault(c, set()).add(r["grid_id"])
+    items: dict[str, list[int]] = {}
+    totals = dict(zip(task.buildings["building_id"], task.buildings["households_total"], strict=True))
+    for lg in task.locked:
+        for r in lg.rows:
+            totals[r["building_id"]] = totals.get(r["building_id"], 0) + int(r["households"])
+    for b, c in comp_of.items():
+        n_split, _, _ = task.building_units.get(b, (1, False, 0))
+        total = int(totals.get(b, 0))
+        if total > rules.max_households and n_split > 1:
+            items.setdefault(c, []).extend(unit_households(total, n_split).tolist())
+        else:
+            items.setdefault(c, []).append(total)
+    return [{"community_id": task.community_id, "compound_id": c, "households": hh[c], "grids": len(grids[c]),
+             "needed": fewest_grids(items.get(c, [hh[c]]), rules.max_households), "_grid_ids": grids[c]}
+            for c in sorted(hh)]
+
+
+def _flag(task: Task, grids: list[dict[str, Any]], assignments: list[dict[str, Any]],
+          compounds: list[dict[str, Any]], feasible: bool, pieces: CommunityPieces | None,
+          solved: list[_Solved], rules: Rules) -> None:
+    by_id = {g["grid_id"]: g for g in grids}
+    for r in assignments:
+        g = by_id[r["grid_id"]]
+        if r["unit_range"]:
+            g["_flags"].add("unit_split")
+            if r["estimated"]:
+                g["_flags"].add("estimated_units")
+    forced = any(sv.level == 2 for sv in solved)
+    for c in compounds:
+        c["forced"] = False
+        c["flag"] = ""
+        if c["grids"] <= 1:
+            continue
+        if c["households"] > rules.max_households:
+            code = "compound_over_max"
+        elif pieces is not None and not _contiguous(pieces, c["compound_id"]):
+            code = "compound_not_contiguous"
+        else:
+            code = "compound_split"
+            # forced: no plan kept it whole, or part of it sits in a grid the planner locked
+            c["forced"] = forced or any(by_id[gid]["_locked"] for gid in c["_grid_ids"])
+        c["flag"] = code
+        for gid in c["_grid_ids"]:
+            by_id[gid]["_flags"].add(code)
+    for g in grids:
+        if g["_locked"]:
+            continue
+        if pieces is not None and len(pieces.virtual) and pieces.virtual.any():
+            _, lab = _real_components(pieces)
+            if len(np.unique(lab[g["_pieces"]])) > 1:
+                g["_flags"].add("multipart")
+        if g["_relaxed"]:
+            g["_flags"].add("bounds_not_met" if feasible else "infeasible_community")
+        if not feasible:
+            g["_flags"].add("infeasible_community")
+        if g["households"] == 0 and pieces is not None and int(pieces.households.sum()) == 0:
+            g["_flags"].add("empty_community")
+        if pieces is not None and g["households"] > rules.max_households:
+            part = g["_pieces"]
+            if _has_oversized(pieces, part, rules):
+                g["_flags"].add("oversized_unit")
+    for g in grids:
+        lo, hi = rules.min_households, rules.max_households
+        g["status"] = "under" if g["households"] < lo else "over" if g["households"] > hi else "within"
+        order = [f for f in FLAGS if f in g["_flags"]]
+        g["flags"] = ";".join(order)
+
+
+def _contiguous(pieces: CommunityPieces, compound: str) -> bool:
+    """Whether a compound's cells (outside locked grids) form one piece of ground."""
+    mine = np.flatnonzero(pieces.compound == compound)
+    if len(mine) <= 1:
+        return True
+    inside = np.zeros(pieces.n, dtype=bool)
+    inside[mine] = True
+    keep = inside[pieces.edge_u] & inside[pieces.edge_v] & ~pieces.virtual
+    local = np.full(pieces.n, -1, dtype=np.int64)
+    local[mine] = np.arange(len(mine))
+    m = coo_matrix((np.ones(int(keep.sum())), (local[pieces.edge_u[keep]], local[pieces.edge_v[keep]])),
+                   shape=(len(mine), len(mine)))
+    return int(connected_components(m, directed=False)[0]) == 1
+
+
+def _real_components(pieces: CommunityPieces) -> tuple[int, IntArray]:
+    keep = ~pieces.virtual
+    m = coo_matrix((np.ones(int(keep.sum())), (pieces.edge_u[keep], pieces.edge_v[keep])),
+                   shape=(pieces.n, pieces.n))
+    n, lab = connected_components(m, directed=False)
+    return int(n), lab
+
+
+def _has_oversized(pieces: CommunityPieces, part: IntArray, rules: Rules) -> bool:
+    """Whether the grid holds a unit, or a building that cannot be split, above the maximum."""
+    sel = part[pieces.households[part] > rules.max_households]
+    return len(sel) > 0
+
+
+# ----------------------------------------------------------------------------- report
+
+def _report(task: Task, grids: list[dict[str, Any]], compounds: list[dict[str, Any]], h_rest: int,
+            locked_hh: int, feasible: bool, joins: int, solved: list[_Solved], rules: Rules) -> dict[str, Any]:
+    hh_new = [g["households"] for g in grids if not g["_locked"]]
+    ks = rules.feasible_grid_counts(h_rest)
+    k_min = -(-h_rest // rules.max_households)
+    k_max = h_rest // rules.min_households
+    flags: set[str] = set()
+    for g in grids:
+        flags |= g["_flags"]
+    if not feasible:
+        flags.add("infeasible_community")
+    n_new = len(hh_new)
+    texts = {}
+    for lang in LANGS:
+        if h_rest == 0 and not task.locked:
+            parts = [t("partition.explain_empty", lang)]
+        elif not feasible:
+            parts = [explain_infeasible(h_rest, rules, lang)]
+        elif "bounds_not_met" in flags:
+            n_out = sum(1 for h in hh_new if not rules.min_households <= h <= rules.max_households)
+            parts = [t("partition.explain_not_met", lang, households=h_rest, k_min=ks.start,
+                       k_max=ks.stop - 1, min=rules.min_households, max=rules.max_households, n_out=n_out)]
+        else:
+            parts = [t("partition.explain_feasible", lang, households=h_rest, k_min=ks.start,
+                       k_max=ks.stop - 1, grids=n_new, lo=min(hh_new, default=0), hi=max(hh_new, default=0))]
+        over = [c["compound_id"] for c in compounds if c.get("flag") == "compound_over_max"]
+        forced = [c["compound_id"] for c in compounds if c.get("flag") == "compound_split"]
+        apart = [c["compound_id"] for c in compounds if c.get("flag") == "compound_not_contiguous"]
+        if over:
+            parts.append(t("partition.note_compound_over", lang, ids=_ids(over), max=rules.max_households))
+        if forced:
+            parts.append(t("partition.note_compound_forced", lang, ids=_ids(forced)))
+        if apart:
+            parts.append(t("partition.note_compound_apart", lang, ids=_ids(apart)))
+        if "estimated_units" in flags:
+            parts.append(t("partition.note_estimated", lang, per=rules.households_per_unit_estimate))
+        if "unit_split" in flags and any(s.level >= 1 for s in solved):
+            parts.append(t("partition.note_unit_forced", lang))
+        if joins:
+            parts.append(t("partition.note_multipart", lang, n=joins))
+        if "oversized_unit" in flags:
+            parts.append(t("partition.note_oversized", lang, max=rules.max_households))
+        if task.locked:
+            parts.append(t("partition.note_locked", lang, n=len(task.locked), households=locked_hh))
+        texts[lang] = (" " if lang == "en" else "").join(parts)
+    return {
+        "community_id": task.community_id, "households": h_rest + locked_hh, "grids": len(grids),
+        "k_min": k_min, "k_max": k_max, "feasible": feasible,
+        "nearest_k": (n_new if feasible else nearest_choice(h_rest, rules)) if h_rest or not task.locked else 0,
+        "grid_min": min((g["households"] for g in grids), default=0),
+        "grid_max": max((g["households"] for g in grids), default=0),
+        "flags": ";".join(f for f in FLAGS if f in flags),
+        "explanation_zh": texts["zh"], "explanation_en": texts["en"],
+    }
+
+
+def _ids(ids: list[str], limit: int = 5) -> str:
+    shown = ", ".join(str(i) for i in ids[:limit])
+    return shown + (f" …(+{len(ids) - limit})" if len(ids) > limit else "")

@@ -1,0 +1,443 @@
+"""Search on one connected atom graph: recursive spanning-tree bipartition, then local polish.
+
+Bipartition (the ReCom family, DeFord–Duchin–Solomon 2021): draw a spanning tree,
+cut the tree edge that leaves a·lo…a·hi households on one side and (k−a)·lo…(k−a)·hi
+on the other, recurse. Both bounds hold at every cut, so every leaf is a grid
+within bounds. The tree is a *maximum* spanning tree of the non-street shared
+length (jittered by the seeded RNG): atoms of one block are tied by their long
+shared edges and blocks hang together by street edges, so cutting a tree edge
+tends to separate along streets. Among the valid tree edges the one with the
+cheapest true cut (every graph edge crossing it, streets cheaper), the most
+compact sides and the best balance wins.
+
+Polish (AZP-style moves, Ricca–Simeone 2008): move a boundary atom to a
+neighbouring grid when both stay within bounds, the donor stays contiguous (BFS
+without the atom) and the sum of (P + γ·N)² / 4πA falls, where P is the
+perimeter and N its part not on a street.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gridgeo.partition.units import Atoms
+
+__all__ = ["SearchParams", "Graph", "Budget", "split", "polish", "packable"]
+
+IntArray = NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class SearchParams:
+    """Tunables of the search; the defaults were tuned on the synthetic district."""
+
+    trees_per_split: int = 3       # trees drawn per cut; the best valid edge over all of them wins
+    max_attempts: int = 6          # rounds of trees (with more jitter) before a cut gives up
+    budget: int = 300              # trees per grid count and level (all restarts) before moving on
+    street_cut_factor: float = 0.5  # cost of a metre of cut along a street vs through a block
+    shape_weight: float = 2.0
+    balance_weight: float = 0.5
+    polish_passes: int = 25
+    sigma: float = 3.0             # log-normal jitter of tree strengths: fairly random trees explore
+                                   # more shapes; the cut score, not the tree, keeps cuts on streets
+    quality_starts: int = 4        # constructions per community; the best polished one is kept
+    quality_budget: int = 60       # trees each extra construction may use
+    nonstreet_weight: float = 0.2  # γ: a metre of grid boundary off the streets counts 1+γ
+    repair_weight: float = 1.0     # objective per household outside the real bounds (relaxed mode)
+    span_weight: float = 3.0       # objective per grid a split compound touches: splits stay minimal
+    objective: str = "inverse_pp"  # per grid: "inverse_pp" (P²/4πA, favours the worst) or "pp" (−4πA/P²)
+
+
+class Graph:
+    """Atoms plus what the search needs: cut costs, tree strengths, neighbour lists."""
+
+    def __init__(self, atoms: Atoms, params: SearchParams, compound: IntArray | None = None) -> None:
+        self.atoms = atoms
+        #: compound code per atom (-1: none); the polish charges each grid a compound touches
+        self.compound = compound if compound is not None else np.full(atoms.n, -1, dtype=np.int64)
+        self.n = atoms.n
+        self.w = atoms.w.astype(np.int64)
+        street = atoms.length - atoms.ns
+        self.cut = atoms.ns + params.street_cut_factor * street + atoms.pen
+        self.strength = atoms.ns + 0.1 * street + atoms.pen + 1e-3
+        self.local = np.full(self.n, -1, dtype=np.int64)
+        # random 64-bit key per atom: a side's fingerprint is the (wrapping) sum of its keys
+        self.keys = np.random.default_rng(0x9E3779B9).integers(0, 2**63, size=self.n, dtype=np.uint64)
+        self.nbr: list[list[tuple[int, float, float, float]]] = [[] for _ in range(self.n)]
+        for u, v, ln, ns, pen in zip(atoms.u.tolist(), atoms.v.tolist(), atoms.length.tolist(),
+                                     atoms.ns.tolist(), atoms.pen.tolist(), strict=True):
+            self.nbr[u].append((v, ln, ns, pen))
+            self.nbr[v].append((u, ln, ns, pen))
+
+
+def _bounds_for(s: NDArray[np.float64], total: float, k: int, lo: float, hi: float) -> tuple[
+        NDArray[np.int64], NDArray[np.int64]]:
+    """Feasible numbers a of grids for a side holding ``s`` households (vectorised)."""
+    rest = total - s
+    lo_safe = max(lo, 1e-9)
+    a_lo = np.maximum.reduce([np.ones_like(s), np.ceil(s / hi - 1e-9), k - np.floor(rest / lo_safe + 1e-9)])
+    a_hi = np.minimum.reduce([np.full_like(s, k - 1), np.floor(s / lo_safe + 1e-9),
+                              k - np.ceil(rest / hi - 1e-9)])
+    return a_lo.astype(np.int64), a_hi.astype(np.int64)
+
+
+def _fingerprint(g: Graph, nodes: IntArray) -> int:
+    return int(np.sum(g.keys[nodes], dtype=np.uint64))
+
+
+def _best_cut(g: Graph, nodes: IntArray, k: int, lo: float, hi: float, rng: np.random.Generator,
+              sigma: float, p: SearchParams, failed: set[tuple[int, int]] | None = None,
+              ) -> tuple[float, IntArray, IntArray, int] | None:
+    """Draw one spanning tree of ``nodes`` and return its best valid cut (score, side, rest, a).
+
+    ``failed`` holds (fingerprint, k) of node sets already shown not to split into k
+    grids; cuts producing one of them are skipped, so retries explore elsewhere.
+    """
+    m = len(nodes)
+    loc = g.local
+    loc[nodes] = np.arange(m)
+    a = g.atoms
+    emask = (loc[a.u] >= 0) & (loc[a.v] >= 0)
+    eu, ev = loc[a.u[emask]], loc[a.v[emask]]
+    loc[nodes] = -1
+    if len(eu) < m - 1:
+        return None
+    st = g.strength[emask] * np.exp(rng.normal(0.0, sigma, size=len(eu)))
+    root = int(rng.integers(m))
+    found = _max_spanning_tree(m, eu, ev, st, root)
+    if found is None:
+        return None
+    order = np.asarray(found[0], dtype=np.int64)
+    parent = np.asarray(found[1], dtype=np.int64)
+    size_a = np.asarray(found[2], dtype=np.int64)
+    depth_a = np.asarray(found[3], dtype=np.int64)
+    lca = _lca(parent, depth_a, eu, ev)
+    c = g.cut[emask]
+    ln = a.length[emask]
+    w = g.w[nodes].astype(np.float64)
+    area = a.area[nodes]
+    perim = a.perim[nodes]
+    deg_c = np.bincount(eu, c, m) + np.bincount(ev, c, m)
+    deg_l = np.bincount(eu, ln, m) + np.bincount(ev, ln, m)
+    lca_c = np.bincount(lca, c, m)
+    lca_l = np.bincount(lca, ln, m)
+    pos = np.empty(m, dtype=np.int64)
+    pos[order] = np.arange(m)
+    q = np.stack([w, area, perim, deg_c, lca_c, deg_l, lca_l])[:, order]
+    cq = np.concatenate([np.zeros((q.shape[0], 1)), np.cumsum(q, axis=1)], axis=1)
+    sub = cq[:, pos + size_a] - cq[:, pos]
+    s_w, s_area, s_perim, s_degc, s_lcac, s_degl, s_lcal = sub
+    total = float(w.sum())
+    a_lo, a_hi = _bounds_for(s_w, total, k, lo, hi)
+    valid = a_lo <= a_hi
+    valid[root] = False
+    if not valid.any():
+        return None
+    idx = np.flatnonzero(valid)
+    s = s_w[idx]
+    a_star = np.clip(np.rint(k * s / max(total, 1e-9)), a_lo[idx], a_hi[idx]).astype(np.int64)
+    if failed:
+        fk = g.keys[nodes][order]
+        cf = np.concatenate([np.zeros(1, dtype=np.uint64), np.cumsum(fk, dtype=np.uint64)])
+        fp_sub = cf[pos[idx] + size_a[idx]] - cf[pos[idx]]
+        fp_all = cf[-1]
+        fp_rest = fp_all - fp_sub
+        ok = np.asarray([(int(f), int(aa)) not in failed and (int(r), int(k - aa)) not in failed
+                         for f, r, aa in zip(fp_sub, fp_rest, a_star, strict=True)], dtype=bool)
+        if not ok.any():
+            return None
+        idx, s, a_star = idx[ok], s[ok], a_star[ok]
+    share = total / k
+    dev = np.abs(s - a_star * share) / max(share, 1e-9)
+    cut_cost = s_degc[idx] - 2 * s_lcac[idx]
+    cut_len = s_degl[idx] - 2 * s_lcal[idx]
+    area_all = float(area.sum())
+    perim_all = float(perim.sum()) - 2 * float(ln.sum())
+    p_sub = s_perim[idx] - 2 * s_lcal[idx]
+    p_rest = perim_all - p_sub + 2 * cut_len
+    a_sub = np.maximum(s_area[idx], 1e-9)
+    a_rest = np.maximum(area_all - s_area[idx], 1e-9)
+    ipq = p_sub ** 2 / (4 * math.pi * a_sub) + p_rest ** 2 / (4 * math.pi * a_rest)
+    scale = math.sqrt(max(area_all, 1e-9) / k)
+    score = cut_cost / scale + p.shape_weight * ipq + p.balance_weight * dev
+    best = int(np.argmin(score))
+    x = int(idx[best])
+    inside = order[pos[x]:pos[x] + size_a[x]]
+    mask = np.zeros(m, dtype=bool)
+    mask[inside] = True
+    return float(score[best]), nodes[mask], nodes[~mask], int(a_star[best])
+
+
+def _max_spanning_tree(m: int, eu: IntArray, ev: IntArray, strength: NDArray[np.float64],
+                       root: int) -> tuple[list[int], list[int], list[int], list[int]] | None:
+    """Kruskal on the strongest edges first, then a DFS from ``root``.
+
+    Returns preorder, parent, subtree size and depth (lists; subtrees are
+    contiguous in preorder), or None when the nodes are not connected.
+    Plain lists beat scipy.sparse here: graphs have a few hundred nodes and the
+    search draws thousands of trees.
+    """
+    up = list(range(m))
+
+    def find(x: int) -> int:
+        while up[x] != x:
+            up[x] = up[up[x]]
+            x = up[x]
+        return x
+
+    adj: list[list[int]] = [[] for _ in range(m)]
+    taken = 0
+    us, vs = eu.tolist(), ev.tolist()
+    for e in np.argsort(-strength, kind="stable").tolist():
+        a, b = find(us[e]), find(vs[e])
+        if a != b:
+            up[a] = b
+            adj[us[e]].append(vs[e])
+            adj[vs[e]].append(us[e])
+            taken += 1
+            if taken == m - 1:
+                break
+    if taken < m - 1:
+        return None
+    parent = [-1] * m
+    parent[root] = root
+    depth = [0] * m
+    order: list[int] = []
+    stack = [root]
+    while stack:
+        x = stack.pop()
+        order.append(x)
+        for y in adj[x]:
+            if parent[y] < 0:
+                parent[y] = x
+                depth[y] = depth[x] + 1
+                stack.append(y)
+    size = [1] * m
+    for x in reversed(order[1:]):
+        size[parent[x]] += size[x]
+    return order, parent, size, depth
+
+
+def _lca(parent: IntArray, depth: IntArray, u: IntArray, v: IntArray) -> IntArray:
+    """Lowest common ancestor of every (u, v) pair, by binary lifting."""
+    levels = max(1, int(depth.max()).bit_length())
+    up = [parent]
+    for _ in range(1, levels):
+        up.append(up[-1][up[-1]])
+    a, b = u.copy(), v.copy()
+    swap = depth[a] < depth[b]
+    a[swap], b[swap] = b[swap], a[swap]
+    diff = depth[a] - depth[b]
+    for j in range(levels):
+        sel = ((diff >> j) & 1) == 1
+        a[sel] = up[j][a[sel]]
+    for j in reversed(range(levels)):
+        sel = up[j][a] != up[j][b]
+        a[sel] = up[j][a[sel]]
+        b[sel] = up[j][b[sel]]
+    return np.where(a == b, a, parent[a])
+
+
+class Budget:
+    """Trees a search may still draw, and node sets (fingerprint, k) known not to split.
+
+    Share one across the restarts and grid counts tried on the same graph and
+    bounds, so a hopeless level is given up quickly and no dead end is explored twice.
+    """
+
+    def __init__(self, trees: int) -> None:
+        self.left = trees
+        self.failed: set[tuple[int, int]] = set()
+
+
+def packable(w: IntArray, k: int, lo: float, hi: float) -> bool:
+    """A necessary condition for k grids of lo…hi from atoms ``w``, ignoring adjacency.
+
+    Atoms above hi/2 cannot share a grid; the rest must fit in what they leave.
+    (1,500 households as compounds of 458, 446 and 366 plus 230 loose: 4 grids
+    would leave one grid with at most 230 < 300, so k = 4 fails here at once.)
+    """
+    total = float(w.sum())
+    if not (k * lo - 1e-9 <= total <= k * hi + 1e-9) or k > len(w):
+        return False
+    big = w[w > hi / 2].astype(np.float64)
+    if len(big) > k or (big > hi).any():
+        return False
+    small = total - float(big.sum())
+    need = float(np.maximum(0.0, lo - big).sum()) + (k - len(big)) * lo
+    room = float((hi - big).sum()) + (k - len(big)) * hi
+    return need - 1e-9 <= small <= room + 1e-9
+
+
+def split(g: Graph, nodes: IntArray, k: int, lo: float, hi: float, rng: np.random.Generator,
+          p: SearchParams, budget: Budget | None = None) -> list[IntArray] | None:
+    """Divide connected ``nodes`` into ``k`` connected parts of lo…hi households, or None."""
+    if not packable(g.w[nodes], k, lo, hi):
+        return None
+    return _split(g, nodes, k, lo, hi, rng, p, budget if budget is not None else Budget(p.budget))
+
+
+def _split(g: Graph, nodes: IntArray, k: int, lo: float, hi: float, rng: np.random.Generator,
+           p: SearchParams, budget: Budget) -> list[IntArray] | None:
+    if k == 1:
+        return [nodes]
+    for attempt in range(p.max_attempts):
+        best: tuple[float, IntArray, IntArray, int] | None = None
+        for t in range(p.trees_per_split):
+            if budget.left <= 0:
+                return None
+            budget.left -= 1
+            sigma = p.sigma + 0.5 * attempt + 0.2 * t
+            found = _best_cut(g, nodes, k, lo, hi, rng, sigma, p, budget.failed)
+            if found is not None and (best is None or found[0] < best[0]):
+                best = found
+        if best is None:
+            continue
+        _, side, rest, a = best
+        left = _split(g, side, a, lo, hi, rng, p, budget)
+        if left is None:
+            continue
+        right = _split(g, rest, k - a, lo, hi, rng, p, budget)
+        if right is None:
+            continue
+        return left + right
+    budget.failed.add((_fingerprint(g, nodes), k))
+    return None
+
+
+def polish(g: Graph, parts: list[IntArray], lo: float, hi: float, rng: np.random.Generator,
+           p: SearchParams, *, real_lo: float | None = None, real_hi: float | None = None,
+           ) -> tuple[list[IntArray], float]:
+    """Improve compactness and street-following by single-atom moves that keep every constraint.
+
+    ``lo``/``hi`` are hard; ``real_lo``/``real_hi`` (relaxed mode) add a repair term
+    per household outside them, so moves also pull grids back toward the real bounds.
+
+    Returns
+    -------
+    The parts and their objective (lower is better), to compare several starts.
+    """
+    if len(parts) < 2:
+        return parts, 0.0
+    a = g.atoms
+    r_lo = lo if real_lo is None else real_lo
+    r_hi = hi if real_hi is None else real_hi
+    label: dict[int, int] = {}
+    for gi, part in enumerate(parts):
+        for x in part.tolist():
+            label[x] = gi
+    members = [set(part.tolist()) for part in parts]
+    kk = len(parts)
+    w = g.w.tolist()
+    ar = a.area.tolist()
+    pe = a.perim.tolist()
+    nsp = a.ns_perim.tolist()
+    W = [0.0] * kk
+    A = [0.0] * kk
+    P = [0.0] * kk
+    N = [0.0] * kk
+    for x, gi in label.items():
+        W[gi] += w[x]
+        A[gi] += ar[x]
+        P[gi] += pe[x]
+        N[gi] += nsp[x]
+    for x, gi in label.items():
+        for y, ln, ns, _ in g.nbr[x]:
+            if y > x and label.get(y) == gi:
+                P[gi] -= 2 * ln
+                N[gi] -= 2 * ns
+    gamma = p.nonstreet_weight
+    scale = math.sqrt(sum(A) / kk)
+    four_pi = 4 * math.pi
+
+    inverse = p.objective == "inverse_pp"
+
+    def f(wv: float, av: float, pv: float, nv: float) -> float:
+        out = max(0.0, r_lo - wv) + max(0.0, wv - r_hi)
+        ipq = (pv + gamma * nv) ** 2 / (four_pi * max(av, 1e-9))
+        return (ipq if inverse else -1.0 / max(ipq, 1e-9)) + p.repair_weight * out
+
+    def connected_without(gi: int, x: int) -> bool:
+        rest = members[gi]
+        start = next(y for y in rest if y != x)
+        seen = {start, x}
+        todo = deque([start])
+        while todo:
+            y = todo.popleft()
+            for z, _, _, _ in g.nbr[y]:
+                if z not in seen and z in rest:
+                    seen.add(z)
+                    todo.append(z)
+        return len(seen) == len(rest)
+
+    comp = g.compound.tolist()
+    cnt: dict[tuple[int, int], int] = {}
+    for x, gi in label.items():
+        if comp[x] >= 0:
+            cnt[(comp[x], gi)] = cnt.get((comp[x], gi), 0) + 1
+
+    nodes = np.asarray(sorted(label), dtype=np.int64)
+    for _ in range(p.polish_passes):
+        improved = False
+        for x in rng.permutation(nodes).tolist():
+            src = label[x]
+            if len(members[src]) == 1 or W[src] - w[x] < lo - 1e-9:
+                continue
+            by: dict[int, list[float]] = {}
+            own_l = own_ns = pen_src = 0.0
+            for y, ln, ns, pen in g.nbr[x]:
+                gy = label.get(y)
+                if gy is None:
+                    continue
+                if gy == src:
+                    own_l += ln
+                    own_ns += ns
+                    pen_src += pen
+                else:
+                    acc = by.setdefault(gy, [0.0, 0.0, 0.0])
+                    acc[0] += ln
+                    acc[1] += ns
+                    acc[2] += pen
+            if not by:
+                continue
+            pen_total = pen_src + sum(v[2] for v in by.values())
+            f_src = f(W[src], A[src], P[src], N[src])
+            src_new = (W[src] - w[x], A[src] - ar[x], P[src] - pe[x] + 2 * own_l, N[src] - nsp[x] + 2 * own_ns)
+            f_src_new = f(*src_new)
+            best_d, best_t = -1e-9, -1
+            cx = comp[x]
+            for t, (ln_t, ns_t, pen_t) in by.items():
+                if W[t] + w[x] > hi + 1e-9:
+                    continue
+                t_new = (W[t] + w[x], A[t] + ar[x], P[t] + pe[x] - 2 * ln_t, N[t] + nsp[x] - 2 * ns_t)
+                d_pen = ((pen_total - pen_t) - (pen_total - pen_src)) / scale
+                d = f_src_new + f(*t_new) - f_src - f(W[t], A[t], P[t], N[t]) + d_pen
+                if cx >= 0:  # grids the compound touches: leaves src if x was its last atom there
+                    d += p.span_weight * ((0 if cnt[(cx, src)] > 1 else -1) + (0 if cnt.get((cx, t), 0) else 1))
+                if d < best_d:
+                    best_d, best_t = d, t
+            if best_t < 0 or not connected_without(src, x):
+                continue
+            ln_t, ns_t, _ = by[best_t]
+            W[src], A[src], P[src], N[src] = src_new
+            W[best_t] += w[x]
+            A[best_t] += ar[x]
+            P[best_t] += pe[x] - 2 * ln_t
+            N[best_t] += nsp[x] - 2 * ns_t
+            members[src].discard(x)
+            members[best_t].add(x)
+            label[x] = best_t
+            if cx >= 0:
+                cnt[(cx, src)] -= 1
+                cnt[(cx, best_t)] = cnt.get((cx, best_t), 0) + 1
+            improved = True
+        if not improved:
+            break
+    final = [np.asarray(sorted(mset), dtype=np.int64) for mset in members]
+    spans = sum(1 for v in cnt.values() if v > 0)
+    return final, sum(f(W[i], A[i], P[i], N[i]) for i in range(kk)) + p.span_weight * spans
