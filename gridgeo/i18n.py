@@ -138,6 +138,41 @@ STRINGS: dict[str, dict[str, str]] = {
     # --- errors (io) -----------------------------------------------------------
     "err.generic": {"zh": "输入有误", "en": "Input error"},
     # --- partition -------------------------------------------------------------
+    "partition.explain_feasible": {
+        "zh": "{households} 户：可划 {k_min}–{k_max} 个网格；已划 {grids} 个，每格 {lo}–{hi} 户。",
+        "en": "{households} households: {k_min}–{k_max} grids possible; made {grids} grids of {lo}–{hi} households."},
+    "partition.explain_infeasible": {
+        "zh": "{households} 户无法按每格 {min}–{max} 户划分：{options}；最接近的方案：{k} 个网格，每格约 {per} 户"
+              "（{out} 户超出范围），已标注。",
+        "en": "{households} households cannot be split into grids of {min}–{max}: {options}; nearest choice: "
+              "{k} grid(s) of about {per} households ({out} households outside the bounds), flagged."},
+    "partition.option_over": {"zh": "{k} 个网格每格 {per} 户 > {max}", "en": "{k} grid(s) would hold {per} > {max}"},
+    "partition.option_under": {"zh": "{k} 个网格每格 {per} 户 < {min}", "en": "{k} grid(s) would hold {per} < {min}"},
+    "partition.explain_not_met": {
+        "zh": "{households} 户：可划 {k_min}–{k_max} 个网格，但楼栋或小区无法再细分，{n_out} 个网格不在 {min}–{max} 户范围内。",
+        "en": "{households} households: {k_min}–{k_max} grids possible, but the buildings or compounds cannot be "
+              "divided finely enough; {n_out} grid(s) fall outside {min}–{max} households."},
+    "partition.explain_empty": {"zh": "社区内没有住户，整个社区为一个网格。",
+                                "en": "No households in this community: it is one grid."},
+    "partition.note_compound_over": {"zh": "小区 {ids} 超过 {max} 户，已按楼栋/单元拆分。",
+                                     "en": "Compound(s) {ids} exceed {max} households and were split by building/unit."},
+    "partition.note_compound_forced": {"zh": "为满足户数范围，拆分了小区 {ids}。",
+                                       "en": "Compound(s) {ids} had to be split to meet the bounds."},
+    "partition.note_compound_apart": {"zh": "小区 {ids} 的楼栋互不相连，分属不同网格。",
+                                      "en": "Compound(s) {ids} consist of separate pieces and fall in several grids."},
+    "partition.note_estimated": {"zh": "部分拆分楼栋缺少单元数，按每单元约 {per} 户估算，请核实。",
+                                 "en": "Some split buildings lack a unit count; about {per} households per unit "
+                                       "were assumed: please check."},
+    "partition.note_unit_forced": {"zh": "为满足户数范围，部分楼栋按单元拆分。",
+                                   "en": "Some buildings were split by unit to meet the bounds."},
+    "partition.note_multipart": {"zh": "社区有 {n} 块区域不足以单独成格，已并入最近的网格（多部分网格）。",
+                                 "en": "{n} separate part(s) of the community cannot hold a grid alone and were "
+                                       "joined to the nearest grid (multi-part grid)."},
+    "partition.note_oversized": {"zh": "有单元或不可拆分的楼栋超过 {max} 户。",
+                                 "en": "A unit or unsplittable building exceeds {max} households."},
+    "partition.note_locked": {"zh": "保留 {n} 个锁定网格（{households} 户），其余部分重新划分。",
+                              "en": "{n} locked grid(s) kept ({households} households); the rest was re-divided."},
+    "err.partition.input": {"zh": "划分输入有误", "en": "Partition input error"},
 }
 
 

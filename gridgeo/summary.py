@@ -1,0 +1,98 @@
+"""Key figures of a district: what the home page and ``gridgeo info`` print.
+
+A number shown on a page belongs here, not in ``pages/``, so the CLI and the
+tests see the same figure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from gridgeo.errors import Problem
+from gridgeo.io import District
+from gridgeo.settings import DEFAULT_RULES, Rules
+
+__all__ = ["district_figures", "community_table", "problem_table"]
+
+
+def community_table(district: District, rules: Rules = DEFAULT_RULES) -> pd.DataFrame:
+    """Tabulate each community's households, buildings and feasible grid counts.
+
+    Feasibility is arithmetic (``Rules.feasible_grid_counts``): a community with
+    550 households admits no count of 300–500 grids, and the planner must say
+    so before any search runs.
+
+    Returns
+    -------
+    DataFrame indexed by ``community_id`` (the communities' order) with columns
+    ``name street kind households buildings k_min k_max feasible``; ``k_min`` and
+    ``k_max`` are nullable integers, missing when no grid count fits.
+    """
+    comms = district.communities
+    b = district.buildings
+    grouped = b.groupby("community_id", sort=False)["households"].agg(["sum", "size"])
+    households = grouped["sum"].reindex(comms.index, fill_value=0).astype("int64")
+    buildings = grouped["size"].reindex(comms.index, fill_value=0).astype("int64")
+    ranges = [rules.feasible_grid_counts(int(h)) for h in households]
+    table = pd.DataFrame(
+        {
+            "name": comms["name"].astype(str),
+            "street": comms["street"].astype(str) if "street" in comms.columns else "",
+            "kind": comms["kind"].astype(str) if "kind" in comms.columns else "urban",
+            "households": households,
+            "buildings": buildings,
+            "k_min": pd.array([r.start if len(r) else pd.NA for r in ranges], dtype="Int64"),
+            "k_max": pd.array([r.stop - 1 if len(r) else pd.NA for r in ranges], dtype="Int64"),
+            "feasible": [len(r) > 0 for r in ranges],
+        },
+        index=comms.index,
+    )
+    table.index.name = comms.index.name or "community_id"
+    return table
+
+
+def district_figures(district: District, rules: Rules = DEFAULT_RULES) -> dict[str, Any]:
+    """Return the district's key figures as plain numbers.
+
+    Keys: ``communities buildings households feasible_communities
+    infeasible_communities streets stations problems`` (``streets``/``stations``
+    are None when the layer is absent, so "0" never means "not loaded").
+    """
+    table = community_table(district, rules)
+    return {
+        "communities": int(len(district.communities)),
+        "buildings": int(len(district.buildings)),
+        "households": int(district.buildings["households"].sum()),
+        "feasible_communities": int(table["feasible"].sum()),
+        "infeasible_communities": int((~table["feasible"]).sum()),
+        "streets": None if district.streets is None else int(len(district.streets)),
+        "stations": None if district.stations is None else int(len(district.stations)),
+        "problems": len(district.problems),
+    }
+
+
+def problem_table(problems: Sequence[Problem], *, max_ids: int = 20) -> pd.DataFrame:
+    """Group load problems by code: how many, which ids, one example message.
+
+    The ids are what a user searches for in their own file, so they are listed
+    (the first ``max_ids``, then "…and n more").
+    """
+    rows: dict[str, dict[str, Any]] = {}
+    for p in problems:
+        row = rows.setdefault(p.code, {"code": p.code, "severity": p.severity, "count": 0,
+                                       "ids": [], "message": p.render()})
+        row["count"] += 1
+        ids = list(p.ids) or ([str(p.feature_id)] if p.feature_id not in (None, "") else [])
+        row["ids"].extend(i for i in map(str, ids) if i not in row["ids"])
+    out = []
+    for row in rows.values():
+        ids = row["ids"]
+        shown = ", ".join(ids[:max_ids])
+        if len(ids) > max_ids:
+            shown += f" …and {len(ids) - max_ids} more"
+        out.append({**row, "ids": shown, "n_ids": len(ids)})
+    columns = ["code", "severity", "count", "n_ids", "ids", "message"]
+    return pd.DataFrame(out, columns=columns)

@@ -1,0 +1,248 @@
+"""The one shared UI helper: session keys, cached loaders, errors, ``t()`` bound to the language.
+
+Every page calls ``init_state()`` first, so it also runs alone (AppTest runs a
+page script without the frame after the first run).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, NoReturn
+
+import pandas as pd
+import streamlit as st
+
+from gridgeo import io, maps, summary
+from gridgeo.errors import GridgeoError
+from gridgeo.i18n import STRINGS, Lang
+from gridgeo.i18n import t as _t
+from gridgeo.settings import DEFAULT_RULES, Rules
+
+ROOT = Path(__file__).resolve().parents[1]
+#: The bundled demo district; ``GRIDGEO_DEMO=/some/folder`` points the app at another one.
+DEMO_PATH = os.environ.get("GRIDGEO_DEMO") or str(ROOT / "data" / "demo")
+RULES: Rules = DEFAULT_RULES
+UPLOAD_ROOT = Path(tempfile.gettempdir()) / "gridgeo-uploads"
+UPLOAD_TYPES = ["geojson", "json", "gpkg", "zip", "csv", "xlsx"]
+UPLOAD_LAYERS = ("communities", "buildings", "streets", "stations")
+
+
+class K:
+    """Every session_state key, in one place."""
+
+    LANG = "lang"
+    SOURCE = "data_source"            # "demo" | "upload"
+    DISTRICT = "district_path"        # folder read with io.read_district
+    OSM = "show_osm"                  # OpenStreetMap tiles on the maps
+    MIN = "min_households"            # planner bounds (Rules defaults)
+    MAX = "max_households"
+    TARGET = "target_households"
+    SEED = "seed"
+    PLAN = "plan_key"                 # key of the partition shown on the planner page
+    PLANS = "_plans"                  # this session's partition results, by key
+    UPLOAD = {layer: f"upload_{layer}" for layer in UPLOAD_LAYERS}
+
+
+def _leave_pages_directory_mode() -> None:
+    """Make Streamlit run ``app.py`` (the frame) on every run, even after a deep link.
+
+    Streamlit 1.67 decides per process, when the first session starts, that an
+    app with a ``pages/`` folder is a v1 multipage app, and only ``st.navigation``
+    turns that off. If the first visit after a restart is ``/planner``, v1 runs
+    pages/planner.py alone: no frame, no language switch, a sidebar listing
+    ``app``, ``home``, ``ui`` — for every later visitor too. A page that finds
+    itself in that mode switches it off and reruns, so the frame takes over.
+    (AppTest of ``app.py`` hits the same flag: without this, its reruns skip the frame.)
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+def init_state() -> None:
+    """Set every key's default once; idempotent, so each page can call it."""
+    _leave_pages_directory_mode()
+    defaults: dict[str, Any] = {
+        K.LANG: "zh", K.SOURCE: "demo", K.DISTRICT: DEMO_PATH, K.OSM: False,
+        K.MIN: RULES.min_households, K.MAX: RULES.max_households,
+        K.TARGET: RULES.target_households, K.SEED: 0, K.PLAN: None, K.PLANS: {},
+    }
+    for key, value in defaults.items():
+        st.session_state.setdefault(key, value)
+
+
+def lang() -> Lang:
+    """Return the chosen language."""
+    value = st.session_state.get(K.LANG, "zh")
+    return "en" if value == "en" else "zh"
+
+
+def t(key: str, **fields: object) -> str:
+    """Return the text for ``key`` in the chosen language."""
+    return _t(key, lang(), **fields)
+
+
+_MD_SPECIAL = re.compile(r"([\\`*\[\]<>#|~$!{}])")
+
+
+def md_escape(text: str) -> str:
+    """Escape Markdown so text from a user file shows as typed (no links, images, HTML, maths)."""
+    return _MD_SPECIAL.sub(r"\\\1", text).replace("\n", "  \n")
+
+
+def show_error(err: GridgeoError) -> None:
+    """Show a ``GridgeoError``: the translated title, then the message naming file, row and remedy."""
+    title = t(err.code, **err.fields) if err.code in STRINGS else t("app.error_title")
+    st.error(f"**{md_escape(title)}**\n\n{md_escape(str(err))}", icon=":material/error:")
+
+
+def mtime(path: str | Path) -> float:
+    """Return the newest modification time under ``path`` (a file or a folder); 0 if missing.
+
+    It goes into cache keys, so an edited file is read again.
+    """
+    p = Path(path)
+    if p.is_file():
+        return p.stat().st_mtime
+    if p.is_dir():
+        times = [f.stat().st_mtime for f in p.rglob("*") if f.is_file()]
+        return max(times, default=p.stat().st_mtime)
+    return 0.0
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def load_district(path: str, mtime: float) -> io.District:
+    """Read a district folder; ``mtime`` is only in the cache key."""
+    return io.read_district(path, rules=RULES)
+
+
+def current_district() -> io.District:
+    """Load the chosen district or show why not and stop the page."""
+    path = st.session_state[K.DISTRICT]
+    try:
+        return load_district(path, mtime(path))
+    except GridgeoError as err:
+        show_error(err)
+        if path == DEMO_PATH and not Path(DEMO_PATH).exists():
+            st.info(t("app.demo_missing", path=DEMO_PATH))
+        stop()
+
+
+def stop() -> NoReturn:
+    """``st.stop()`` typed as never returning."""
+    st.stop()
+    raise RuntimeError("unreachable")  # pragma: no cover
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def district_summary(path: str, mtime: float) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
+    """Key figures, per-community table and grouped load problems of a district."""
+    district = load_district(path, mtime)
+    return (summary.district_figures(district, RULES), summary.community_table(district, RULES),
+            summary.problem_table(district.problems))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def overview_layers(path: str, mtime: float, lang: Lang) -> maps.OverviewLayers:
+    """Slim GeoJSON of the home map, cached per district version and language."""
+    district = load_district(path, mtime)
+    return maps.overview_layers(district, summary.community_table(district, RULES), lang=lang)
+
+
+def stage_upload(files: Mapping[str, tuple[str, bytes]], root: Path = UPLOAD_ROOT) -> str:
+    """Write uploaded files to a folder that ``io.read_district`` reads; return its path.
+
+    Each layer keeps the user's file name (so errors name the file they know)
+    in its own sub-folder, listed in ``district.json``. The folder name is a hash
+    of the contents: the same upload maps to the same folder and cache entry.
+    """
+    digest = hashlib.sha256()
+    for layer in sorted(files):
+        name, data = files[layer]
+        digest.update(f"{layer}\0{name}\0{len(data)}\0".encode())
+        digest.update(data)
+    folder = root / digest.hexdigest()[:20]
+    manifest: dict[str, Any] = {"name": files["communities"][0].rsplit(".", 1)[0], "layers": {}}
+    for layer, (name, data) in files.items():
+        safe = Path(name).name.replace("\0", "") or f"{layer}.geojson"
+        target = folder / layer / safe
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.exists() or target.read_bytes() != data:
+            target.write_bytes(data)
+        manifest["layers"][layer] = f"{layer}/{safe}"
+    manifest_path = folder / "district.json"
+    text = json.dumps(manifest, ensure_ascii=False, indent=1)
+    if not manifest_path.exists() or manifest_path.read_text(encoding="utf-8") != text:
+        manifest_path.write_text(text, encoding="utf-8")
+    return str(folder)
+
+
+def source_widget_key(language: Lang | None = None) -> str:
+    """Key of the data-source radio in ``language`` (default: the chosen one)."""
+    return f"w_{K.SOURCE}_{language or lang()}"
+
+
+def data_source_sidebar() -> None:
+    """Sidebar: bundled demo or uploaded files; sets ``K.DISTRICT``."""
+    # The option labels change with the language; the frontend keeps a radio's
+    # selection by label, so each language gets its own widget seeded from K.SOURCE.
+    widget_key = source_widget_key()
+    if widget_key not in st.session_state:
+        st.session_state[widget_key] = st.session_state[K.SOURCE]
+
+    def _keep() -> None:
+        st.session_state[K.SOURCE] = st.session_state[widget_key]
+
+    source = st.sidebar.radio(
+        t("app.data_source"), ["demo", "upload"], key=widget_key, on_change=_keep,
+        format_func=lambda s: t("app.source_demo") if s == "demo" else t("app.source_upload"),
+    )
+    if source == "demo":
+        st.session_state[K.DISTRICT] = DEMO_PATH
+        return
+    st.sidebar.caption(t("app.upload_formats"))
+    uploaded = {layer: st.sidebar.file_uploader(t(f"app.upload_{layer}"), type=UPLOAD_TYPES,
+                                                key=K.UPLOAD[layer])
+                for layer in UPLOAD_LAYERS}
+    if uploaded["communities"] is None or uploaded["buildings"] is None:
+        st.sidebar.info(t("app.upload_waiting"))
+        st.session_state[K.DISTRICT] = DEMO_PATH
+        return
+    files = {layer: (f.name, f.getvalue()) for layer, f in uploaded.items() if f is not None}
+    st.session_state[K.DISTRICT] = stage_upload(files)
+
+
+def kept_number_input(label: str, store_key: str, **kwargs: Any) -> Any:
+    """A number input whose value survives a trip to another page.
+
+    Streamlit drops a page widget's state when another page runs; the value is
+    therefore kept under ``store_key`` and the widget (key ``w_<store_key>``) is
+    re-seeded from it.
+    """
+    widget_key = f"w_{store_key}"
+    if widget_key not in st.session_state:
+        st.session_state[widget_key] = st.session_state[store_key]
+
+    def _keep() -> None:
+        st.session_state[store_key] = st.session_state[widget_key]
+
+    return st.number_input(label, key=widget_key, on_change=_keep, **kwargs)
+
+
+def grids_geojson(grids: pd.DataFrame) -> bytes:
+    """The grids as GeoJSON (EPSG:4326, ``grid_id`` a property), UTF-8, for download."""
+    return grids.reset_index().to_json(ensure_ascii=False, drop_id=True).encode("utf-8")
+
+
+def assignments_csv(assignments: pd.DataFrame) -> bytes:
+    """Building → grid assignments as CSV with a BOM, so Excel opens the Chinese text correctly."""
+    keep_index = assignments.index.name is not None
+    return assignments.to_csv(index=keep_index).encode("utf-8-sig")
