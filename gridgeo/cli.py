@@ -14,6 +14,7 @@ from pathlib import Path
 
 from gridgeo import __version__, io
 from gridgeo.errors import GridgeoError
+from gridgeo.export import write_plan
 from gridgeo.schema import LAYERS
 from gridgeo.settings import DEFAULT_RULES, Rules
 
@@ -58,9 +59,9 @@ def _cmd_partition(args: argparse.Namespace) -> int:
     rules = _rules(args)
     from gridgeo.partition import partition  # heavy: imported only for this command
 
-    communities = io.read_communities(args.communities)
-    buildings = io.read_buildings(args.buildings, communities=communities)
-    streets = io.read_streets(args.streets) if args.streets else None
+    communities = io.read_communities(args.communities, coords=args.coords)
+    buildings = io.read_buildings(args.buildings, communities=communities, coords=args.coords)
+    streets = io.read_streets(args.streets, coords=args.coords) if args.streets else None
 
     def progress(done: int, total: int, community_id: str) -> None:
         print(f"\r{done}/{total} communities ({community_id})", end="", file=sys.stderr, flush=True)
@@ -69,10 +70,7 @@ def _cmd_partition(args: argparse.Namespace) -> int:
                        progress=progress, workers=args.workers)
     print(file=sys.stderr)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    grids = result.grids.reset_index()
-    grids.to_file(out / "grids.geojson", driver="GeoJSON")
-    result.assignments.to_csv(out / "assignments.csv", index=False, encoding="utf-8")
+    write_plan(result.grids, result.assignments, out)
     report = result.report
     explain = "explanation_zh" if args.lang == "zh" else "explanation_en"
     for cid, row in report.iterrows():
@@ -120,6 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max", type=int, default=DEFAULT_RULES.max_households, help="most households per grid")
     p.add_argument("--target", type=int, default=DEFAULT_RULES.target_households,
                    help="preferred households per grid")
+    p.add_argument("--coords", choices=["wgs84", "gcj02", "bd09"], default="wgs84",
+                   help="coordinate system of the input files (GCJ-02: AMap/Tencent, BD-09: Baidu)")
     p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same plan)")
     p.add_argument("--workers", type=int, default=1, help="processes to use")
     p.add_argument("--out", required=True, help="folder for grids.geojson and assignments.csv")

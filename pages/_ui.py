@@ -235,14 +235,3 @@ def kept_number_input(label: str, store_key: str, **kwargs: Any) -> Any:
         st.session_state[store_key] = st.session_state[widget_key]
 
     return st.number_input(label, key=widget_key, on_change=_keep, **kwargs)
-
-
-def grids_geojson(grids: pd.DataFrame) -> bytes:
-    """The grids as GeoJSON (EPSG:4326, ``grid_id`` a property), UTF-8, for download."""
-    return grids.reset_index().to_json(ensure_ascii=False, drop_id=True).encode("utf-8")
-
-
-def assignments_csv(assignments: pd.DataFrame) -> bytes:
-    """Building → grid assignments as CSV with a BOM, so Excel opens the Chinese text correctly."""
-    keep_index = assignments.index.name is not None
-    return assignments.to_csv(index=keep_index).encode("utf-8-sig")

@@ -11,9 +11,10 @@ from streamlit_folium import st_folium
 
 from gridgeo import maps
 from gridgeo.errors import GridgeoError
+from gridgeo.export import assignments_csv, grids_geojson
 from gridgeo.partition import partition
-from pages._ui import K, RULES, assignments_csv, current_district, grids_geojson, init_state, \
-    kept_number_input, lang, md_escape, mtime, show_error, stop, t
+from pages._ui import (K, RULES, current_district, init_state, kept_number_input, lang, md_escape, mtime,
+                       show_error, stop, t)
 
 MAX_KEPT_PLANS = 3  # partition results kept per session (each holds every grid geometry)
 # Communities are independent: partition forks one worker per core (fork, so the

@@ -7,8 +7,6 @@ browser test's job (tests/test_browser.py).
 from __future__ import annotations
 
 import ast
-import io as stdio
-import json
 from pathlib import Path
 
 import geopandas as gpd
@@ -18,7 +16,7 @@ from shapely.geometry import box
 from streamlit.testing.v1 import AppTest
 
 from gridgeo.i18n import t
-from pages._ui import DEMO_PATH, K, assignments_csv, grids_geojson, md_escape, source_widget_key, stage_upload
+from pages._ui import DEMO_PATH, K, md_escape, source_widget_key, stage_upload
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
@@ -235,22 +233,6 @@ def test_planner_counts_grids_on_a_small_district(tmp_path: Path) -> None:
     table = at.dataframe[0].value.set_index("Community code")
     assert not table.loc["370124001002", "Feasible"]          # 550 households
     assert table.loc["370124001002", "Explanation"] == plan.report.loc["370124001002", "explanation_en"]
-
-
-def test_exports_read_back() -> None:
-    grids = gpd.GeoDataFrame(
-        {"community_id": ["370124001001"], "households": [412], "flags": ["compound_split"]},
-        geometry=[box(116.44, 36.29, 116.45, 36.30)], index=pd.Index(["370124001001001"], name="grid_id"),
-        crs=4326)
-    data = json.loads(grids_geojson(grids))
-    props = data["features"][0]["properties"]
-    assert props["grid_id"] == "370124001001001" and props["households"] == 412
-    assert data["features"][0]["geometry"]["coordinates"][0][0] == [116.45, 36.29]   # lon, lat
-    assignments = pd.DataFrame({"building_id": ["翠屏1号楼"], "grid_id": ["370124001001001"], "households": [412]})
-    raw = assignments_csv(assignments)
-    assert raw.startswith("\ufeff".encode())                                # Excel reads UTF-8 with a BOM
-    back = pd.read_csv(stdio.BytesIO(raw), encoding="utf-8-sig", dtype={"grid_id": str})
-    pd.testing.assert_frame_equal(back, assignments)
 
 
 def test_home_lists_load_warnings_with_ids(tmp_path: Path) -> None:
