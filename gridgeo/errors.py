@@ -45,13 +45,7 @@ class GridgeoError(Exception):
         super().__init__(self._render())
 
     def _render(self) -> str:
-        where = location(self.path, self.row, self.feature_id)
-        text = f"{where}: {self.message}" if where else self.message
-        if self.value is not None:
-            text += f", got {self.value!r}"
-        if self.remedy:
-            text += f". Fix: {self.remedy}"
-        return text
+        return sentence(location(self.path, self.row, self.feature_id), self.message, self.value, self.remedy)
 
 
 class InputError(GridgeoError, ValueError):
@@ -82,6 +76,16 @@ class StoreError(GridgeoError):
     """A store is unreadable or locked; nothing was written."""
 
 
+def sentence(where: str, message: str, value: object, remedy: str | None) -> str:
+    """The one-line message a user reads: where, what is wrong, the value seen, what to do."""
+    text = f"{where}: {message}" if where else message
+    if value is not None:
+        text += f", got {value!r}"
+    if remedy:
+        text += f". Fix: {remedy}"
+    return text
+
+
 def location(path: str | None, row: int | None, feature_id: object) -> str:
     """Format "file row 12 (LX03)" from whatever parts are known."""
     parts: list[str] = []
@@ -109,13 +113,7 @@ class Problem:
 
     def render(self, path: str | None = None) -> str:
         """Return the one-line sentence a user reads."""
-        where = location(path, self.row, self.feature_id)
-        text = f"{where}: {self.message}" if where else self.message
-        if self.value is not None:
-            text += f", got {self.value!r}"
-        if self.remedy:
-            text += f". Fix: {self.remedy}"
-        return text
+        return sentence(location(path, self.row, self.feature_id), self.message, self.value, self.remedy)
 
 
 def summarize(problems: Sequence[Problem], path: str | None, *, limit: int = 20) -> str:
