@@ -62,6 +62,9 @@ def test_550_households_is_flagged_with_the_nearest_choice() -> None:
     # buildings stay whole: the two grids hold 220 and 330, not 275 each
     assert sorted(res.grids["households"]) == [220, 330]
     assert set(res.grids["status"]) == {"under", "within"}
+    # and the explanation states the plan actually made: 330 and 220, 300 - 220 = 80 outside
+    assert "2 grid(s) of 330, 220 households (80 outside the bounds" in r["explanation_en"]
+    assert "330、220 户（共 80 户超出范围）" in r["explanation_zh"]
 
 
 def test_299_households_is_one_grid_under_the_minimum_and_flagged() -> None:

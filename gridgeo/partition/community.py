@@ -509,7 +509,10 @@ def _report(task: Task, grids: list[dict[str, Any]], compounds: list[dict[str, A
         if h_rest == 0 and not task.locked:
             parts = [t("partition.explain_empty", lang)]
         elif not feasible:
-            parts = [explain_infeasible(h_rest, rules, lang)]
+            out = sum(max(0, rules.min_households - h) + max(0, h - rules.max_households) for h in hh_new)
+            sizes = ("、" if lang == "zh" else ", ").join(str(h) for h in sorted(hh_new, reverse=True))
+            parts = [explain_infeasible(h_rest, rules, lang),
+                     t("partition.plan_made", lang, grids=n_new, sizes=sizes, out=out)]
         elif "bounds_not_met" in flags:
             n_out = sum(1 for h in hh_new if not rules.min_households <= h <= rules.max_households)
             parts = [t("partition.explain_not_met", lang, households=h_rest, k_min=ks.start,
