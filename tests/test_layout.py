@@ -69,3 +69,11 @@ def test_import_order() -> None:
             if RANK[other] >= RANK[me] and (me, other) not in SIDEWAYS:
                 violations.append(f"{path.relative_to(ROOT)} imports gridgeo.{other}")
     assert violations == []
+
+
+def test_readme_documents_every_partition_flag() -> None:
+    from gridgeo.partition import FLAGS
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for code, meaning in FLAGS.items():
+        assert f"| `{code}` | {meaning} |" in readme, code

@@ -1,0 +1,121 @@
+"""Time gridgeo's partition in a fresh child process: warm-up once, then median of N runs, plus peak memory.
+
+The child is a new interpreter (``subprocess``), so its ``ru_maxrss`` is the
+peak resident memory of exactly one import + load + partition sequence, not of
+the benchmark driver that also holds the baselines. Inputs travel as a pickle
+written before any timer starts.
+"""
+
+from __future__ import annotations
+
+import pickle
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+
+__all__ = ["GridgeoRun", "time_gridgeo"]
+
+
+@dataclass
+class GridgeoRun:
+    """Timings and the last result of gridgeo's partition."""
+
+    times: list[float]        # timed runs, seconds
+    warmup: float
+    rss_inputs_mb: float      # ru_maxrss after imports and loading the inputs
+    rss_peak_mb: float        # ru_maxrss of the child at the end (RUSAGE_SELF)
+    rss_workers_mb: float     # largest engine worker (RUSAGE_CHILDREN after stopping the forkserver)
+    workers: int
+    grids: gpd.GeoDataFrame
+    assignments: pd.DataFrame
+    report: pd.DataFrame
+    metrics: dict[str, Any]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.times)
+
+
+def time_gridgeo(communities: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, streets: gpd.GeoDataFrame | None,
+                 *, rules: Any, runs: int = 3, workers: int = 2, seed: int = 0,
+                 warmup: tuple[Any, Any, Any] | None = None) -> GridgeoRun:
+    """Run ``partition`` once to warm up, then ``runs`` timed times, in a fresh interpreter.
+
+    ``warmup`` (communities, buildings, streets) is partitioned instead of the
+    timed input for the warm-up run: it pays the same one-off costs (imports,
+    starting the forkserver, first-touch of the inputs' pages) at a fraction of
+    the time on a big city.
+    """
+    with tempfile.TemporaryDirectory(prefix="gridgeo-bench-") as tmp:
+        src, dst = Path(tmp) / "in.pkl", Path(tmp) / "out.pkl"
+        with open(src, "wb") as fh:
+            pickle.dump({"communities": communities, "buildings": buildings, "streets": streets,
+                         "rules": rules, "runs": runs, "workers": workers, "seed": seed,
+                         "warmup": warmup}, fh)
+        proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), str(src), str(dst)],
+                              cwd=ROOT, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"gridgeo timing child failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
+        with open(dst, "rb") as fh:
+            out = pickle.load(fh)
+    return GridgeoRun(**out)
+
+
+def _maxrss_mb(who: int) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024.0  # Linux reports KiB
+
+
+def _stop_forkserver() -> None:
+    """Stop multiprocessing's forkserver (it reaps the pool workers) and wait for it.
+
+    ``ru_maxrss`` of RUSAGE_CHILDREN only counts descendants that have exited and
+    been waited for; the engine's workers are children of the forkserver, which
+    otherwise outlives this measurement. ``_stop`` is private (CPython 3.8+).
+    """
+    try:
+        from multiprocessing import forkserver
+        forkserver._forkserver._stop()  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001  (memory figure then covers only reaped children)
+        pass
+
+
+def _child(src: str, dst: str) -> None:
+    sys.path.insert(0, str(ROOT))
+    from gridgeo.partition import partition
+
+    with open(src, "rb") as fh:
+        inp = pickle.load(fh)
+    rss_inputs = _maxrss_mb(resource.RUSAGE_SELF)
+    kwargs = dict(rules=inp["rules"], seed=inp["seed"], workers=inp["workers"])
+    warm = inp["warmup"] or (inp["communities"], inp["buildings"], inp["streets"])
+    t0 = time.perf_counter()
+    partition(*warm, **kwargs)
+    warmup = time.perf_counter() - t0
+    times = []
+    for _ in range(inp["runs"]):
+        t0 = time.perf_counter()
+        res = partition(inp["communities"], inp["buildings"], inp["streets"], **kwargs)
+        times.append(time.perf_counter() - t0)
+    rss_self = _maxrss_mb(resource.RUSAGE_SELF)
+    _stop_forkserver()  # reaps the engine's workers' server, so RUSAGE_CHILDREN covers them
+    out = {"times": times, "warmup": warmup, "rss_inputs_mb": rss_inputs,
+           "rss_peak_mb": rss_self, "rss_workers_mb": _maxrss_mb(resource.RUSAGE_CHILDREN),
+           "workers": inp["workers"], "grids": res.grids, "assignments": res.assignments, "report": res.report,
+           "metrics": dict(res.metrics())}
+    with open(dst, "wb") as fh:
+        pickle.dump(out, fh)
+
+
+if __name__ == "__main__":
+    _child(sys.argv[1], sys.argv[2])
