@@ -147,8 +147,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "{households} households cannot be split into grids of {min}–{max}: {options}; nearest choice: "
               "{k} grid(s) of about {per} households ({out} households outside the bounds), flagged."},
     "partition.plan_made": {
-        "zh": "本方案划为 {grids} 个网格：{sizes} 户（共 {out} 户超出范围）。",
-        "en": "This plan: {grids} grid(s) of {sizes} households ({out} outside the bounds in all)."},
+        "zh": "楼栋和小区保持完整，本方案划为 {grids} 个网格：{sizes} 户（共 {out} 户超出范围）。",
+        "en": "Keeping buildings and compounds whole, this plan has {grids} grid(s) of {sizes} households "
+              "({out} outside the bounds in all)."},
     "partition.option_over": {"zh": "{k} 个网格每格 {per} 户 > {max}", "en": "{k} grid(s) would hold {per} > {max}"},
     "partition.option_under": {"zh": "{k} 个网格每格 {per} 户 < {min}", "en": "{k} grid(s) would hold {per} < {min}"},
     "partition.explain_not_met": {

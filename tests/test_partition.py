@@ -63,7 +63,7 @@ def test_550_households_is_flagged_with_the_nearest_choice() -> None:
     assert sorted(res.grids["households"]) == [220, 330]
     assert set(res.grids["status"]) == {"under", "within"}
     # and the explanation states the plan actually made: 330 and 220, 300 - 220 = 80 outside
-    assert "2 grid(s) of 330, 220 households (80 outside the bounds" in r["explanation_en"]
+    assert "this plan has 2 grid(s) of 330, 220 households (80 outside the bounds" in r["explanation_en"]
     assert "330、220 户（共 80 户超出范围）" in r["explanation_zh"]
 
 
@@ -78,6 +78,7 @@ def test_299_households_is_one_grid_under_the_minimum_and_flagged() -> None:
     assert "infeasible_community" in g["flags"]
     assert res.report.at[CID, "nearest_k"] == 1
     assert "299" in res.report.at[CID, "explanation_en"] and "300" in res.report.at[CID, "explanation_en"]
+    assert "this plan" not in res.report.at[CID, "explanation_en"]   # one grid of 299: nothing more to say
 
 
 def test_nearest_choice_counts_households_outside_then_distance_to_target() -> None:

@@ -25,7 +25,8 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from gridgeo.i18n import LANGS, t
-from gridgeo.partition.feasibility import explain_infeasible, fewest_grids, k_order, nearest_choice, outside
+from gridgeo.partition.feasibility import (even_split, explain_infeasible, fewest_grids, k_order, nearest_choice,
+                                          outside)
 from gridgeo.partition.search import Budget, Graph, SearchParams, polish, split
 from gridgeo.partition.tessellation import CommunityPieces, robust_union, tessellate, unit_households
 from gridgeo.partition.units import Atoms, make_atoms
@@ -511,8 +512,9 @@ def _report(task: Task, grids: list[dict[str, Any]], compounds: list[dict[str, A
         elif not feasible:
             out = sum(max(0, rules.min_households - h) + max(0, h - rules.max_households) for h in hh_new)
             sizes = ("、" if lang == "zh" else ", ").join(str(h) for h in sorted(hh_new, reverse=True))
-            parts = [explain_infeasible(h_rest, rules, lang),
-                     t("partition.plan_made", lang, grids=n_new, sizes=sizes, out=out)]
+            parts = [explain_infeasible(h_rest, rules, lang)]
+            if sorted(hh_new) != sorted(even_split(h_rest, max(n_new, 1))):  # else the text above says it
+                parts.append(t("partition.plan_made", lang, grids=n_new, sizes=sizes, out=out))
         elif "bounds_not_met" in flags:
             n_out = sum(1 for h in hh_new if not rules.min_households <= h <= rules.max_households)
             parts = [t("partition.explain_not_met", lang, households=h_rest, k_min=ks.start,
