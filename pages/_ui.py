@@ -11,7 +11,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -31,6 +31,7 @@ RULES: Rules = DEFAULT_RULES
 UPLOAD_ROOT = Path(tempfile.gettempdir()) / "gridgeo-uploads"
 UPLOAD_TYPES = ["geojson", "json", "gpkg", "zip", "csv", "xlsx"]
 UPLOAD_LAYERS = ("communities", "buildings", "streets", "stations")
+COORDS = ["wgs84", "gcj02", "bd09"]
 
 
 class K:
@@ -46,6 +47,7 @@ class K:
     SEED = "seed"
     PLAN = "plan_key"                 # key of the partition shown on the planner page
     PLANS = "_plans"                  # this session's partition results, by key
+    COORDS = "upload_coords"          # wgs84 | gcj02 | bd09 for uploaded files
     UPLOAD = {layer: f"upload_{layer}" for layer in UPLOAD_LAYERS}
 
 
@@ -71,7 +73,7 @@ def init_state() -> None:
     """Set every key's default once; idempotent, so each page can call it."""
     _leave_pages_directory_mode()
     defaults: dict[str, Any] = {
-        K.LANG: "zh", K.SOURCE: "demo", K.DISTRICT: DEMO_PATH, K.OSM: False,
+        K.LANG: "zh", K.SOURCE: "demo", K.DISTRICT: DEMO_PATH, K.OSM: False, K.COORDS: "wgs84",
         K.MIN: RULES.min_households, K.MAX: RULES.max_households,
         K.TARGET: RULES.target_households, K.SEED: 0, K.PLAN: None, K.PLANS: {},
     }
@@ -157,14 +159,16 @@ def overview_layers(path: str, mtime: float, lang: Lang) -> maps.OverviewLayers:
     return maps.overview_layers(district, summary.community_table(district, RULES), lang=lang)
 
 
-def stage_upload(files: Mapping[str, tuple[str, bytes]], root: Path = UPLOAD_ROOT) -> str:
+def stage_upload(files: Mapping[str, tuple[str, bytes]], root: Path = UPLOAD_ROOT, coords: str = "wgs84") -> str:
     """Write uploaded files to a folder that ``io.read_district`` reads; return its path.
 
     Each layer keeps the user's file name (so errors name the file they know)
     in its own sub-folder, listed in ``district.json``. The folder name is a hash
     of the contents: the same upload maps to the same folder and cache entry.
+    ``coords`` (wgs84, gcj02, bd09) is recorded per layer, so the loaders convert
+    AMap/Baidu coordinates.
     """
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(f"coords={coords}\0".encode())
     for layer in sorted(files):
         name, data = files[layer]
         digest.update(f"{layer}\0{name}\0{len(data)}\0".encode())
@@ -177,12 +181,27 @@ def stage_upload(files: Mapping[str, tuple[str, bytes]], root: Path = UPLOAD_ROO
         target.parent.mkdir(parents=True, exist_ok=True)
         if not target.exists() or target.read_bytes() != data:
             target.write_bytes(data)
-        manifest["layers"][layer] = f"{layer}/{safe}"
+        manifest["layers"][layer] = {"path": f"{layer}/{safe}", "coords": coords}
     manifest_path = folder / "district.json"
     text = json.dumps(manifest, ensure_ascii=False, indent=1)
     if not manifest_path.exists() or manifest_path.read_text(encoding="utf-8") != text:
         manifest_path.write_text(text, encoding="utf-8")
     return str(folder)
+
+
+def _seeded(store_key: str, widget_key: str) -> Callable[[], None]:
+    """Seed a widget from the value kept under ``store_key``; return the ``on_change`` that keeps it.
+
+    Streamlit forgets a widget's state when another page runs or its labels change
+    (a language switch), so the value lives under ``store_key`` instead.
+    """
+    if widget_key not in st.session_state:
+        st.session_state[widget_key] = st.session_state[store_key]
+
+    def _keep() -> None:
+        st.session_state[store_key] = st.session_state[widget_key]
+
+    return _keep
 
 
 def source_widget_key(language: Lang | None = None) -> str:
@@ -195,14 +214,8 @@ def data_source_sidebar() -> None:
     # The option labels change with the language; the frontend keeps a radio's
     # selection by label, so each language gets its own widget seeded from K.SOURCE.
     widget_key = source_widget_key()
-    if widget_key not in st.session_state:
-        st.session_state[widget_key] = st.session_state[K.SOURCE]
-
-    def _keep() -> None:
-        st.session_state[K.SOURCE] = st.session_state[widget_key]
-
     source = st.sidebar.radio(
-        t("app.data_source"), ["demo", "upload"], key=widget_key, on_change=_keep,
+        t("app.data_source"), ["demo", "upload"], key=widget_key, on_change=_seeded(K.SOURCE, widget_key),
         format_func=lambda s: t("app.source_demo") if s == "demo" else t("app.source_upload"),
     )
     if source == "demo":
@@ -212,12 +225,15 @@ def data_source_sidebar() -> None:
     uploaded = {layer: st.sidebar.file_uploader(t(f"app.upload_{layer}"), type=UPLOAD_TYPES,
                                                 key=K.UPLOAD[layer])
                 for layer in UPLOAD_LAYERS}
+    coords_key = f"w_{K.COORDS}_{lang()}"   # labels change with the language, as for the radio above
+    coords = st.sidebar.selectbox(t("app.coords"), COORDS, key=coords_key, on_change=_seeded(K.COORDS, coords_key),
+                                  help=t("app.coords_help"), format_func=lambda c: t(f"app.coords_{c}"))
     if uploaded["communities"] is None or uploaded["buildings"] is None:
         st.sidebar.info(t("app.upload_waiting"))
         st.session_state[K.DISTRICT] = DEMO_PATH
         return
     files = {layer: (f.name, f.getvalue()) for layer, f in uploaded.items() if f is not None}
-    st.session_state[K.DISTRICT] = stage_upload(files)
+    st.session_state[K.DISTRICT] = stage_upload(files, coords=coords)
 
 
 def kept_number_input(label: str, store_key: str, **kwargs: Any) -> Any:
@@ -228,10 +244,4 @@ def kept_number_input(label: str, store_key: str, **kwargs: Any) -> Any:
     re-seeded from it.
     """
     widget_key = f"w_{store_key}"
-    if widget_key not in st.session_state:
-        st.session_state[widget_key] = st.session_state[store_key]
-
-    def _keep() -> None:
-        st.session_state[store_key] = st.session_state[widget_key]
-
-    return st.number_input(label, key=widget_key, on_change=_keep, **kwargs)
+    return st.number_input(label, key=widget_key, on_change=_seeded(store_key, widget_key), **kwargs)

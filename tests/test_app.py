@@ -7,6 +7,7 @@ browser test's job (tests/test_browser.py).
 from __future__ import annotations
 
 import ast
+import json
 from pathlib import Path
 
 import geopandas as gpd
@@ -15,6 +16,8 @@ import pytest
 from shapely.geometry import box
 from streamlit.testing.v1 import AppTest
 
+from gridgeo import io
+from gridgeo.crs import convert_geometries
 from gridgeo.i18n import t
 from pages._ui import DEMO_PATH, K, md_escape, source_widget_key, stage_upload
 
@@ -149,6 +152,30 @@ def test_good_upload_replaces_the_demo(tmp_path: Path) -> None:
     at.run()
     assert not at.exception and not at.error
     assert _as_int(_metric(at, t("home.households", "zh"))) == int(buildings["households"].sum())
+
+
+def test_upload_in_gcj02_is_converted_when_the_option_says_so(tmp_path: Path) -> None:
+    """AMap coordinates are ~300 m off: read as WGS 84 they leave buildings outside their community."""
+    buildings = _small_district(tmp_path / "d")
+    shifted = {layer: convert_geometries(gpd.read_file(tmp_path / "d" / f"{layer}.geojson"), src="wgs84",
+                                         dst="gcj02").to_json().encode()
+               for layer in ("communities", "buildings")}
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
+    at.radio(key=source_widget_key("zh")).set_value("upload").run()
+    at.selectbox(key=f"w_{K.COORDS}_zh").set_value("gcj02").run()
+    uploaders = {u.label: u for u in at.get("file_uploader")}
+    for layer in ("communities", "buildings"):
+        uploaders[t(f"app.upload_{layer}", "zh")].set_value((f"{layer}.geojson", shifted[layer],
+                                                             "application/geo+json"))
+    at.run()
+    assert not at.exception and not at.error
+    assert _as_int(_metric(at, t("home.households", "zh"))) == int(buildings["households"].sum())
+    staged = json.loads((Path(at.session_state[K.DISTRICT]) / "district.json").read_text(encoding="utf-8"))
+    assert {entry["coords"] for entry in staged["layers"].values()} == {"gcj02"}
+    communities = io.read_district(at.session_state[K.DISTRICT]).communities
+    original = gpd.read_file(tmp_path / "d" / "communities.geojson").set_index("community_id")
+    for cid, geom in original.to_crs(32650).geometry.items():   # back on the WGS 84 outline, within 1 m²
+        assert communities.to_crs(32650).geometry[cid].symmetric_difference(geom).area < 1.0
 
 
 def test_stage_upload_is_content_addressed(tmp_path: Path) -> None:
