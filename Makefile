@@ -10,7 +10,7 @@ PORT    ?= 8501
 
 help:
 	@echo "make run    start the app on the bundled demo data (http://localhost:$(PORT))"
-	@echo "make test   run the whole test suite (installs chromium for the browser test)"
+	@echo "make test   type-check gridgeo/ and run the whole test suite (installs chromium for the browser test)"
 	@echo "make bench  run the benchmarks and print figures"
 	@echo "make demo   regenerate data/demo from its seeded generator"
 
@@ -37,6 +37,7 @@ run: $(STAMP) static
 	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true
 
 test: $(STAMP) static browser
+	$(BIN)/python -m mypy gridgeo
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

@@ -11,6 +11,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from gridgeo import __version__, io
 from gridgeo.errors import GridgeoError
@@ -22,7 +23,7 @@ from gridgeo.settings import DEFAULT_RULES, Rules
 def _cmd_validate(args: argparse.Namespace) -> int:
     communities = io.read_communities(args.communities) if args.communities else None
     status = 0
-    report = []
+    report: list[dict[str, Any]] = []
     for path in args.files:
         try:
             checked = io.check_file(args.layer, path, gpkg_layer=args.layer_name, coords=args.coords,

@@ -24,13 +24,15 @@ def grids_geojson(grids: gpd.GeoDataFrame) -> bytes:
     g = grids if grids.crs is not None and grids.crs.equals(pyproj.CRS.from_epsg(4326)) else grids.to_crs(4326)
     g = g.reset_index() if g.index.name is not None else g
     g = g.set_geometry(shapely.orient_polygons(g.geometry.to_numpy(), exterior_cw=False), crs=4326)
-    return g.to_json(ensure_ascii=False, drop_id=True, to_wgs84=False).encode("utf-8")
+    text: str = g.to_json(ensure_ascii=False, drop_id=True, to_wgs84=False)
+    return text.encode("utf-8")
 
 
 def assignments_csv(assignments: pd.DataFrame) -> bytes:
     """Building → grid rows as CSV with a byte-order mark (Excel-friendly)."""
     keep_index = assignments.index.name is not None
-    return assignments.to_csv(index=keep_index, lineterminator="\n").encode("utf-8-sig")
+    text: str = assignments.to_csv(index=keep_index, lineterminator="\n")
+    return text.encode("utf-8-sig")
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

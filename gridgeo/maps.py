@@ -21,7 +21,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import Element, MacroElement, Template
+from branca.element import Element, MacroElement
+from jinja2 import Template
 
 from gridgeo import crs
 from gridgeo.i18n import Lang, t
@@ -167,7 +168,8 @@ def _json_value(value: Any) -> Any:
 
 
 def _round_coords(geoms: np.ndarray) -> np.ndarray:
-    return shapely.transform(geoms, lambda xy: np.round(xy, _PRECISION))
+    out: np.ndarray = shapely.transform(geoms, lambda xy: np.round(xy, _PRECISION))
+    return out
 
 
 def slim_geojson(gdf: gpd.GeoDataFrame, fields: Sequence[str], *, tolerance_m: float = 0.0,
@@ -260,7 +262,7 @@ def use_local_assets(m: folium.Map) -> folium.Map:
 
 # --- map parts ------------------------------------------------------------------------
 
-class Legend(MacroElement):  # type: ignore[misc]
+class Legend(MacroElement):
     """A fixed box of coloured swatches, drawn by Leaflet itself (no d3, no CDN)."""
 
     _template = Template("""
@@ -277,7 +279,7 @@ class Legend(MacroElement):  # type: ignore[misc]
 
     def __init__(self, sections: Sequence[tuple[str, Sequence[tuple[str, str]]]], *,
                  circles: Sequence[bool] = ()) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self._name = "Legend"
         parts = []
         for i, (title, items) in enumerate(sections):
@@ -320,7 +322,7 @@ def base_map(bounds: list[list[float]], *, lang: Lang = "zh", osm: bool = False)
                    zoom_delta=0.5)
     folium.TileLayer("OpenStreetMap", name=t("map.osm", lang), overlay=True, show=osm,
                      control=True).add_to(m)
-    m.get_root().header.add_child(Element(_MAP_CSS), name="gridgeo_css")
+    m.get_root().header.add_child(Element(_MAP_CSS), name="gridgeo_css")  # type: ignore[attr-defined]
     m.fit_bounds(bounds)
     return m
 

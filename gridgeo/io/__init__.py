@@ -96,7 +96,7 @@ def _raise_or_return(checked: Checked, problems: list[Problem] | None) -> gpd.Ge
             warnings.warn(p.render(checked.path), GridgeoWarning, stacklevel=3)
     frame = checked.frame
     assert frame is not None
-    return frame  # type: ignore[return-value]
+    return frame
 
 
 def read_layer(layer: str, path: str | Path, *, gpkg_layer: str | None = None, coords: Coords = "wgs84",
@@ -232,5 +232,5 @@ def read_district(folder: str | Path, *, rules: Rules = DEFAULT_RULES) -> Distri
     return District(
         communities=communities, buildings=buildings, problems=tuple(problems), source=str(root),
         name=str(meta.get("name", root.name)), synthetic=bool(meta.get("synthetic", False)),
-        files={k: [str(p) for p, _ in v] for k, v in files.items()}, **layers,  # type: ignore[arg-type]
+        files={k: [str(p) for p, _ in v] for k, v in files.items()}, **layers,
     )

@@ -228,7 +228,7 @@ def table_geometry(df: pd.DataFrame, p: Path) -> tuple[gpd.GeoSeries | None, lis
     wkt_col = find_column(list(df.columns), WKT_ALIASES)
     if wkt_col:
         values = df[wkt_col].replace("", None)
-        out = []
+        out: list[shapely.Geometry | None] = []
         for pos, v in enumerate(values):
             if v is None:
                 out.append(None)

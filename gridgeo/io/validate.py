@@ -165,7 +165,7 @@ def check_layer(raw: RawLayer, spec: LayerSpec, path: str | Path, *, coords: Coo
         closed = frame["closed_at"]
         created = frame["created_at"]
         bad_pos = np.flatnonzero((closed.notna() & created.notna() & (closed < created)).to_numpy())
-        for pos in bad_pos:
+        for pos in bad_pos.tolist():
             col.at(int(pos), "closed_at is earlier than created_at", "err.schema.closed_before_created",
                    value=str(closed.iloc[pos]), remedy="correct the times (format 2026-01-31 09:30)")
     return frame, col.items
