@@ -40,8 +40,10 @@ test: $(STAMP) static browser
 	$(BIN)/python -m mypy gridgeo
 	$(BIN)/python -m pytest
 
+# bench/run.py is the partition benchmark; each capability adds bench/bench_<area>.py.
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+	@for f in bench/bench_*.py; do [ -e "$$f" ] || continue; echo "== $$f"; $(BIN)/python "$$f" || exit 1; done
 
 demo: $(STAMP)
 	$(BIN)/python scripts/make_demo.py

@@ -74,6 +74,9 @@ STAFF_ROLES = {
     "party_secretary": "party_secretary", "网格党支部书记": "party_secretary",
 }
 
+GRID_KINDS = {"basic": "basic", "基础网格": "basic", "基础": "basic", "一般网格": "basic",
+              "dedicated": "dedicated", "专属网格": "dedicated", "专属": "dedicated", "专业网格": "dedicated"}
+
 EMPLOYMENT = {"full_time": "full_time", "full": "full_time", "专职": "full_time",
               "part_time": "part_time", "part": "part_time", "兼职": "part_time"}
 
@@ -167,7 +170,25 @@ CASES = LayerSpec(
     ),
 )
 
-LAYERS: dict[str, LayerSpec] = {s.name: s for s in (COMMUNITIES, BUILDINGS, STREETS, STATIONS, STAFF, CASES)}
+GRIDS = LayerSpec(
+    name="grids", title="网格 grids", geometry="polygon", id_field="grid_id",
+    formats="GeoJSON, GeoPackage, zipped Shapefile, CSV with WKT",
+    fields=(
+        _F("grid_id", "str", True, "grid code (community code + 3-digit serial recommended)",
+           ("网格编码", "网格编号", "网格代码", "网格号", "code")),
+        _F("name", "str", False, "grid name", ("网格名称", "名称"), default=""),
+        _F("community_id", "str", False, "community code; derived from the grid's location when absent",
+           ("社区编码", "社区代码", "社区编号")),
+        _F("kind", "choice", False, "basic grid, or dedicated grid (专属网格: school, hospital, market, park)",
+           ("网格类型", "类型"), GRID_KINDS, default="basic"),
+        _F("valid_from", "datetime", False, "date the grid took effect", ("启用日期", "生效日期", "启用时间")),
+        _F("valid_to", "datetime", False, "date the grid was retired", ("停用日期", "失效日期", "停用时间")),
+    ),
+)
+
+LAYERS: dict[str, LayerSpec] = {
+    s.name: s for s in (COMMUNITIES, BUILDINGS, STREETS, STATIONS, STAFF, CASES, GRIDS)
+}
 
 #: Accepted header spellings (lower-cased, stripped) -> canonical field, per layer.
 #: Shapefiles cut field names to 10 characters (``community_id`` -> ``community_``),

@@ -12,12 +12,15 @@ import os
 import re
 import tempfile
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
+import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
+from gridgeo import grids as gridlayer
 from gridgeo import io, maps, summary
 from gridgeo.errors import GridgeoError
 from gridgeo.i18n import STRINGS, Lang
@@ -30,7 +33,7 @@ DEMO_PATH = os.environ.get("GRIDGEO_DEMO") or str(ROOT / "data" / "demo")
 RULES: Rules = DEFAULT_RULES
 UPLOAD_ROOT = Path(tempfile.gettempdir()) / "gridgeo-uploads"
 UPLOAD_TYPES = ["geojson", "json", "gpkg", "zip", "csv", "xlsx"]
-UPLOAD_LAYERS = ("communities", "buildings", "streets", "stations")
+UPLOAD_LAYERS = ("communities", "buildings", "streets", "stations", "grids")
 COORDS = ["wgs84", "gcj02", "bd09"]
 
 
@@ -245,3 +248,43 @@ def kept_number_input(label: str, store_key: str, **kwargs: Any) -> Any:
     """
     widget_key = f"w_{store_key}"
     return st.number_input(label, key=widget_key, on_change=_seeded(store_key, widget_key), **kwargs)
+
+
+@dataclass(frozen=True)
+class GridsInUse:
+    """The grids layer the analysis pages work on, and where it came from."""
+
+    grids: gpd.GeoDataFrame          # index grid_id, EPSG:4326
+    households: pd.DataFrame         # per grid: households, buildings
+    assignments: pd.DataFrame | None  # building_id, grid_id, households (a plan's own split), if known
+    source: str                      # "file" (the district's grids layer) | "plan" | "default_plan"
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def default_plan(path: str, mtime: float) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Grids and assignments of the default partition (Rules defaults, seed 0) of a district."""
+    from gridgeo.partition import partition
+
+    district = load_district(path, mtime)
+    result = partition(district.communities, district.buildings, district.streets, rules=RULES, seed=0,
+                       workers=max(1, min(4, os.cpu_count() or 1)))
+    return result.grids, result.assignments
+
+
+def current_grids(district: io.District) -> GridsInUse:
+    """The grids to analyse: the district's own grids layer if it has one, else this
+    session's plan from the planner page, else the default plan of the district."""
+    if district.grids is not None:
+        return GridsInUse(district.grids, gridlayer.grid_households(district.grids, district.buildings),
+                          None, "file")
+    path = st.session_state[K.DISTRICT]
+    shown = st.session_state.get(K.PLAN)
+    entry = st.session_state[K.PLANS].get(shown) if shown is not None else None
+    if entry is not None and shown[:2] == (path, mtime(path)):
+        result = entry["result"]
+        grids, assignments, source = result.grids, result.assignments, "plan"
+    else:
+        grids, assignments = default_plan(path, mtime(path))
+        source = "default_plan"
+    return GridsInUse(grids, gridlayer.grid_households(grids, district.buildings, assignments),
+                      assignments, source)

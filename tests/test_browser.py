@@ -8,104 +8,23 @@ CDN or tile server is needed. Screenshots go to /tmp/gridgeo_*.png.
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlparse
 
 import geopandas as gpd
 import pytest
 
 from gridgeo.i18n import t
 from pages._ui import DEMO_PATH
+from tests.browser_support import MAP_IFRAME, offline_page
 
 pytestmark = pytest.mark.browser
-
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
-MAP_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    port = _free_port()
-    log = open(f"/tmp/gridgeo_streamlit_{port}.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.read() == b"ok":
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not start; see {log.name}")
-            time.sleep(0.5)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
-def _offline_page(browser: object, blocked: list[str]) -> object:
-    context = browser.new_context(viewport={"width": 1400, "height": 2400}, locale="zh-CN")  # type: ignore[attr-defined]
-
-    def route(r: object) -> None:
-        url = r.request.url  # type: ignore[attr-defined]
-        parsed = urlparse(url)
-        if parsed.scheme in ("data", "blob", "about") or parsed.hostname in LOCAL_HOSTS:
-            r.continue_()  # type: ignore[attr-defined]
-        else:
-            blocked.append(url)
-            r.abort()  # type: ignore[attr-defined]
-
-    context.route("**/*", route)
-    return context.new_page()
 
 
 def test_planner_deep_link_partitions_the_demo(server: str, browser: object) -> None:
     # Runs first on a fresh server: a deep link must still get the frame (language
     # switch, wide layout), not Streamlit's pages/ auto-discovery (see pages/_ui.py).
     blocked: list[str] = []
-    page = _offline_page(browser, blocked)
+    page = offline_page(browser, blocked)
     shot = "/tmp/gridgeo_planner.png"
     try:
         page.goto(f"{server}/planner")  # type: ignore[attr-defined]
@@ -141,7 +60,7 @@ def test_planner_deep_link_partitions_the_demo(server: str, browser: object) -> 
 
 def test_home_map_draws_offline(server: str, browser: object) -> None:
     blocked: list[str] = []
-    page = _offline_page(browser, blocked)
+    page = offline_page(browser, blocked)
     vendor_hits: list[int] = []
     page.on("response", lambda r: vendor_hits.append(r.status) if "/app/static/vendor/" in r.url else None)  # type: ignore[attr-defined]
     shot = "/tmp/gridgeo_home.png"

@@ -26,7 +26,7 @@ from gridgeo.settings import DEFAULT_RULES, Rules
 
 __all__ = [
     "District", "Checked", "check_file", "read_layer", "read_communities", "read_buildings",
-    "read_streets", "read_stations", "read_staff", "read_cases", "read_district", "Coords",
+    "read_streets", "read_stations", "read_staff", "read_cases", "read_grids", "read_district", "Coords",
 ]
 
 
@@ -139,6 +139,11 @@ def read_cases(path: str | Path, **kw: object) -> gpd.GeoDataFrame:
     return read_layer("cases", path, **kw)  # type: ignore[arg-type]
 
 
+def read_grids(path: str | Path, **kw: object) -> gpd.GeoDataFrame:
+    """Read an existing grids layer (polygons, index ``grid_id``): most cities drew theirs years ago."""
+    return read_layer("grids", path, **kw)  # type: ignore[arg-type]
+
+
 @dataclass(frozen=True)
 class District:
     """Every layer of one district, loaded and checked together."""
@@ -149,6 +154,7 @@ class District:
     stations: gpd.GeoDataFrame | None = None
     staff: gpd.GeoDataFrame | None = None
     cases: gpd.GeoDataFrame | None = None
+    grids: gpd.GeoDataFrame | None = None
     problems: tuple[Problem, ...] = ()
     source: str = ""
     name: str = ""
@@ -156,7 +162,7 @@ class District:
     files: dict[str, list[str]] = field(default_factory=dict)
 
 
-_LAYER_ORDER = ("communities", "buildings", "streets", "stations", "staff", "cases")
+_LAYER_ORDER = ("communities", "buildings", "streets", "stations", "staff", "cases", "grids")
 
 
 def _layer_files(folder: Path) -> tuple[dict[str, list[tuple[Path, Coords]]], dict[str, object]]:
@@ -196,8 +202,8 @@ def _layer_files(folder: Path) -> tuple[dict[str, list[tuple[Path, Coords]]], di
 def read_district(folder: str | Path, *, rules: Rules = DEFAULT_RULES) -> District:
     """Read every layer of a district folder (``district.json`` or files named by layer).
 
-    Communities and buildings are required; streets, stations, staff and cases
-    are optional. Any error in any file raises before anything is returned.
+    Communities and buildings are required; streets, stations, staff, cases and
+    an existing grids layer are optional. Any error in any file raises before anything is returned.
     """
     root = Path(folder)
     if not root.is_dir():
@@ -215,7 +221,7 @@ def read_district(folder: str | Path, *, rules: Rules = DEFAULT_RULES) -> Distri
     buildings = read_buildings(bpath, coords=bcoords, communities=communities, rules=rules,
                                problems=problems)
     layers: dict[str, gpd.GeoDataFrame | None] = {}
-    for name in ("streets", "stations", "staff", "cases"):
+    for name in ("streets", "stations", "staff", "cases", "grids"):
         parts = [read_layer(name, p, coords=c, rules=rules, problems=problems) for p, c in files.get(name, [])]
         if not parts:
             layers[name] = None

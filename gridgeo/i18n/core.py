@@ -1,15 +1,6 @@
-"""The zh/en string table: everything the UI and CLI show to people.
-
-Keys are ``area.item``. Simplified Chinese is the default language; English is
-the switch. Values are ``str.format`` templates filled from an error's fields.
-"""
+"""The core zh/en strings: app frame, shared map labels, home, planner, partition."""
 
 from __future__ import annotations
-
-from typing import Literal
-
-Lang = Literal["zh", "en"]
-LANGS: tuple[Lang, ...] = ("zh", "en")
 
 # Each section is owned by one area of the code; add keys inside your section.
 STRINGS: dict[str, dict[str, str]] = {
@@ -23,6 +14,11 @@ STRINGS: dict[str, dict[str, str]] = {
     "app.upload_buildings": {"zh": "楼栋（必需，含户数）", "en": "Buildings with households (required)"},
     "app.upload_streets": {"zh": "道路（可选）", "en": "Streets (optional)"},
     "app.upload_stations": {"zh": "服务站点（可选）", "en": "Service stations (optional)"},
+    "app.upload_grids": {"zh": "现有网格（可选，面图层）", "en": "Existing grids (optional, polygons)"},
+    "app.grids_source.file": {"zh": "网格来自辖区数据中的网格图层", "en": "Grids from the district's own grids layer"},
+    "app.grids_source.plan": {"zh": "网格来自“网格规划”页当前方案", "en": "Grids from the plan on the Grid planner page"},
+    "app.grids_source.default_plan": {"zh": "网格来自默认自动划分（300–500 户，种子 0）",
+                                      "en": "Grids from the default automatic division (300–500, seed 0)"},
     "app.upload_formats": {"zh": "支持 GeoJSON、GeoPackage、压缩 Shapefile（.zip）、CSV、Excel",
                            "en": "GeoJSON, GeoPackage, zipped Shapefile (.zip), CSV or Excel"},
     "app.coords": {"zh": "上传文件的坐标系", "en": "Coordinates of the uploaded files"},
@@ -185,18 +181,3 @@ STRINGS: dict[str, dict[str, str]] = {
     "err.partition.input": {"zh": "划分输入有误", "en": "Partition input error"},
 }
 
-
-def t(key: str, lang: Lang = "zh", **fields: object) -> str:
-    """Return the text for ``key`` in ``lang``, filled with ``fields``.
-
-    An unknown key returns the key itself, so a missing translation shows up
-    visibly instead of crashing a page.
-    """
-    entry = STRINGS.get(key)
-    if entry is None:
-        return key
-    template = entry.get(lang) or entry.get("zh") or key
-    try:
-        return template.format(**fields)
-    except (KeyError, IndexError, ValueError):
-        return template

@@ -1,0 +1,55 @@
+"""``validate``: check input files and print every problem found."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from gridgeo import io
+from gridgeo.errors import GridgeoError
+from gridgeo.schema import LAYERS
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    communities = io.read_communities(args.communities) if args.communities else None
+    status = 0
+    report: list[dict[str, Any]] = []
+    for path in args.files:
+        try:
+            checked = io.check_file(args.layer, path, gpkg_layer=args.layer_name, coords=args.coords,
+                                    communities=communities)
+        except GridgeoError as err:  # unreadable file: still report the others
+            report.append({"file": str(path), "ok": False, "errors": [str(err)], "warnings": []})
+            status = 1
+            continue
+        n = 0 if checked.frame is None else len(checked.frame)
+        report.append({"file": str(path), "ok": checked.ok, "features": n,
+                       "errors": [p.render(str(path)) for p in checked.errors],
+                       "warnings": [p.render(str(path)) for p in checked.warnings]})
+        status = status or (0 if checked.ok else 1)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+        return status
+    for r in report:
+        head = "OK" if r["ok"] else "PROBLEMS"
+        count = f", {r['features']} {args.layer}" if r.get("features") is not None and r["ok"] else ""
+        print(f"{head}: {r['file']}{count} ({len(r['errors'])} errors, {len(r['warnings'])} warnings)")
+        for line in r["errors"]:
+            print(f"  error: {line}")
+        for line in r["warnings"]:
+            print(f"  warning: {line}")
+    return status
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``validate`` command."""
+    v = sub.add_parser("validate", help="check input files and print every problem found")
+    v.add_argument("layer", choices=sorted(LAYERS), help="which layer the files hold")
+    v.add_argument("files", nargs="+", help="GeoJSON, GPKG, zipped Shapefile, CSV or XLSX files")
+    v.add_argument("--coords", choices=["wgs84", "gcj02", "bd09"], default="wgs84",
+                   help="coordinate system of lon/lat in the files (GCJ-02: AMap/Tencent, BD-09: Baidu)")
+    v.add_argument("--communities", help="communities file: check that buildings lie in exactly one")
+    v.add_argument("--layer-name", help="layer inside a GeoPackage")
+    v.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    v.set_defaults(func=_cmd_validate)

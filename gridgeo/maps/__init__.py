@@ -1,0 +1,13 @@
+"""Folium maps built from GeoDataFrames (no Streamlit): one module per theme.
+
+``base`` holds what every map shares (offline assets, legend, styles, slim
+GeoJSON, the overview and grid maps); each capability adds its own module
+(``maps.cases``, ``maps.coverage`` …) and its public names are re-exported here.
+"""
+
+from __future__ import annotations
+
+from gridgeo.maps.base import *  # noqa: F401,F403
+from gridgeo.maps.base import __all__ as _base_all
+
+__all__ = list(_base_all)
