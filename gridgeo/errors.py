@@ -7,7 +7,7 @@ all show the same actionable sentence. ``code`` is the i18n key of the message.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -110,6 +110,8 @@ class Problem:
     value: object = None
     remedy: str | None = None
     ids: tuple[str, ...] = field(default_factory=tuple)
+    #: values for the i18n templates ``code`` and ``code + ".fix"`` (besides ``value``)
+    params: Mapping[str, object] = field(default_factory=dict, hash=False, compare=False)
 
     def render(self, path: str | None = None) -> str:
         """Return the one-line sentence a user reads."""
