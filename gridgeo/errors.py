@@ -72,6 +72,10 @@ class InfeasibleError(GridgeoError):
         super().__init__(message, **kwargs)
 
 
+class PlanConflictError(GridgeoError):
+    """The plan changed since it was loaded (a save based on version N when N+1 exists)."""
+
+
 class StoreError(GridgeoError):
     """A store is unreadable or locked; nothing was written."""
 

@@ -1,0 +1,12 @@
+"""Plans: versions of a district's grids kept in a GeoPackage workspace, imported
+grids, hand edits with live validation, stable grid codes.
+
+``model`` defines what a version is; the store, imports, edits, codes and diffs
+live in their own modules and re-export their public names here.
+"""
+
+from __future__ import annotations
+
+from gridgeo.plans.model import ASSIGNMENT_COLUMNS, GRID_COLUMNS, PlanVersion
+
+__all__ = ["ASSIGNMENT_COLUMNS", "GRID_COLUMNS", "PlanVersion"]
