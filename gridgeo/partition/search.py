@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 
 from gridgeo.partition.units import Atoms
 
-__all__ = ["SearchParams", "Graph", "Budget", "split", "polish", "packable"]
+__all__ = ["SearchParams", "Graph", "Budget", "split", "polish", "packable", "max_spanning_tree"]
 
 IntArray = NDArray[np.int64]
 
@@ -46,7 +46,10 @@ class SearchParams:
     sigma: float = 3.0             # log-normal jitter of tree strengths: fairly random trees explore
                                    # more shapes; the cut score, not the tree, keeps cuts on streets
     quality_starts: int = 4        # constructions per community; the best polished one is kept
-    quality_budget: int = 60       # trees each extra construction may use
+    quality_budget: int = 60       # trees each extra construction may use (plus a few per grid)
+    margin: float = 0.2            # share of (max − min) kept clear of the bounds by a side's mean grid size
+    big_k: int = 12                # above this many grids in one piece, fewer extra constructions:
+    big_k_starts: int = 2          # each costs a full recursion, and the polish does the rest
     nonstreet_weight: float = 0.2  # γ: a metre of grid boundary off the streets counts 1+γ
     repair_weight: float = 1.0     # objective per household outside the real bounds (relaxed mode)
     span_weight: float = 3.0       # objective per grid a split compound touches: splits stay minimal
@@ -109,7 +112,7 @@ def _best_cut(g: Graph, nodes: IntArray, k: int, lo: float, hi: float, rng: np.r
         return None
     st = g.strength[emask] * np.exp(rng.normal(0.0, sigma, size=len(eu)))
     root = int(rng.integers(m))
-    found = _max_spanning_tree(m, eu, ev, st, root)
+    found = max_spanning_tree(m, eu, ev, st, root)
     if found is None:
         return None
     order = np.asarray(found[0], dtype=np.int64)
@@ -152,6 +155,16 @@ def _best_cut(g: Graph, nodes: IntArray, k: int, lo: float, hi: float, rng: np.r
         if not ok.any():
             return None
         idx, s, a_star = idx[ok], s[ok], a_star[ok]
+    if k > 2 and p.margin > 0:
+        # keep both sides easy to divide further: average grid size away from the bounds, where
+        # chunky atoms (compounds, towers) still leave room to reach every bound below
+        mg = p.margin * (hi - lo)
+        avg_s = s / a_star
+        avg_r = (total - s) / np.maximum(k - a_star, 1)
+        easy = (((a_star == 1) | ((avg_s >= lo + mg) & (avg_s <= hi - mg)))
+                & (((k - a_star) == 1) | ((avg_r >= lo + mg) & (avg_r <= hi - mg))))
+        if easy.any():
+            idx, s, a_star = idx[easy], s[easy], a_star[easy]
     share = total / k
     dev = np.abs(s - a_star * share) / max(share, 1e-9)
     cut_cost = s_degc[idx] - 2 * s_lcac[idx]
@@ -173,7 +186,7 @@ def _best_cut(g: Graph, nodes: IntArray, k: int, lo: float, hi: float, rng: np.r
     return float(score[best]), nodes[mask], nodes[~mask], int(a_star[best])
 
 
-def _max_spanning_tree(m: int, eu: IntArray, ev: IntArray, strength: NDArray[np.float64],
+def max_spanning_tree(m: int, eu: IntArray, ev: IntArray, strength: NDArray[np.float64],
                        root: int) -> tuple[list[int], list[int], list[int], list[int]] | None:
     """Kruskal on the strongest edges first, then a DFS from ``root``.
 
