@@ -49,7 +49,7 @@ class SearchParams:
     quality_budget: int = 60       # trees each extra construction may use (plus a few per grid)
     margin: float = 0.2            # share of (max − min) kept clear of the bounds by a side's mean grid size
     big_k: int = 12                # above this many grids in one piece, fewer extra constructions:
-    big_k_starts: int = 2          # each costs a full recursion, and the polish does the rest
+    big_k_starts: int = 1          # each costs a full recursion; measured: no better shapes from more
     nonstreet_weight: float = 0.2  # γ: a metre of grid boundary off the streets counts 1+γ
     repair_weight: float = 1.0     # objective per household outside the real bounds (relaxed mode)
     span_weight: float = 3.0       # objective per grid a split compound touches: splits stay minimal
