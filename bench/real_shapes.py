@@ -108,9 +108,11 @@ def real_district(sizes: list[int], *, seed: int = 0, points: bool = True, stree
         width = max(math.sqrt(area) * 1.15, max(c + 0.6 for c, _ in dims) * spacing_m)
         x, y, shelf_h = 0.0, 0.0, 0.0
         shelf_ys: list[float] = []
+        shelves: list[tuple[float, float, float]] = []   # (y, height, occupied width) of each row
         for (comp, hh, _), (cols, rows) in zip(blocks, dims, strict=True):
             wd, ht = (cols + 0.6) * spacing_m, (rows + 0.6) * spacing_m
             if x + wd > width and x > 0:
+                shelves.append((y, shelf_h, x))
                 y += shelf_h
                 shelf_ys.append(y)
                 x, shelf_h = 0.0, 0.0
@@ -130,8 +132,14 @@ def real_district(sizes: list[int], *, seed: int = 0, points: bool = True, stree
                                                                 Y0 + by + 15))
             x += wd
             shelf_h = max(shelf_h, ht)
+        shelves.append((y, shelf_h, x))
         height = y + shelf_h
-        poly = shapely.box(X0 + x_off, Y0, X0 + x_off + width, Y0 + height)
+        # the community hugs its compounds (its edge is the roads around them): a staircase of rows,
+        # not a rectangle with empty corners
+        width = max(w for _, _, w in shelves)
+        poly = shapely.union_all([shapely.box(X0 + x_off, Y0 + sy, X0 + x_off + sw, Y0 + sy + sh)
+                                  for sy, sh, sw in shelves])
+        poly = shapely.simplify(poly, 0.01)
         com_rows.append({"community_id": cid, "name": f"大社区{ci + 1}", "street": "榆山街道", "kind": "urban"})
         com_geoms.append(poly)
         if streets:

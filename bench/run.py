@@ -500,6 +500,7 @@ def main(argv: list[str] | None = None) -> int:
     if "demo" in wanted:
         cases.append(bench_case("demo", *demo, args, rules, sample_n=0))
         print(case_line(cases[-1]), flush=True)
+        Path(args.out).write_text(report(cases, args, started), encoding="utf-8")   # partial, in case of a stop
     if "real" in wanted:
         log("real-shaped: real_district(community_sizes(seed=0, total=110_000), seed=0), points, no streets")
         rs = real_district(community_sizes(0, 110_000), seed=0, points=True, streets=False)
@@ -512,6 +513,7 @@ def main(argv: list[str] | None = None) -> int:
             case.scaling = time_dask_scaling(rs.communities, rs.buildings, rs.streets, rules=rules)
         cases.append(case)
         print(case_line(cases[-1]), flush=True)
+        Path(args.out).write_text(report(cases, args, started), encoding="utf-8")
     if "city" in wanted and not args.quick:
         log("city x10: make_district(seed=0, scale=10)")
         big = make_district(seed=0, scale=10, with_cases=False, with_staff=False)

@@ -158,6 +158,7 @@ def _solve_component(pieces: CommunityPieces, idx: IntArray, rules: Rules, rng: 
                             cand = polish(g, more, lo, hi, rng, params)
                             if cand[1] < best[1]:
                                 best = cand
+                    best = _shake(g, best, lo, hi, rng, params)
                     return _Solved(_to_pieces(atoms.of_piece, best[0], idx), level, False, k,
                                    seconds=time.perf_counter() - start)
         for k in ks[:2] if last or not big else []:
@@ -192,6 +193,31 @@ def _solve_component(pieces: CommunityPieces, idx: IntArray, rules: Rules, rng: 
     parts = _peel(g, min(k, g.n))
     return _Solved(_to_pieces(g.atoms.of_piece, parts, idx), 0, True, len(parts), reason,
                    time.perf_counter() - start, blocking)
+
+
+def _shake(g: Graph, best: tuple[list[IntArray], float], lo: float, hi: float, rng: np.random.Generator,
+           params: SearchParams) -> tuple[list[IntArray], float]:
+    """Escape the polish's local optimum: loosen the bounds, reshape, pull back within them, re-polish.
+
+    Single moves within hard bounds stall when neighbouring grids sit near the
+    bounds; letting sizes drift by ``shake_slack`` (at a small price per household
+    outside) lets shapes improve, then a strong price brings every grid back. The
+    result is kept only if every grid is within bounds and the objective is lower.
+    """
+    if params.shake_rounds <= 0 or len(best[0]) < 2:
+        return best
+    slack = params.shake_slack * (hi - lo)
+    for _ in range(params.shake_rounds):
+        soft = replace(params, repair_weight=params.shake_price)
+        parts, _ = polish(g, best[0], lo - slack, hi + slack, rng, soft, real_lo=lo, real_hi=hi)
+        hard = replace(params, repair_weight=100.0)
+        parts, _ = polish(g, parts, max(lo - slack, 0.0), hi + slack, rng, hard, real_lo=lo, real_hi=hi)
+        if not all(lo <= g.w[q].sum() <= hi for q in parts):
+            continue
+        cand = polish(g, parts, lo, hi, rng, params)
+        if cand[1] < best[1] - 1e-9:
+            best = cand
+    return best
 
 
 def _peel(g: Graph, k: int) -> list[IntArray]:

@@ -48,6 +48,10 @@ class SearchParams:
     quality_starts: int = 4        # constructions per community; the best polished one is kept
     quality_budget: int = 60       # trees each extra construction may use (plus a few per grid)
     margin: float = 0.2            # share of (max − min) kept clear of the bounds by a side's mean grid size
+    polish_pen: float = 1.0        # weight, in the polish, of the penalty for cutting a building or compound
+    shake_rounds: int = 1          # loosen-reshape-tighten rounds after the polish (0: off)
+    shake_slack: float = 0.3       # share of (max − min) a grid may drift outside the bounds meanwhile
+    shake_price: float = 0.01      # objective per household outside the bounds while loosened
     big_k: int = 12                # above this many grids in one piece, fewer extra constructions:
     big_k_starts: int = 1          # each costs a full recursion; measured: no better shapes from more
     nonstreet_weight: float = 0.2  # γ: a metre of grid boundary off the streets counts 1+γ
@@ -155,7 +159,7 @@ def _best_cut(g: Graph, nodes: IntArray, k: int, lo: float, hi: float, rng: np.r
         if not ok.any():
             return None
         idx, s, a_star = idx[ok], s[ok], a_star[ok]
-    if k > 2 and p.margin > 0:
+    if k > p.big_k and p.margin > 0:
         # keep both sides easy to divide further: average grid size away from the bounds, where
         # chunky atoms (compounds, towers) still leave room to reach every bound below
         mg = p.margin * (hi - lo)
@@ -428,7 +432,7 @@ def polish(g: Graph, parts: list[IntArray], lo: float, hi: float, rng: np.random
                 if W[t] + w[x] > hi + 1e-9:
                     continue
                 t_new = (W[t] + w[x], A[t] + ar[x], P[t] + pe[x] - 2 * ln_t, N[t] + nsp[x] - 2 * ns_t)
-                d_pen = ((pen_total - pen_t) - (pen_total - pen_src)) / scale
+                d_pen = p.polish_pen * ((pen_total - pen_t) - (pen_total - pen_src)) / scale
                 d = f_src_new + f(*t_new) - f_src - f(W[t], A[t], P[t], N[t]) + d_pen
                 if cx >= 0:  # grids the compound touches: leaves src if x was its last atom there
                     d += p.span_weight * ((0 if cnt[(cx, src)] > 1 else -1) + (0 if cnt.get((cx, t), 0) else 1))
