@@ -485,18 +485,19 @@ class Partitioner:
     """
 
     def __init__(self, rules: Rules = DEFAULT_RULES, seed: int = 0, workers: int = 1,
-                 progress: Progress | None = None) -> None:
+                 progress: Progress | None = None, executor: Executor | None = None) -> None:
         self.rules = rules
         self.seed = seed
         self.workers = workers
         self.progress = progress
+        self.executor = executor
 
     def fit(self, communities: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame,
             streets: gpd.GeoDataFrame | None = None,
             locked: Locked | gpd.GeoDataFrame | None = None) -> Partitioner:
         """Divide the district; results land in the attributes ending in ``_``."""
         res = partition(communities, buildings, streets, rules=self.rules, seed=self.seed, locked=locked,
-                        progress=self.progress, workers=self.workers)
+                        progress=self.progress, workers=self.workers, executor=self.executor)
         self.result_ = res
         self.grids_ = res.grids
         self.assignments_ = res.assignments
