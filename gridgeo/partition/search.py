@@ -159,7 +159,7 @@ def _best_cut(g: Graph, nodes: IntArray, k: int, lo: float, hi: float, rng: np.r
         if not ok.any():
             return None
         idx, s, a_star = idx[ok], s[ok], a_star[ok]
-    if k > p.big_k and p.margin > 0:
+    if k > 2 and p.margin > 0:
         # keep both sides easy to divide further: average grid size away from the bounds, where
         # chunky atoms (compounds, towers) still leave room to reach every bound below
         mg = p.margin * (hi - lo)
