@@ -9,6 +9,9 @@ coverage, sites …) in one of five formats; ``sheets`` draws printable grid map
 
 from __future__ import annotations
 
+import io as _io
+import tempfile
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal, get_args
@@ -26,7 +29,7 @@ from gridgeo.export.vector import (GEOJSON_DECIMALS, SHP_FIELDS, geojson_bytes, 
                                    shapefile_zip_bytes, shp_field_names, write_gpkg)
 from gridgeo.i18n import STRINGS, Lang, t
 
-__all__ = ["grids_geojson", "assignments_csv", "write_plan", "Format", "FORMATS", "export_layers",
+__all__ = ["grids_geojson", "assignments_csv", "write_plan", "Format", "FORMATS", "export_layers", "export_zip",
            "FILE_MODE", "coords_suffix", "write_atomic", "write_atomic_with", "column_label", "csv_bytes",
            "labelled", "tabular", "xlsx_bytes", "GEOJSON_DECIMALS", "SHP_FIELDS", "geojson_bytes", "gpkg_bytes",
            "prepare", "shapefile_zip_bytes", "shp_field_names", "write_gpkg"]
@@ -105,6 +108,18 @@ def export_layers(layers: Mapping[str, pd.DataFrame], fmt: str, out: str | Path,
             write_atomic(path, csv_bytes(_with_lonlat({name: frame}, coords)[name], lang=head))
         written.append(path)
     return written
+
+
+def export_zip(layers: Mapping[str, pd.DataFrame], fmt: str, *, coords: Coords = "wgs84", lang: Lang = "zh",
+               headers: Lang | None = None, shp_encoding: str = "UTF-8") -> bytes:
+    """Everything ``export_layers`` writes, in one zip (for a single download)."""
+    with tempfile.TemporaryDirectory(prefix="gridgeo-export-") as tmp:
+        files = export_layers(layers, fmt, tmp, coords=coords, lang=lang, headers=headers, shp_encoding=shp_encoding)
+        buf = _io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            for path in files:
+                zf.write(path, path.name)
+        return buf.getvalue()
 
 
 def _with_lonlat(frames: Mapping[str, pd.DataFrame], coords: Coords) -> dict[str, pd.DataFrame]:
