@@ -39,7 +39,8 @@ offered = [name for name in LAYERS if available.get(name) is not None]
 chosen = st.multiselect(t("export.layers"), offered, default=[n for n in ("grids", "assignments") if n in offered],
                         format_func=lambda n: t(f"export.layer_name.{n}"), key="export_layers")
 c1, c2, c3 = st.columns(3)
-fmt = c1.selectbox(t("export.format"), PAGE_FORMATS, key="export_format", format_func=lambda f: t(f"export.format.{f}"))
+fmt = c1.selectbox(t("export.format"), PAGE_FORMATS, key="export_format", format_func=lambda f: t(f"export.format.{f}"),
+                   help=t("export.format_help"))
 coords = c2.selectbox(t("export.coords"), COORDS, key="export_coords", help=t("export.coords_help"),
                       format_func=lambda c: t(f"export.coords.{c}"))
 headers = c3.radio(t("export.headers"), ["zh", "en"], key="export_headers", horizontal=True,

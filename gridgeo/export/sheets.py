@@ -15,7 +15,7 @@ import io as _io
 import math
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -26,13 +26,18 @@ import matplotlib
 matplotlib.use("Agg")  # no screen here, ever
 
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
+from matplotlib.collections import LineCollection, PathCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import FancyArrow, Rectangle  # noqa: E402
+from matplotlib.path import Path as MplPath  # noqa: E402
 
 from shapely.geometry import Polygon, box  # noqa: E402
+from shapely.geometry.base import BaseGeometry  # noqa: E402
 
 from gridgeo.crs import metric_crs  # noqa: E402
 from gridgeo.errors import InputError  # noqa: E402
@@ -200,7 +205,7 @@ def sheet_figures(grids: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, grid_ids
             near = g.iloc[g.sindex.query(view)]
             others = near.drop(index=gid, errors="ignore")
             if len(others):
-                others.boundary.plot(ax=ax, color="#9e9e9e", linewidth=0.6 * scale, zorder=1)
+                _lines(ax, others.boundary, color="#9e9e9e", linewidth=0.6 * scale, zorder=1)
                 touching = others[others.geometry.intersects(geom.buffer(1.0))]
                 for oid, o in touching.iterrows():
                     p = o.geometry.intersection(view).representative_point()
@@ -209,7 +214,7 @@ def sheet_figures(grids: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, grid_ids
                                     color="#616161", zorder=5)
             if layers.streets is not None and len(layers.streets):
                 st = layers.streets.clip(view)
-                st.plot(ax=ax, color="#bdbdbd", linewidth=2.2 * scale, zorder=2)
+                _lines(ax, st.geometry, color="#bdbdbd", linewidth=2.2 * scale, zorder=2)
                 if "name" in st.columns:
                     for name, part in st.dropna(subset=["name"]).groupby("name"):
                         line = part.geometry.union_all()
@@ -217,12 +222,13 @@ def sheet_figures(grids: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, grid_ids
                             p = line.interpolate(0.5, normalized=True)
                             ax.annotate(str(name), (p.x, p.y), fontsize=7 * scale, color="#757575", ha="center",
                                         va="center", zorder=3)
-            gpd.GeoSeries([geom]).plot(ax=ax, facecolor="#e3f2fd", edgecolor="none", zorder=0)
+            _polygons(ax, [geom], facecolors=["#e3f2fd"], edgecolor="none", zorder=0)
             colours = [_colour(float(h)) for h in mine["households"]]
             if len(mine):
                 polys = mine.geom_type.isin(["Polygon", "MultiPolygon"])
                 if polys.any():
-                    mine[polys].plot(ax=ax, color=[c for c, p in zip(colours, polys) if p], edgecolor="#424242",
+                    _polygons(ax, mine.geometry[polys], facecolors=[c for c, p in zip(colours, polys) if p],
+                              edgecolor="#424242",
                                      linewidth=0.4 * scale, zorder=4)
                 if (~polys).any():
                     pts = mine[~polys]
@@ -236,9 +242,7 @@ def sheet_figures(grids: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, grid_ids
                     p = row.geometry.representative_point()
                     ax.annotate(text, (p.x, p.y), xytext=(0, 5 * scale), textcoords="offset points",
                                 ha="center", fontsize=5.5 * scale, color="#212121", zorder=6)
-            gpd.GeoSeries([geom]).boundary.plot(ax=ax, color="#c62828", linewidth=2.0 * scale, zorder=7)
-            ax.set_xlabel("")                     # geopandas labels UTM axes "Easting [metre]": not for a wall map
-            ax.set_ylabel("")
+            _lines(ax, [geom.boundary], color="#c62828", linewidth=2.0 * scale, zorder=7)
             # scale bar and north arrow (metres: the axes are in a UTM zone)
             length = _nice_length(2 * half)
             x0, y0 = cx - half * 0.92, cy - half_y * 0.92
@@ -289,6 +293,37 @@ def sheet_figures(grids: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, grid_ids
                                              transform=fig.transFigure, figure=fig))
                 fig.text(lx + 0.03, 0.236 - i * 0.018, label, fontsize=7 * scale)
             yield fig
+
+
+def _rings(geom: BaseGeometry) -> Iterator[np.ndarray]:
+    for part in getattr(geom, "geoms", [geom]):
+        if isinstance(part, Polygon) and not part.is_empty:
+            yield np.asarray(part.exterior.coords)
+            for hole in part.interiors:
+                yield np.asarray(hole.coords)
+
+
+def _polygons(ax: Axes, geoms: Iterable[BaseGeometry], *, facecolors: Sequence[str], edgecolor: str,
+              linewidth: float = 0.0, zorder: int = 0) -> None:
+    """Fill polygons (holes kept) with one PathCollection: geopandas' .plot redraws the figure on every call."""
+    paths = [MplPath.make_compound_path(*(MplPath(ring, closed=True) for ring in _rings(g))) for g in geoms]
+    if paths:
+        ax.add_collection(PathCollection(paths, facecolors=list(facecolors), edgecolors=edgecolor,
+                                         linewidths=linewidth, zorder=zorder))
+
+
+def _lines(ax: Axes, geoms: Iterable[BaseGeometry], *, color: str, linewidth: float, zorder: int) -> None:
+    """Draw (multi)lines as one LineCollection."""
+    segments: list[np.ndarray] = []
+    for g in geoms:
+        if g is None or g.is_empty:
+            continue
+        for part in getattr(g, "geoms", [g]):
+            coords = np.asarray(part.coords) if hasattr(part, "coords") else None
+            if coords is not None and len(coords) > 1:
+                segments.append(coords[:, :2])
+    if segments:
+        ax.add_collection(LineCollection(segments, colors=color, linewidths=linewidth, zorder=zorder))
 
 
 def ax_box(cx: float, cy: float, half: float, half_y: float) -> Polygon:
