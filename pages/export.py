@@ -11,7 +11,8 @@ from gridgeo.errors import GridgeoError
 from gridgeo.export import FORMATS, coords_suffix, export_zip, gpkg_bytes
 from gridgeo.export.sheets import mask_phone, select_grids, sheet_png, sheets_pdf
 from gridgeo.grids import grid_table
-from pages._ui import K, current_district, current_grids, init_state, lang, md_escape, show_error, stop, t
+from pages._ui import _seeded as seeded
+from pages._ui import current_district, current_grids, init_state, lang, md_escape, show_error, stop, t
 
 LAYERS = ("grids", "assignments", "communities", "buildings", "streets", "stations", "staff")
 COORDS = ("wgs84", "gcj02", "bd09")
@@ -36,14 +37,28 @@ available: dict[str, Any] = {
     "staff": district.staff,
 }
 offered = [name for name in LAYERS if available.get(name) is not None]
-chosen = st.multiselect(t("export.layers"), offered, default=[n for n in ("grids", "assignments") if n in offered],
-                        format_func=lambda n: t(f"export.layer_name.{n}"), key="export_layers")
+
+
+def kept(widget: Any, label: str, options: Any, name: str, default: Any, **kwargs: Any) -> Any:
+    """A widget whose choice survives a language switch: its labels change with the language and the
+    frontend keeps a choice by label, so each language gets its own key seeded from ``export_<name>``."""
+    store = f"export_{name}"
+    st.session_state.setdefault(store, default)
+    key = f"{store}_{lang()}"
+    return widget(label, options, key=key, on_change=seeded(store, key), **kwargs)
+
+
+chosen = kept(st.multiselect, t("export.layers"), offered, "layers",
+              [n for n in ("grids", "assignments") if n in offered], format_func=lambda n: t(f"export.layer_name.{n}"))
 c1, c2, c3 = st.columns(3)
-fmt = c1.selectbox(t("export.format"), PAGE_FORMATS, key="export_format", format_func=lambda f: t(f"export.format.{f}"),
-                   help=t("export.format_help"))
-coords = c2.selectbox(t("export.coords"), COORDS, key="export_coords", help=t("export.coords_help"),
-                      format_func=lambda c: t(f"export.coords.{c}"))
-headers = c3.radio(t("export.headers"), ["zh", "en"], key="export_headers", horizontal=True,
+with c1:
+    fmt = kept(st.selectbox, t("export.format"), PAGE_FORMATS, "format", "gpkg",
+               format_func=lambda f: t(f"export.format.{f}"), help=t("export.format_help"))
+with c2:
+    coords = kept(st.selectbox, t("export.coords"), COORDS, "coords", "wgs84", help=t("export.coords_help"),
+                  format_func=lambda c: t(f"export.coords.{c}"))
+with c3:
+    headers = kept(st.radio, t("export.headers"), ["zh", "en"], "headers", lang(), horizontal=True,
                    format_func=lambda h: t(f"export.headers.{h}"))
 gbk = st.checkbox(t("export.gbk"), key="export_gbk") if fmt == "shp" else False
 unmask = st.checkbox(t("export.unmask"), key="export_unmask") if "staff" in chosen else False

@@ -66,7 +66,7 @@ def test_existing_grids_export_to_xlsx_with_recounted_households(tmp_path: Path)
     at = _page(tmp_path / "d")
     assert not at.exception
     assert any(t("app.grids_source.file", "zh") in i.value for i in at.info)
-    at.selectbox(key="export_format").set_value("xlsx").run()
+    at.selectbox(key="export_format_zh").set_value("xlsx").run()
     at.button(key="export_prepare").click().run()
     assert not at.exception
     name, _, data = at.session_state["export_file"]
@@ -83,8 +83,8 @@ def test_existing_grids_export_to_xlsx_with_recounted_households(tmp_path: Path)
 def test_geopackage_in_gcj02_and_grid_sheets(tmp_path: Path) -> None:
     _district(tmp_path / "d")
     at = _page(tmp_path / "d")
-    at.multiselect(key="export_layers").set_value(["grids", "buildings", "communities"]).run()
-    at.selectbox(key="export_coords").set_value("gcj02").run()
+    at.multiselect(key="export_layers_zh").set_value(["grids", "buildings", "communities"]).run()
+    at.selectbox(key="export_coords_zh").set_value("gcj02").run()
     at.button(key="export_prepare").click().run()
     assert not at.exception
     name, _, data = at.session_state["export_file"]
