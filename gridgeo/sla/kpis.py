@@ -141,6 +141,8 @@ def all_kpis(table: pd.DataFrame, *, weights: ThreeRateWeights = ThreeRateWeight
     """KPIs of every level stacked: columns ``level``, ``key``, the KPIs, then ``channel:<name>`` counts."""
     parts = []
     for level in levels:
+        if level in ("grid_id", "community_id", "department") and (table[level] == "").all():
+            continue   # the file has no such column: no level of one "—" row
         k = kpis(table, level, weights=weights)
         ch = channel_counts(table, level).add_prefix("channel:")
         k = k.join(ch).fillna({c: 0 for c in ch.columns})

@@ -108,7 +108,9 @@ def load_rules(spec: str | Path | Sequence[str | Path]) -> RuleSet:
     if not items:
         raise InputError("no rules given", code="err.sla.no_rules",
                          remedy=f"choose a preset ({', '.join(PRESETS)}) or a rule file")
-    sets = [preset(str(i)) if str(i).strip().lower() in _PRESET_ROWS else read_rules(i) for i in items]
+    # a bare word that is no file is a misspelt preset, not a missing file
+    sets = [preset(str(i)) if str(i).strip().lower() in _PRESET_ROWS or not (Path(i).suffix or Path(i).exists())
+            else read_rules(i) for i in items]
     return sets[0] if len(sets) == 1 else combine(*sets)
 
 
