@@ -70,6 +70,12 @@ STRINGS: dict[str, dict[str, str]] = {
     "sla.cli.summary": {"zh": "{n} 件事件，截至 {as_of}：按时办结率 {on_time}，办结率 {done}，红牌 {red}，黄牌 {yellow}，无规则 {no_rule}，仅周末日历 {weekends} -> {out}",
                         "en": "{n} cases as of {as_of}: on-time {on_time}, completed {done}, red {red}, "
                               "yellow {yellow}, no rule {no_rule}, weekends-only calendar {weekends} -> {out}"},
+    "sla.map.grids": {"zh": "网格（按红牌数着色）", "en": "Grids (by red cards)"},
+    "sla.map.legend": {"zh": "红牌（超期未办结）", "en": "Red cards (overdue, open)"},
+    "sla.map.red0": {"zh": "0 件", "en": "none"},
+    "sla.map.red1": {"zh": "1–2 件", "en": "1–2"},
+    "sla.map.red3": {"zh": "3–5 件", "en": "3–5"},
+    "sla.map.red6": {"zh": "6 件及以上", "en": "6 or more"},
     # --- states and calendar ----------------------------------------------------
     "sla.state.on_time": {"zh": "按时办结", "en": "on time"},
     "sla.state.late": {"zh": "超期办结", "en": "late"},

@@ -18,13 +18,13 @@ from gridgeo.sla.calendar import HolidayNotice, WorkCalendar, read_holidays, wor
 from gridgeo.sla.compute import STATES, as_of_day, evaluate
 from gridgeo.sla.kpis import (KPI_COLUMNS, LEVELS, ThreeRateWeights, all_kpis, case_table, channel_counts, kpis,
                               monthly_trend, ranking)
-from gridgeo.sla.reader import clean_cases, from_layer, parse_mapping, read_sla_cases
+from gridgeo.sla.reader import clean_cases, from_layer, locate_cases, parse_mapping, read_sla_cases
 from gridgeo.sla.rules import PRESETS, RuleSet, combine, load_rules, preset, read_rules
 
 __all__ = [
     "HolidayNotice", "WorkCalendar", "read_holidays", "work_calendar", "STATES", "evaluate", "as_of_day",
     "KPI_COLUMNS", "LEVELS", "ThreeRateWeights", "all_kpis", "case_table", "channel_counts", "kpis",
-    "monthly_trend", "ranking", "clean_cases", "from_layer", "parse_mapping", "read_sla_cases", "PRESETS",
+    "monthly_trend", "ranking", "clean_cases", "from_layer", "locate_cases", "parse_mapping", "read_sla_cases", "PRESETS",
     "RuleSet", "combine", "load_rules", "preset", "read_rules", "SlaResult", "check",
 ]
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from gridgeo.errors import InputError, Problem, SchemaError, summarize
+from gridgeo.grids import locate_buildings
 from gridgeo.io.formats import read_raw
 from gridgeo.schema import BOOL_VALUES
 
@@ -163,6 +165,32 @@ def from_layer(cases: pd.DataFrame) -> pd.DataFrame:
     if "closed_at" not in frame:
         frame["closed_at"] = pd.Series(pd.NaT, index=frame.index, dtype=f"datetime64[ns, {TZ}]")
     return frame
+
+
+def locate_cases(cases: pd.DataFrame, grids: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Fill ``grid_id`` and ``community_id`` of cases from their location in ``grids``.
+
+    Cases that already name a grid keep it; cases without coordinates or
+    outside every grid keep "" (they still count everywhere but per grid).
+    """
+    out = cases.copy()
+    for col in ("grid_id", "community_id"):
+        if col not in out:
+            out[col] = ""
+        out[col] = out[col].fillna("").astype(str)
+    if isinstance(cases, gpd.GeoDataFrame) and len(grids):
+        has_geom = cases.geometry.notna() & ~cases.geometry.is_empty
+        found = pd.Series("", index=cases.index, dtype=object)
+        if has_geom.any():
+            hit = locate_buildings(gpd.GeoDataFrame(geometry=cases.geometry[has_geom], crs=cases.crs), grids)
+            found.loc[hit.index] = hit.fillna("").astype(str).to_numpy()
+        blank = out["grid_id"] == ""
+        out.loc[blank, "grid_id"] = found[blank].to_numpy()
+        if "community_id" in grids:
+            comm = grids["community_id"].astype(str)
+            fill = (out["community_id"] == "") & out["grid_id"].isin(comm.index)
+            out.loc[fill, "community_id"] = comm.reindex(out.loc[fill, "grid_id"]).to_numpy()
+    return pd.DataFrame(out.drop(columns=[c for c in ("geometry",) if c in out]))
 
 
 def parse_mapping(items: list[str] | None) -> dict[str, str]:
