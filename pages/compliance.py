@@ -13,7 +13,8 @@ from streamlit_folium import st_folium
 from gridgeo import maps, sla
 from gridgeo.errors import GridgeoError
 from gridgeo.sla.output import display, workbook
-from pages._ui import K, current_district, current_grids, init_state, lang, md_escape, mtime, show_error, stop, t
+from pages._ui import (K, _seeded, current_district, current_grids, init_state, lang, md_escape, mtime, show_error,
+                       stop, t)
 
 init_state()
 st.title(t("sla.title"))
@@ -23,6 +24,15 @@ district = current_district()
 version = mtime(path)
 
 SLA_PRESET, SLA_AS_OF, SLA_PICK = "sla_preset", "sla_as_of", "sla_pick"
+for store, default in (("sla_preset", "jinan"), ("sla_rule_mode", "extend"), ("sla_filter_state", ["red", "yellow"]),
+                       ("sla_level", "grid_id"), ("sla_rank_of", "grid_id")):
+    st.session_state.setdefault(store, default)
+
+
+def _kept(widget: object, label: str, options: list[str], store: str, **kwargs: object) -> object:
+    """A choice widget whose labels change with the language: one widget per language, the value kept."""
+    key = f"w_{store}_{lang()}"
+    return widget(label, options, key=key, on_change=_seeded(store, key), **kwargs)  # type: ignore[operator]
 _UPLOADS = Path(tempfile.gettempdir()) / "gridgeo-sla"
 
 
@@ -63,13 +73,27 @@ def _workbook(key: tuple[object, ...], language: str, _result: sla.SlaResult) ->
     return workbook(_result, "en" if language == "en" else "zh")
 
 
+_RATES = ("completion_rate", "on_time_rate", "satisfaction_rate", "patrol_share", "met_rate", "timely_sign_rate",
+          "three_rate")
+
+
+def _percent(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rates as "86.2%", missing ones as "not available" (a rate that cannot be computed is not 0)."""
+    out = frame.copy()
+    for name in _RATES:
+        col = t(f"sla.col.{name}")
+        if col in out:
+            out[col] = [t("sla.not_available") if pd.isna(v) else f"{v:.1%}" for v in out[col]]
+    return out
+
+
 # --- 1 inputs ---------------------------------------------------------------------------------
 left, mid, right = st.columns([1.2, 1.2, 1])
-preset = left.selectbox(t("sla.rules"), list(sla.PRESETS), key=SLA_PRESET,
-                        format_func=lambda p: t(f"sla.preset.{p}"))
+preset = _kept(left.selectbox, t("sla.rules"), list(sla.PRESETS), SLA_PRESET,
+               format_func=lambda p: t(f"sla.preset.{p}"))
 rule_upload = mid.file_uploader(t("sla.rule_file"), type=["csv", "xlsx"], key="sla_rule_file")
-mode = mid.radio(t("sla.rule_mode"), ["extend", "replace"], horizontal=True, key="sla_rule_mode",
-                 format_func=lambda m: t(f"sla.rule_mode.{m}"))
+mode = _kept(mid.radio, t("sla.rule_mode"), ["extend", "replace"], "sla_rule_mode", horizontal=True,
+             format_func=lambda m: t(f"sla.rule_mode.{m}"))
 holiday_upload = right.file_uploader(t("sla.holiday_file"), type=["csv", "xlsx"], key="sla_holidays")
 cases_upload = right.file_uploader(t("sla.cases_file"), type=["csv", "xlsx"], key="sla_cases_file")
 
@@ -127,8 +151,8 @@ open_ = frame[frame["state"].isin(["red", "yellow", "open"])].copy()
 open_["_order"] = open_["state"].map({"red": 0, "yellow": 1, "open": 2})
 open_ = open_.sort_values(["_order", "deadline"], kind="stable")
 f1, f2, f3 = st.columns(3)
-states = f1.multiselect(t("sla.filter_state"), ["red", "yellow", "open"], default=["red", "yellow"],
-                        format_func=lambda s: t(f"sla.state.{s}"), key="sla_filter_state")
+states = _kept(f1.multiselect, t("sla.filter_state"), ["red", "yellow", "open"], "sla_filter_state",
+               format_func=lambda s: t(f"sla.state.{s}"))
 depts = f2.multiselect(t("sla.filter_department"), sorted(open_["department"].unique()), key="sla_filter_dept")
 grid_ids = f3.multiselect(t("sla.filter_grid"), sorted(g for g in open_["grid_id"].unique() if g),
                           key="sla_filter_grid")
@@ -141,6 +165,7 @@ table = shown.reset_index()[["case_id", "state", "deadline", "working_days_left"
                              "created_at", "channel", "category", "department", "grid_id", "calendar"]]
 for col in ("deadline", "created_at"):
     table[col] = table[col].dt.strftime("%Y-%m-%d %H:%M")
+table["working_days_left"] = [("" if pd.isna(v) else str(int(v))) for v in table["working_days_left"]]
 st.caption(f"{len(shown):,} / {len(open_):,}")
 picked = st.dataframe(display(table.head(2000), lang()), hide_index=True, width="stretch", height=320,
                       on_select="rerun", selection_mode="single-row", key="sla_open_table")
@@ -171,8 +196,8 @@ compliance_map()
 
 # KPIs, trend, ranking
 st.subheader(t("sla.kpi_title"))
-level = st.radio(t("sla.kpi_level"), ["grid_id", "community_id", "department", "month"], horizontal=True,
-                 format_func=lambda v: t(f"sla.level.{v}"), key="sla_level")
+level = _kept(st.radio, t("sla.kpi_level"), ["grid_id", "community_id", "department", "month"], "sla_level",
+              horizontal=True, format_func=lambda v: t(f"sla.level.{v}"))
 weights_cols = st.columns(3)
 has_met = bool(result.kpis()["met_rate"].notna().iloc[0])
 w = [weights_cols[i].number_input(label, min_value=0.0, value=1.0, step=0.5, key=f"sla_w{i}",
@@ -182,7 +207,7 @@ if not has_met:
     st.caption(t("sla.three_rate_na"))
 weights = sla.ThreeRateWeights(*w) if sum(w) > 0 else sla.ThreeRateWeights()
 k = result.kpis(level, weights=weights).reset_index().rename(columns={level: "key"})
-st.dataframe(display(k, lang()), hide_index=True, width="stretch", height=300)
+st.dataframe(_percent(display(k, lang())), hide_index=True, width="stretch", height=300)
 
 st.subheader(t("sla.trend_title"))
 trend = sla.monthly_trend(result.table)[["on_time_rate", "completion_rate", "satisfaction_rate"]]
@@ -190,8 +215,8 @@ st.line_chart(trend.rename(columns=lambda c: t(f"sla.col.{c}")), y_label="", x_l
 
 st.subheader(t("sla.rank_title"))
 r1, r2 = st.columns(2)
-rank_of = r1.radio(t("sla.rank_of"), ["grid_id", "department"], horizontal=True,
-                   format_func=lambda v: t(f"sla.level.{v}"), key="sla_rank_of")
+rank_of = _kept(r1.radio, t("sla.rank_of"), ["grid_id", "department"], "sla_rank_of", horizontal=True,
+                format_func=lambda v: t(f"sla.level.{v}"))
 ranking = sla.ranking(result.table, rank_of)
 months = sorted(ranking["month"].unique(), reverse=True)
 if months:
@@ -200,9 +225,9 @@ if months:
     keep = ["rank", "key", "due", "on_time_rate", "completion_rate", "satisfaction_rate", "red"]
     b1, b2 = st.columns(2)
     b1.markdown(f"**{t('sla.red_list')}**")
-    b1.dataframe(display(part[keep].head(5), lang()), hide_index=True, width="stretch")
+    b1.dataframe(_percent(display(part[keep].head(5), lang())), hide_index=True, width="stretch")
     b2.markdown(f"**{t('sla.black_list')}**")
-    b2.dataframe(display(part[keep].tail(5).iloc[::-1], lang()), hide_index=True, width="stretch")
+    b2.dataframe(_percent(display(part[keep].tail(5).iloc[::-1], lang())), hide_index=True, width="stretch")
     st.caption(t("sla.rank_min", n=5))
 
 key = (path, version, grids_key, cases_file, preset, rule_path, mode, holiday_path, str(as_of))

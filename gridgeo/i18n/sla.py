@@ -65,8 +65,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "sla.metric.on_time_rate": {"zh": "按时办结率", "en": "On-time completion"},
     "sla.metric.completion_rate": {"zh": "办结率", "en": "Completion"},
     "sla.metric.satisfaction_rate": {"zh": "满意率", "en": "Satisfaction"},
-    "sla.metric.red": {"zh": "红牌（超期未办结）", "en": "Red cards (overdue)"},
-    "sla.metric.yellow": {"zh": "黄牌（临近期限）", "en": "Yellow cards (deadline near)"},
+    "sla.metric.red": {"zh": "红牌（超期未办结）", "en": "Red cards"},
+    "sla.metric.yellow": {"zh": "黄牌（临近期限）", "en": "Yellow cards"},
     "sla.cli.summary": {"zh": "{n} 件事件，截至 {as_of}：按时办结率 {on_time}，办结率 {done}，红牌 {red}，黄牌 {yellow}，无规则 {no_rule}，仅周末日历 {weekends} -> {out}",
                         "en": "{n} cases as of {as_of}: on-time {on_time}, completed {done}, red {red}, "
                               "yellow {yellow}, no rule {no_rule}, weekends-only calendar {weekends} -> {out}"},

@@ -53,8 +53,16 @@ def sla_layers(grids: gpd.GeoDataFrame, per_grid: pd.DataFrame, *, lang: Lang = 
     frame["fill"] = [RED_COLOURS[red_class(v)] for v in frame["red"]]
     data = slim_geojson(frame, [grids.index.name or "grid_id", "community_id", "red", "yellow", "open", "on_time",
                                 "fill"], tolerance_m=1.0, coverage=True)
-    gb = {str(g): bounds_lat_lon(geom.bounds) for g, geom in zip(frame.index, frame.geometry) if geom is not None}
+    gb = {str(g): bounds_lat_lon(_padded(geom.bounds)) for g, geom in zip(frame.index, frame.geometry)
+          if geom is not None}
     return SlaLayers(data, bounds_lat_lon(grids.total_bounds), gb, lang)
+
+
+def _padded(bounds: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+    """A grid's bounds widened by its own size on every side, so its neighbours show around it."""
+    w, s, e, n = bounds
+    dx, dy = e - w, n - s
+    return (w - dx, s - dy, e + dx, n + dy)
 
 
 def _grid_style(feature: Mapping[str, Any]) -> dict[str, Any]:

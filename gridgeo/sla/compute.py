@@ -111,33 +111,39 @@ def evaluate(cases: pd.DataFrame, rules: RuleSet, calendar: WorkCalendar,
     overdue = as_of_end > eff_ns
     warn = np.where(hours, left_hours <= yellow, left_days <= yellow)
 
-    state = np.full(n, "open", dtype=object)
-    state[~closed & warn] = "yellow"
-    state[~closed & overdue] = "red"
-    state[closed] = np.where(closed_raw[closed] <= eff_ns[closed], "on_time", "late")
-    state[~covered] = "no_rule"
-    state[~received] = "not_received"
+    code = {name: np.int8(i) for i, name in enumerate(STATES)}
+    state = np.full(n, code["open"], dtype=np.int8)
+    state[~closed & warn] = code["yellow"]
+    state[~closed & overdue] = code["red"]
+    state[closed] = np.where(closed_raw[closed] <= eff_ns[closed], code["on_time"], code["late"])
+    state[~covered] = code["no_rule"]
+    state[~received] = code["not_received"]
 
     span_end = np.where(covered, np.maximum(end_day, (eff_ns // _NS_DAY).astype("datetime64[D]")), end_day)
     span_end = np.where(received, span_end, receipt_day)
     unknown = calendar.touches_unknown(receipt_day, span_end)
 
+    rule_ids = [*table["rule_id"].astype(str), ""]
+    units = ["working_days", "hours", ""]
+    none = len(rule_ids) - 1
     out = pd.DataFrame(index=cases.index)
-    out["rule_id"] = np.where(covered, table["rule_id"].to_numpy()[take], "")
-    out["limit"] = pd.array(np.where(covered, limit, 0), dtype="Int64")
-    out.loc[~covered, "limit"] = pd.NA
-    out["unit"] = np.where(covered, table["unit"].to_numpy()[take], "")
-    out["extension"] = pd.array(np.where(covered, ext, 0), dtype="Int64")
-    out.loc[~covered, "extension"] = pd.NA
+    out["rule_id"] = pd.Categorical.from_codes(np.where(covered, take, none), categories=rule_ids)
+    out["limit"] = pd.array(limit, dtype="Int64")
+    out["unit"] = pd.Categorical.from_codes(np.where(covered, hours.astype(np.int64), 2), categories=units)
+    out["extension"] = pd.array(ext, dtype="Int64")
     out["deadline"] = _to_ts(np.where(covered, base_ns, _NAT), cases.index)
     out["extended_deadline"] = _to_ts(np.where(covered & extended, ext_ns, _NAT), cases.index)
     out["closed"] = closed
-    out["working_days_taken"] = pd.array(np.where(received, taken, 0), dtype="Int64")
-    out.loc[~received, "working_days_taken"] = pd.NA
+    out["working_days_taken"] = pd.array(taken, dtype="Int64")
     left = np.where(hours, np.floor(left_hours / 24).astype(np.int64), left_days)
     out["working_days_left"] = pd.array(left, dtype="Int64")
-    out.loc[~(covered & received & ~closed & ~overdue), "working_days_left"] = pd.NA
     out["hours_taken"] = np.where(received, (np.where(closed, closed_raw, as_of_end) - created) / _NS_HOUR, np.nan)
-    out["state"] = state
-    out["calendar"] = np.where(unknown, "weekends_only", "official")
+    out["state"] = pd.Categorical.from_codes(state, categories=list(STATES))
+    out["calendar"] = pd.Categorical.from_codes(unknown.astype(np.int8), categories=["official", "weekends_only"])
+    # blanks where a figure does not apply (masks on the numpy arrays: no per-row assignment)
+    for col, mask in (("limit", ~covered), ("extension", ~covered), ("working_days_taken", ~received),
+                      ("working_days_left", ~(covered & received & ~closed & ~overdue))):
+        arr = out[col].array.copy()
+        arr[mask] = pd.NA
+        out[col] = arr
     return out

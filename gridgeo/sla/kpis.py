@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from gridgeo.sla.compute import STATES
+
 TZ = "Asia/Shanghai"
 LEVELS = ("all", "grid_id", "community_id", "department", "month")
 PATROL_WORDS = ("巡查", "patrol", "网格员")
@@ -46,41 +48,67 @@ class ThreeRateWeights:
         return self.met / total, self.completion / total, self.satisfaction / total
 
 
+def _categorical(values: pd.Series, keep: np.ndarray) -> pd.Categorical:
+    """Factorize once: every KPI level is then an integer code (bincount, not string groupby).
+
+    A blank or missing value becomes "—" (cases without a grid, a department …).
+    """
+    codes, uniques = values.factorize(use_na_sentinel=False)
+    labels = [("—" if pd.isna(u) or str(u) == "" else str(u)) for u in uniques]
+    names = sorted(set(labels))
+    where = {name: i for i, name in enumerate(names)}
+    remap = np.array([where[x] for x in labels], dtype=np.int64)
+    return pd.Categorical.from_codes(remap[codes[keep]] if len(remap) else codes[keep], categories=names)
+
+
 def case_table(cases: pd.DataFrame, evaluated: pd.DataFrame, *, sign_hours: float = 24.0,
                patrol_words: Sequence[str] = PATROL_WORDS) -> pd.DataFrame:
-    """One row per received case with the 0/1 columns the KPIs sum (numpy, no per-case loop)."""
+    """One row per received case: level codes (categorical) and the 0/1 columns the KPIs sum (no per-case loop)."""
     keep = (evaluated["state"] != "not_received").to_numpy()
-    ev = evaluated[keep]
-    cs = cases[keep]
-    state = ev["state"].to_numpy()
-    created = cs["created_at"]
+    created = cases["created_at"]
     if getattr(created.dt, "tz", None) is not None:
         created = created.dt.tz_convert(TZ).dt.tz_localize(None)
-    t = pd.DataFrame(index=ev.index)
+    months = created.to_numpy(dtype="datetime64[ns]")[keep].astype("datetime64[M]")
+    m_codes, m_uniques = pd.factorize(months.astype(np.int64), sort=True)
+    t = pd.DataFrame(index=evaluated.index[keep])
     for level in ("grid_id", "community_id", "department"):
-        t[level] = cs[level].fillna("").astype(str).to_numpy() if level in cs else ""
-    t["month"] = created.dt.strftime("%Y-%m").to_numpy()
-    t["channel"] = cs["channel"].fillna("").astype(str).to_numpy()
-    t["received"] = 1
+        t[level] = _categorical(cases[level] if level in cases else pd.Series("", index=cases.index), keep)
+    t["month"] = pd.Categorical.from_codes(m_codes, categories=np.datetime_as_string(
+        np.asarray(m_uniques, dtype=np.int64).astype("datetime64[M]"), unit="M"))
+    t["channel"] = _categorical(cases["channel"], keep)
+    ev = evaluated[["state", "closed", "working_days_taken", "calendar"]][keep]
+    if not isinstance(ev["state"].dtype, pd.CategoricalDtype):
+        ev = ev.assign(state=pd.Categorical(ev["state"], categories=list(STATES)))
+    cs = cases[[c for c in ("satisfied", "met", "responded_at", "signed_at", "created_at") if c in cases]][keep]
+    code = ev["state"].cat.codes.to_numpy()
+    names = list(ev["state"].cat.categories)
+
+    def is_(*wanted: str) -> np.ndarray:
+        return np.isin(code, [names.index(w) for w in wanted])
+    t["received"] = np.ones(len(t), dtype=np.int64)
     t["closed"] = ev["closed"].to_numpy(dtype=np.int64)
-    t["on_time"] = (state == "on_time").astype(np.int64)
-    t["due"] = np.isin(state, ("on_time", "late", "red")).astype(np.int64)
-    t["open"] = np.isin(state, ("open", "yellow", "red")).astype(np.int64)
-    t["yellow"] = (state == "yellow").astype(np.int64)
-    t["red"] = (state == "red").astype(np.int64)
-    t["no_rule"] = (state == "no_rule").astype(np.int64)
-    sat = cs["satisfied"] if "satisfied" in cs else pd.Series(pd.NA, index=cs.index, dtype="boolean")
-    sat = sat.astype("boolean").where(ev["closed"].to_numpy())
-    t["satisfaction_n"] = sat.notna().to_numpy(dtype=np.int64)
-    t["satisfied"] = sat.fillna(False).to_numpy(dtype=np.int64)
-    chan = t["channel"].str.lower()
-    patrol = np.zeros(len(t), dtype=bool)
+    t["on_time"] = is_("on_time").astype(np.int64)
+    t["due"] = is_("on_time", "late", "red").astype(np.int64)
+    t["open"] = is_("open", "yellow", "red").astype(np.int64)
+    t["yellow"] = is_("yellow").astype(np.int64)
+    t["red"] = is_("red").astype(np.int64)
+    t["no_rule"] = is_("no_rule").astype(np.int64)
+    closed = ev["closed"].to_numpy(dtype=bool)
+    if "satisfied" in cs:
+        sat = cs["satisfied"].astype("boolean")
+        asked = sat.notna().to_numpy() & closed
+        t["satisfaction_n"] = asked.astype(np.int64)
+        t["satisfied"] = (sat.fillna(False).to_numpy(dtype=bool) & asked).astype(np.int64)
+    else:
+        t["satisfaction_n"] = 0
+        t["satisfied"] = 0
+    chan = pd.Series(t["channel"].cat.categories.astype(str)).str.lower()
+    patrol_cat = np.zeros(len(chan), dtype=bool)
     for word in patrol_words:
-        patrol |= chan.str.contains(word.lower(), regex=False).to_numpy()
-    t["patrol"] = patrol.astype(np.int64)
-    t["wd_closed"] = np.where(ev["closed"].to_numpy(), ev["working_days_taken"].to_numpy(dtype=float,
-                                                                                         na_value=np.nan), np.nan)
-    t["weekends_only"] = (ev["calendar"] == "weekends_only").to_numpy(dtype=np.int64)
+        patrol_cat |= chan.str.contains(word.lower(), regex=False).to_numpy()
+    t["patrol"] = patrol_cat[t["channel"].cat.codes.to_numpy()].astype(np.int64)
+    t["wd_closed"] = np.where(closed, ev["working_days_taken"].to_numpy(dtype=float, na_value=np.nan), np.nan)
+    t["weekends_only"] = (ev["calendar"].to_numpy() == "weekends_only").astype(np.int64)
     if "met" in cs:
         met = cs["met"].astype("boolean")
         t["met_n"] = met.notna().to_numpy(dtype=np.int64)
@@ -95,45 +123,66 @@ def case_table(cases: pd.DataFrame, evaluated: pd.DataFrame, *, sign_hours: floa
     return t
 
 
+_SUMS = ("received", "closed", "due", "on_time", "open", "yellow", "red", "no_rule", "satisfaction_n", "satisfied",
+         "patrol", "weekends_only", "met_n", "met", "sign_n", "signed")
+
+
+def _codes(table: pd.DataFrame, by: str) -> tuple[np.ndarray, pd.Index]:
+    if by == "all":
+        return np.zeros(len(table), dtype=np.int64), pd.Index(["all"])
+    cat = table[by].cat
+    return cat.codes.to_numpy().astype(np.int64), pd.Index(cat.categories.astype(str))
+
+
+def _aggregate(table: pd.DataFrame, codes: np.ndarray, n: int, weights: ThreeRateWeights) -> pd.DataFrame:
+    """KPIs per integer code 0..n-1 (rows with no case dropped by the callers)."""
+    s = {c: np.bincount(codes, weights=table[c].to_numpy(dtype=float), minlength=n)
+         for c in _SUMS if c in table}
+    out = pd.DataFrame(index=np.arange(n))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["received"] = s["received"].astype(np.int64)
+        out["closed"] = s["closed"].astype(np.int64)
+        out["completion_rate"] = s["closed"] / s["received"]
+        out["due"] = s["due"].astype(np.int64)
+        out["on_time"] = s["on_time"].astype(np.int64)
+        out["on_time_rate"] = np.where(s["due"] > 0, s["on_time"] / s["due"], np.nan)
+        for c in ("open", "yellow", "red", "no_rule"):
+            out[c] = s[c].astype(np.int64)
+        out["satisfaction_rate"] = np.where(s["satisfaction_n"] > 0, s["satisfied"] / s["satisfaction_n"], np.nan)
+        out["satisfaction_n"] = s["satisfaction_n"].astype(np.int64)
+        out["patrol_share"] = s["patrol"] / s["received"]
+        wd = table["wd_closed"].to_numpy()
+        has = ~np.isnan(wd)
+        grouped = pd.Series(wd[has]).groupby(codes[has])
+        out["median_working_days"] = grouped.median().reindex(out.index).to_numpy()
+        out["p90_working_days"] = grouped.quantile(0.9).reindex(out.index).to_numpy()
+        out["met_rate"] = np.where(s["met_n"] > 0, s["met"] / s["met_n"], np.nan) if "met" in s else np.nan
+        out["timely_sign_rate"] = (np.where(s["sign_n"] > 0, s["signed"] / s["sign_n"], np.nan)
+                                   if "signed" in s else np.nan)
+    w_met, w_done, w_sat = weights.normalised()
+    out["three_rate"] = w_met * out["met_rate"] + w_done * out["completion_rate"] + w_sat * out["satisfaction_rate"]
+    out["weekends_only"] = s["weekends_only"].astype(np.int64)
+    return out
+
+
 def kpis(table: pd.DataFrame, by: str = "all", *,
          weights: ThreeRateWeights = ThreeRateWeights()) -> pd.DataFrame:
     """KPIs of ``case_table`` rows per ``by`` (``all``, ``grid_id``, ``community_id``, ``department``, ``month``)."""
-    key = pd.Series("all", index=table.index) if by == "all" else table[by].replace("", "—")
-    sums_cols = ["received", "closed", "due", "on_time", "open", "yellow", "red", "no_rule", "satisfaction_n",
-                 "satisfied", "patrol", "weekends_only"]
-    extra = [c for c in ("met_n", "met", "sign_n", "signed") if c in table]
-    g = table[sums_cols + extra].groupby(key.to_numpy(), sort=True)
-    s = g.sum()
-    wd = table["wd_closed"].groupby(key.to_numpy(), sort=True)
-    out = pd.DataFrame(index=s.index.rename(by if by != "all" else "key"))
-    out["received"] = s["received"]
-    out["closed"] = s["closed"]
-    out["completion_rate"] = s["closed"] / s["received"]
-    out["due"] = s["due"]
-    out["on_time"] = s["on_time"]
-    out["on_time_rate"] = (s["on_time"] / s["due"]).where(s["due"] > 0)
-    for c in ("open", "yellow", "red", "no_rule"):
-        out[c] = s[c]
-    out["satisfaction_rate"] = (s["satisfied"] / s["satisfaction_n"]).where(s["satisfaction_n"] > 0)
-    out["satisfaction_n"] = s["satisfaction_n"]
-    out["patrol_share"] = s["patrol"] / s["received"]
-    out["median_working_days"] = wd.median()
-    out["p90_working_days"] = wd.quantile(0.9)
-    out["met_rate"] = (s["met"] / s["met_n"]).where(s["met_n"] > 0) if "met" in s else np.nan
-    out["timely_sign_rate"] = (s["signed"] / s["sign_n"]).where(s["sign_n"] > 0) if "signed" in s else np.nan
-    w_met, w_done, w_sat = weights.normalised()
-    out["three_rate"] = w_met * out["met_rate"] + w_done * out["completion_rate"] + w_sat * out["satisfaction_rate"]
-    out["weekends_only"] = s["weekends_only"]
-    return out
+    codes, labels = _codes(table, by)
+    out = _aggregate(table, codes, len(labels), weights)
+    out.index = labels.rename(by if by != "all" else "key")
+    return out[out["received"] > 0]
 
 
 def channel_counts(table: pd.DataFrame, by: str = "all") -> pd.DataFrame:
     """Cases per channel (columns) per ``by`` (rows)."""
-    key = pd.Series("all", index=table.index) if by == "all" else table[by].replace("", "—")
-    counts = pd.crosstab(key.to_numpy(), table["channel"].replace("", "—").to_numpy())
-    counts.index.name = by if by != "all" else "key"
-    counts.columns.name = None
-    return counts
+    codes, labels = _codes(table, by)
+    chan = table["channel"].cat
+    n_ch = len(chan.categories)
+    flat = np.bincount(codes * n_ch + chan.codes.to_numpy().astype(np.int64), minlength=len(labels) * n_ch)
+    out = pd.DataFrame(flat.reshape(len(labels), n_ch), index=labels.rename(by if by != "all" else "key"),
+                       columns=[str(c) for c in chan.categories])
+    return out[(out.sum(axis=1) > 0).to_numpy()].loc[:, (out.sum(axis=0) > 0).to_numpy()]
 
 
 def all_kpis(table: pd.DataFrame, *, weights: ThreeRateWeights = ThreeRateWeights(),
@@ -141,7 +190,7 @@ def all_kpis(table: pd.DataFrame, *, weights: ThreeRateWeights = ThreeRateWeight
     """KPIs of every level stacked: columns ``level``, ``key``, the KPIs, then ``channel:<name>`` counts."""
     parts = []
     for level in levels:
-        if level in ("grid_id", "community_id", "department") and (table[level] == "").all():
+        if level in ("grid_id", "community_id", "department") and list(table[level].cat.categories) in ([], ["—"]):
             continue   # the file has no such column: no level of one "—" row
         k = kpis(table, level, weights=weights)
         ch = channel_counts(table, level).add_prefix("channel:")
@@ -159,25 +208,22 @@ def monthly_trend(table: pd.DataFrame) -> pd.DataFrame:
                                  "weekends_only"]]
 
 
-def ranking(table: pd.DataFrame, by: str, *, min_due: int = 5) -> pd.DataFrame:
+def ranking(table: pd.DataFrame, by: str, *, min_due: int = 5,
+            weights: ThreeRateWeights = ThreeRateWeights()) -> pd.DataFrame:
     """Monthly 红黑榜 of ``by`` (``grid_id`` or ``department``): every unit with at least ``min_due`` due cases.
 
     Ranked per month by on-time completion rate, then satisfaction, then
     completion (best first); ``rank`` 1 heads the red list (红榜), the last
     ranks make the black list (黑榜).
     """
-    rows = []
-    for month, part in table.groupby("month", sort=True):
-        k = kpis(part, by)
-        k = k[(k["due"] >= min_due) & (k.index != "—")]
-        k = k.sort_values(["on_time_rate", "satisfaction_rate", "completion_rate"], ascending=False,
-                          na_position="last", kind="stable")
-        k.index.name = "key"
-        k = k.reset_index()
-        k.insert(0, "rank", np.arange(1, len(k) + 1))
-        k.insert(0, "month", month)
-        rows.append(k)
-    cols = ["month", "rank", "key", *KPI_COLUMNS]
-    if not rows:
-        return pd.DataFrame(columns=cols)
-    return pd.concat(rows, ignore_index=True)[cols]
+    m_codes, months = _codes(table, "month")
+    u_codes, units = _codes(table, by)
+    n_u = len(units)
+    agg = _aggregate(table, m_codes * n_u + u_codes, len(months) * n_u, weights)
+    agg.insert(0, "key", np.tile(units.to_numpy(), len(months)))
+    agg.insert(0, "month", np.repeat(months.to_numpy(), n_u))
+    agg = agg[(agg["received"] > 0) & (agg["due"] >= min_due) & (agg["key"] != "—")]
+    agg = agg.sort_values(["month", "on_time_rate", "satisfaction_rate", "completion_rate"],
+                          ascending=[True, False, False, False], na_position="last", kind="stable")
+    agg.insert(1, "rank", agg.groupby("month").cumcount().to_numpy() + 1)
+    return agg.reset_index(drop=True)[["month", "rank", "key", *KPI_COLUMNS]]

@@ -198,11 +198,19 @@ def match(rules: RuleSet, channel: pd.Series, category: pd.Series, request_type:
     Matching runs once per distinct (channel, category, request type, urgent)
     combination, not once per case.
     """
-    keys = pd.DataFrame({"channel": channel.fillna("").astype(str).to_numpy(),
-                         "category": category.fillna("").astype(str).to_numpy(),
-                         "request_type": request_type.fillna("").astype(str).to_numpy(),
-                         "urgent": urgent.fillna(False).astype(bool).to_numpy()})
-    codes, uniques = pd.MultiIndex.from_frame(keys).factorize()
+    parts = []
+    for series in (channel, category, request_type):
+        codes_i, uniq = series.factorize(use_na_sentinel=False)
+        parts.append((codes_i.astype(np.int64), [("" if pd.isna(u) else str(u)) for u in uniq]))
+    urg = urgent.fillna(False).to_numpy(dtype=bool).astype(np.int64)
+    combined = ((parts[0][0] * len(parts[1][1]) + parts[1][0]) * len(parts[2][1]) + parts[2][0]) * 2 + urg
+    codes, keys = pd.factorize(combined)
+    uniques = []
+    for k in keys.tolist():
+        k, u = divmod(k, 2)
+        k, r = divmod(k, len(parts[2][1]))
+        c0, c1 = divmod(k, len(parts[1][1]))
+        uniques.append((parts[0][1][c0], parts[1][1][c1], parts[2][1][r], bool(u)))
     table = [(_tokens(r.channel), _tokens(r.category), r.urgent) for r in rules.rules.itertuples()]
     found = np.full(len(uniques), -1, dtype=np.int64)
     for u, (chan, cat, rtype, urg) in enumerate(uniques):
@@ -216,4 +224,4 @@ def match(rules: RuleSet, channel: pd.Series, category: pd.Series, request_type:
                 continue
             found[u] = pos
             break
-    return found[codes]  # type: ignore[no-any-return]
+    return found[codes.reshape(-1)]  # type: ignore[no-any-return]
