@@ -341,3 +341,21 @@ def test_cli_raw_export_with_map_and_bad_input(tmp_path: Path, capsys: pytest.Ca
     assert "12345导出.xlsx: missing column case_id, got '流水号, 来电时间" in capsys.readouterr().err
     assert main(["cases", "sla", "--cases", str(raw), "--rules", "guangdong", "--as-of", "someday",
                  "--map", "case_id=流水号", "--out", str(out)]) == 2
+
+
+def test_histogram_quantiles_match_numpy() -> None:
+    from gridgeo.sla.kpis import _quantiles
+
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        n, m = int(rng.integers(1, 8)), int(rng.integers(0, 60))
+        codes = rng.integers(0, n, m)
+        values = rng.integers(0, 30, m).astype(float)
+        values[rng.random(m) < 0.2] = np.nan
+        median, p90 = _quantiles(values, codes, n, (0.5, 0.9))
+        for g in range(n):
+            x = values[(codes == g) & ~np.isnan(values)]
+            if len(x) == 0:
+                assert np.isnan(median[g]) and np.isnan(p90[g])
+            else:
+                assert median[g] == pytest.approx(np.median(x)) and p90[g] == pytest.approx(np.percentile(x, 90))

@@ -23,17 +23,31 @@ _NS_HOUR = np.int64(3_600_000_000_000)
 _NAT = np.iinfo(np.int64).min
 
 
+#: China has kept UTC+8 without daylight saving since 1992; earlier instants take pandas' slow exact path
+_FIXED_FROM = np.datetime64("1992-01-01", "ns").astype(np.int64)
+_OFFSET = np.int64(8) * _NS_HOUR
+
+
 def _local_ns(times: pd.Series) -> np.ndarray:
     """Local wall-clock nanoseconds (Asia/Shanghai), NaT as int64 min."""
     s = times
-    if getattr(s.dt, "tz", None) is not None:
-        s = s.dt.tz_convert(TZ).dt.tz_localize(None)
-    out: np.ndarray = s.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    if getattr(s.dt, "tz", None) is None:
+        return s.to_numpy(dtype="datetime64[ns]").astype(np.int64)  # type: ignore[no-any-return]
+    utc = s.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    valid = utc != _NAT
+    if (utc[valid] < _FIXED_FROM).any():
+        exact = s.dt.tz_convert(TZ).dt.tz_localize(None)
+        return exact.to_numpy(dtype="datetime64[ns]").astype(np.int64)  # type: ignore[no-any-return]
+    out: np.ndarray = np.where(valid, utc + _OFFSET, _NAT)
     return out
 
 
 def _to_ts(ns: np.ndarray, index: pd.Index) -> pd.Series:
-    return pd.Series(pd.DatetimeIndex(ns.astype("datetime64[ns]")).tz_localize(TZ), index=index)
+    valid = ns != _NAT
+    if (ns[valid] < _FIXED_FROM).any():
+        return pd.Series(pd.DatetimeIndex(ns.astype("datetime64[ns]")).tz_localize(TZ), index=index)
+    utc = np.where(valid, ns - _OFFSET, _NAT).astype("datetime64[ns]")
+    return pd.Series(pd.DatetimeIndex(utc).tz_localize("UTC").tz_convert(TZ), index=index)
 
 
 def as_of_day(as_of: str | dt.date | pd.Timestamp) -> np.datetime64:
