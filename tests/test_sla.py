@@ -359,3 +359,20 @@ def test_histogram_quantiles_match_numpy() -> None:
                 assert np.isnan(median[g]) and np.isnan(p90[g])
             else:
                 assert median[g] == pytest.approx(np.median(x)) and p90[g] == pytest.approx(np.percentile(x, 90))
+
+
+def test_workbook_has_chinese_headers_and_the_same_figures(tmp_path: Path) -> None:
+    from gridgeo.sla.output import workbook
+
+    result = sla.check(_kpi_cases(), sla.preset("jinan"), CAL, "2026-11-30")
+    path = tmp_path / "sla.xlsx"
+    path.write_bytes(workbook(result, "zh"))
+    sheets = pd.read_excel(path, sheet_name=None)
+    assert list(sheets) == ["事件时效", "考核指标", "网格红黑榜", "部门红黑榜", "时限规则", "日历说明"]
+    cases = sheets["事件时效"].set_index("工单编号")
+    assert cases.loc["K3", "状态"] == "红牌" and cases.loc["K0", "状态"] == "按时办结"
+    assert cases.loc["K3", "办理期限"] == "2026-11-09 23:59:59"
+    kpis = sheets["考核指标"]
+    g1 = kpis[(kpis["维度"] == "网格") & (kpis["对象"] == "G1")].iloc[0]
+    assert g1["按时办结率"] == pytest.approx(1 / 2) and g1["受理件数"] == 3
+    assert "chinese-calendar" in str(sheets["日历说明"].iloc[-1]["日历来源"])
