@@ -114,7 +114,7 @@ def main() -> int:
         ok &= passed
         print(f"sla {preset} {N:,} cases  median {med:.2f} s  min {min(times):.2f} s  target < {TARGET_S:.0f} s  "
               f"{'PASS' if passed else 'FAIL'}  | per-case loop (chinese_calendar, extrapolated) {loop_total:.0f} s, "
-              f"ratio {loop_total / med:.0f}x | states {dict(states)} | weekends-only {weekends:,}  "
+              f"ratio {loop_total / med:.0f}x | states {({str(k): int(v) for k, v in states.items()})} | weekends-only {weekends:,}  "
               f"({os.cpu_count()} cpu, python {platform.python_version()}, numpy {np.__version__}, "
               f"pandas {pd.__version__}, chinese-calendar {chinese_calendar.__version__})")
     return 0 if ok else 1
