@@ -210,8 +210,13 @@ k = result.kpis(level, weights=weights).reset_index().rename(columns={level: "ke
 st.dataframe(_percent(display(k, lang())), hide_index=True, width="stretch", height=300)
 
 st.subheader(t("sla.trend_title"))
-trend = sla.monthly_trend(result.table)[["on_time_rate", "completion_rate", "satisfaction_rate"]]
+monthly = sla.monthly_trend(result.table)
+trend = monthly[["on_time_rate", "completion_rate", "satisfaction_rate"]]
 st.line_chart(trend.rename(columns=lambda c: t(f"sla.col.{c}")), y_label="", x_label=t("sla.month"))
+touched = monthly[monthly["weekends_only"] > 0]
+if len(touched):
+    st.caption(t("sla.trend_weekends", months="、".join(touched.index.astype(str)),
+                 n=int(touched["weekends_only"].sum())))
 
 st.subheader(t("sla.rank_title"))
 r1, r2 = st.columns(2)

@@ -376,3 +376,21 @@ def test_workbook_has_chinese_headers_and_the_same_figures(tmp_path: Path) -> No
     g1 = kpis[(kpis["维度"] == "网格") & (kpis["对象"] == "G1")].iloc[0]
     assert g1["按时办结率"] == pytest.approx(1 / 2) and g1["受理件数"] == 3
     assert "chinese-calendar" in str(sheets["日历说明"].iloc[-1]["日历来源"])
+
+
+def test_locate_cases_fills_grid_and_community_from_the_map() -> None:
+    import geopandas as gpd
+    from shapely.geometry import Point, box
+
+    grids = gpd.GeoDataFrame({"community_id": ["C1", "C2"]}, geometry=[box(116.40, 36.28, 116.41, 36.29),
+                                                                        box(116.41, 36.28, 116.42, 36.29)],
+                             index=pd.Index(["G1", "G2"], name="grid_id"), crs=4326)
+    typed = _cases([{"case_id": i, "created_at": "2026-11-02 09:00", "channel": "网格巡查"} for i in "ABCD"])
+    cases = gpd.GeoDataFrame(typed, geometry=[Point(116.405, 36.285), Point(116.415, 36.285), Point(117.0, 36.0),
+                                              None], crs=4326)
+    cases.loc["D", "grid_id"] = "G9"                           # a grid named in the export is kept
+    located = sla.locate_cases(cases, grids)
+    assert located["grid_id"].tolist() == ["G1", "G2", "", "G9"]
+    assert located["community_id"].tolist() == ["C1", "C2", "", ""]
+    result = sla.check(sla.from_layer(located), sla.preset("jinan"), CAL, "2026-11-30")
+    assert result.kpis("grid_id")["received"].to_dict() == {"G1": 1, "G2": 1, "G9": 1, "—": 1}

@@ -80,6 +80,7 @@ def test_page_figures_counted_by_hand(district: Path) -> None:
     # the as-of date defaults to the last case (2026-12-28), whose deadline falls in 2027: said so
     assert any("2027" in w.value for w in at.warning)
     assert any(c.value == t("sla.weekends_note", n=1) for c in at.caption)
+    assert any(c.value == t("sla.trend_weekends", months="2026-12", n=1) for c in at.caption)
     # 三率 has no meeting column here: not available, not estimated
     assert any(c.value == t("sla.three_rate_na") for c in at.caption)
     assert at.get("download_button")

@@ -46,6 +46,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "sla.level.department": {"zh": "承办部门", "en": "department"},
     "sla.level.month": {"zh": "月份", "en": "month"},
     "sla.trend_title": {"zh": "月度趋势", "en": "Monthly trend"},
+    "sla.trend_weekends": {"zh": "{months} 的数值含 {n} 件仅按周末计算期限的事件（尚无节假日安排）。",
+                           "en": "{months}: {n} cases in these months were timed on weekends only (no holiday notice yet)."},
     "sla.rank_title": {"zh": "月度红黑榜", "en": "Monthly red and black lists"},
     "sla.rank_of": {"zh": "排名对象", "en": "Rank"},
     "sla.month": {"zh": "月份", "en": "Month"},
