@@ -206,7 +206,8 @@ w = [weights_cols[i].number_input(label, min_value=0.0, value=1.0, step=0.5, key
 if not has_met:
     st.caption(t("sla.three_rate_na"))
 weights = sla.ThreeRateWeights(*w) if sum(w) > 0 else sla.ThreeRateWeights()
-k = result.kpis(level, weights=weights).reset_index().rename(columns={level: "key"})
+k = result.kpis(level, weights=weights)
+k = k.join(sla.channel_counts(result.table, level).add_prefix("channel:")).reset_index().rename(columns={level: "key"})
 st.dataframe(_percent(display(k, lang())), hide_index=True, width="stretch", height=300)
 
 st.subheader(t("sla.trend_title"))
