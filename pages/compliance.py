@@ -235,6 +235,8 @@ if months:
     b2.markdown(f"**{t('sla.black_list')}**")
     b2.dataframe(_percent(display(part[keep].tail(5).iloc[::-1], lang())), hide_index=True, width="stretch")
     st.caption(t("sla.rank_min", n=5))
+else:
+    st.info(t("sla.rank_empty", n=5))
 
 key = (path, version, grids_key, cases_file, preset, rule_path, mode, holiday_path, str(as_of))
 st.download_button(t("sla.download"), _workbook(key, lang(), result), file_name=f"办理时效_{as_of}.xlsx",

@@ -54,6 +54,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "sla.red_list": {"zh": "红榜（按时办结率最高）", "en": "Red list (best on-time rate)"},
     "sla.black_list": {"zh": "黑榜（按时办结率最低）", "en": "Black list (worst on-time rate)"},
     "sla.rank_min": {"zh": "仅列应办结 ≥ {n} 件的对象", "en": "Only units with at least {n} due cases"},
+    "sla.rank_empty": {"zh": "没有哪个对象在某月有 ≥ {n} 件应办结事件，暂不排名。",
+                       "en": "No unit has {n} or more due cases in any month: no ranking yet."},
     "sla.three_rate_weights": {"zh": "三率权重（见面率、办结率、满意率）", "en": "三率 weights (meeting, completion, satisfaction)"},
     "sla.not_available": {"zh": "不可用", "en": "not available"},
     "sla.three_rate_na": {"zh": "三率：数据中没有当事人见面（或响应时间）列，无法计算，未作估算。",
