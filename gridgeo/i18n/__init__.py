@@ -12,6 +12,7 @@ from typing import Literal
 
 from gridgeo.i18n import core
 from gridgeo.i18n import export as export_strings
+from gridgeo.i18n import sla
 
 Lang = Literal["zh", "en"]
 LANGS: tuple[Lang, ...] = ("zh", "en")
@@ -19,6 +20,7 @@ LANGS: tuple[Lang, ...] = ("zh", "en")
 _SECTIONS: tuple[dict[str, dict[str, str]], ...] = (
     core.STRINGS,
     export_strings.STRINGS,
+    sla.STRINGS,
 )
 
 

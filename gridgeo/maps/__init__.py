@@ -11,3 +11,8 @@ from gridgeo.maps.base import *  # noqa: F401,F403
 from gridgeo.maps.base import __all__ as _base_all
 
 __all__ = list(_base_all)
+
+from gridgeo.maps.sla import *  # noqa: E402,F401,F403
+from gridgeo.maps.sla import __all__ as _sla_all  # noqa: E402
+
+__all__ += list(_sla_all)
