@@ -20,10 +20,11 @@ from scipy.sparse.csgraph import dijkstra
 
 from gridgeo import crs as gcrs
 from gridgeo.coverage.network import WalkingNetwork
+from gridgeo.errors import InputError
 from gridgeo.grids import locate_buildings
 
 __all__ = ["Method", "KINDS", "StationAccess", "station_access", "coverage_table", "coverage_by_grid",
-           "coverage_by_community", "coverage_of_district", "uncovered_first", "reach_columns"]
+           "coverage_by_community", "coverage_of_district", "uncovered_first", "reach_columns", "parse_reaches"]
 
 Method = Literal["walking", "straight_line"]
 #: Station kinds in display order (schema.STATION_KINDS canonical values).
@@ -120,6 +121,25 @@ def station_access(buildings: gpd.GeoDataFrame, stations: gpd.GeoDataFrame, *,
             d, ids = _straight(b_xy, s_xy[mask], station_ids[mask])
             table[f"nearest_{kind}"], table[f"metres_{kind}"] = ids, d
     return StationAccess(table=table, kinds=kinds, method=method)
+
+
+def parse_reaches(text: str | Sequence[int]) -> tuple[int, ...]:
+    """Parse ``"300,500,1000"`` (or a sequence) into sorted distinct whole metres; raise ``InputError``."""
+    parts = [p.strip() for p in text.replace("，", ",").split(",")] if isinstance(text, str) else list(text)
+    out: set[int] = set()
+    for p in parts:
+        try:
+            value = int(str(p))
+        except ValueError:
+            value = -1
+        if not 0 < value <= 5000:
+            raise InputError("reaches must be whole metres between 1 and 5000", value=str(p) if p != "" else text,
+                             code="err.coverage.bad_reach", remedy="write e.g. 300,500,1000")
+        out.add(value)
+    if not out:
+        raise InputError("no reach given", value=text, code="err.coverage.bad_reach",
+                         remedy="write e.g. 300,500,1000")
+    return tuple(sorted(out))
 
 
 def reach_columns(reaches: Sequence[int], kinds: Sequence[str]) -> list[str]:

@@ -150,6 +150,9 @@ def plan_sites(access: StationAccess, buildings: gpd.GeoDataFrame, *, k: int, re
     on a ground floor), measured in straight lines.
     """
     t0 = time.perf_counter()
+    if (network is None) != (access.method == "straight_line"):
+        raise ValueError(f"access was measured as {access.method}: pass the network it was measured on "
+                         "(walking) or none (straight-line)")
     d = access.metres(kind).reindex(buildings.index).to_numpy(dtype=np.float64)
     hh = buildings["households"].to_numpy(dtype=np.int64)
     demand = np.flatnonzero(~(np.isfinite(d) & (d <= reach_m)) & (hh > 0))

@@ -38,18 +38,19 @@ def check_stations(stations: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, *,
     return problems
 
 
-def read_stations(path: str | Path, communities: gpd.GeoDataFrame, **kw: object) -> gpd.GeoDataFrame:
+def read_stations(path: str | Path, communities: gpd.GeoDataFrame, *, tolerance_m: float = OUTSIDE_TOLERANCE_M,
+                  **kw: object) -> gpd.GeoDataFrame:
     """Read a stations file and check it against the district; raise one error naming every problem.
 
     Unknown kinds and repeated ids are reported by ``io.read_stations``;
     stations outside the district by ``check_stations``.
     """
     stations = io.read_stations(path, **kw)
-    problems = check_stations(stations, communities)
+    problems = check_stations(stations, communities, tolerance_m=tolerance_m)
     if problems:
         n = len(problems)
         raise GeometryError(f"stations file has {n} station{'s' if n > 1 else ''} outside the district; "
                             f"nothing was loaded\n{summarize(problems, str(path))}", path=path,
                             code="err.coverage.station_outside", problems=problems,
-                            distance=problems[0].params["distance"], value=problems[0].value)
+                            distance=problems[0].params["distance"])
     return stations

@@ -1,0 +1,116 @@
+"""zh/en strings of service-station coverage: the Coverage page, its map, the station layer, errors."""
+
+from __future__ import annotations
+
+STRINGS: dict[str, dict[str, str]] = {
+    "nav.coverage": {"zh": "服务覆盖", "en": "Service coverage"},
+    # --- page
+    "coverage.title": {"zh": "服务站点覆盖", "en": "Service-station coverage"},
+    "coverage.intro": {
+        "zh": "按《城市居住区规划设计标准》（GB 50180-2018）的 5、10、15 分钟步行生活圈（约 300、500、1000 米），"
+              "统计每个网格有多少户在服务站点的步行范围内，并给出新增站点的最优位置。",
+        "en": "Households within the 5-, 10- and 15-minute walking life circles of GB 50180-2018 "
+              "(about 300, 500 and 1,000 m) of a service station, per grid, and where new stations would help most."},
+    "coverage.no_stations": {"zh": "当前辖区没有服务站点图层：请在侧栏上传“服务站点”文件（含编号、名称、类型）。",
+                             "en": "This district has no service-station layer: upload a stations file "
+                                   "(id, name, kind) in the sidebar."},
+    "coverage.straight_line": {
+        "zh": "没有道路图层：以下距离均为**直线距离**，会高估覆盖（河流、铁路、围墙不被考虑）。上传道路图层可按步行距离计算。",
+        "en": "No streets layer: every distance below is a **straight-line distance**, which overstates coverage "
+              "(rivers, rail lines and walls are ignored). Upload a streets layer for walking distances."},
+    "coverage.walking": {"zh": "距离为沿道路的步行距离（含楼栋、站点到最近道路的连接段）。",
+                         "en": "Distances are walked along the streets (including the link from each building "
+                               "and station to its nearest street)."},
+    "coverage.method.walking": {"zh": "步行距离", "en": "walking distance"},
+    "coverage.method.straight_line": {"zh": "直线距离", "en": "straight-line distance"},
+    "coverage.reaches": {"zh": "步行范围（米，逗号分隔）", "en": "Walking reaches (m, comma-separated)"},
+    "coverage.bad_reaches": {"zh": "步行范围应为 1–5000 之间的整数，用逗号分隔，例如 300,500,1000。",
+                             "en": "Reaches must be whole numbers between 1 and 5000, comma-separated, e.g. 300,500,1000."},
+    "coverage.reach": {"zh": "地图与排序所用范围", "en": "Reach for the map and the order"},
+    "coverage.kind": {"zh": "站点类型", "en": "Station kind"},
+    "coverage.kind.any": {"zh": "任一类型站点", "en": "Any station"},
+    "coverage.m": {"zh": "{m} 米", "en": "{m} m"},
+    "coverage.district_share": {"zh": "{reach} 米内户数占比（{method}）", "en": "Households within {reach} m ({method})"},
+    "coverage.district_within": {"zh": "{reach} 米内户数", "en": "Households within {reach} m"},
+    "coverage.grids_none": {"zh": "{reach} 米内无站点的网格", "en": "Grids with no station within {reach} m"},
+    "coverage.grids_none_help": {"zh": "网格内没有任何一户在该范围内。", "en": "No household of the grid lies within reach."},
+    "coverage.map": {"zh": "覆盖地图", "en": "Coverage map"},
+    "coverage.by_grid": {"zh": "各网格覆盖情况（无站点覆盖的网格排在最前）",
+                         "en": "Coverage per grid (grids with no station within reach first)"},
+    "coverage.by_community": {"zh": "各社区覆盖情况", "en": "Coverage per community"},
+    "coverage.by_kind": {"zh": "全辖区按站点类型", "en": "District by station kind"},
+    "coverage.siting": {"zh": "新增站点选址（最大覆盖选址模型）", "en": "Where the next station should go (maximal covering)"},
+    "coverage.siting_intro": {
+        "zh": "在候选点（道路节点，或上传的候选点图层）中选出 k 个新站点，使范围内新增覆盖户数最多；用 HiGHS 精确求解。",
+        "en": "Choose k new sites among candidates (street nodes, or an uploaded candidate layer) to cover the most "
+              "households not yet within reach; solved exactly with HiGHS."},
+    "coverage.k": {"zh": "新增站点数 k", "en": "New stations k"},
+    "coverage.candidates": {"zh": "候选点图层（可选：空置用房、社区公建等点位）",
+                            "en": "Candidate sites (optional: vacant rooms, community buildings …)"},
+    "coverage.run_siting": {"zh": "计算选址", "en": "Find sites"},
+    "coverage.siting_result": {
+        "zh": "新增 {k} 个站点可使 {reach} 米内新增覆盖 {gained:,} 户（原未覆盖 {before:,} 户）；求解状态：{status}，用时 {seconds:.1f} 秒。",
+        "en": "{k} new sites bring {gained:,} more households within {reach} m (of {before:,} beyond reach); "
+              "solver status: {status}, {seconds:.1f} s."},
+    "coverage.status.optimal": {"zh": "已证明最优", "en": "proven optimal"},
+    "coverage.status.time_limit": {"zh": "达到时间上限，未证明最优", "en": "time limit reached, optimality not proven"},
+    "coverage.status.nothing_to_cover": {"zh": "没有可新增覆盖的户", "en": "nothing left to cover"},
+    "coverage.status.infeasible": {"zh": "无解", "en": "infeasible"},
+    "coverage.removal": {"zh": "假如撤掉一个站点", "en": "What if a station closed"},
+    "coverage.removal_intro": {"zh": "撤掉某站点后，原来只在它范围内的户将失去覆盖。",
+                               "en": "Closing a station leaves the households only it reaches beyond reach."},
+    "coverage.removal_station": {"zh": "撤掉的站点", "en": "Station to close"},
+    "coverage.removal_result": {"zh": "撤掉 {name} 后，{reach} 米内失去覆盖 {lost:,} 户（{buildings} 栋楼）。",
+                                "en": "Closing {name} leaves {lost:,} households ({buildings} buildings) beyond {reach} m."},
+    "coverage.downloads": {"zh": "下载", "en": "Downloads"},
+    "coverage.download_csv": {"zh": "各网格覆盖 CSV", "en": "Coverage per grid (CSV)"},
+    "coverage.download_xlsx": {"zh": "覆盖统计 Excel", "en": "Coverage tables (Excel)"},
+    "coverage.download_sites": {"zh": "建议站点 GeoJSON", "en": "Proposed sites (GeoJSON)"},
+    "coverage.bad_candidates": {"zh": "候选点图层无法使用", "en": "The candidate layer cannot be used"},
+    # --- table columns
+    "coverage.col.grid_id": {"zh": "网格编码", "en": "Grid"},
+    "coverage.col.community_id": {"zh": "社区编码", "en": "Community code"},
+    "coverage.col.name": {"zh": "名称", "en": "Name"},
+    "coverage.col.households": {"zh": "户数", "en": "Households"},
+    "coverage.col.within": {"zh": "{reach} 米内户数", "en": "Within {reach} m"},
+    "coverage.col.within_kind": {"zh": "{reach} 米内（{kind}）", "en": "Within {reach} m ({kind})"},
+    "coverage.col.share": {"zh": "{reach} 米内占比", "en": "Share within {reach} m"},
+    "coverage.col.rank": {"zh": "顺序", "en": "Rank"},
+    "coverage.col.site": {"zh": "候选点", "en": "Candidate"},
+    "coverage.col.gained": {"zh": "新增覆盖户数", "en": "Households gained"},
+    "coverage.col.gained_b": {"zh": "新增覆盖楼栋", "en": "Buildings gained"},
+    "coverage.col.lon": {"zh": "经度", "en": "Longitude"},
+    "coverage.col.lat": {"zh": "纬度", "en": "Latitude"},
+    "coverage.col.station": {"zh": "站点", "en": "Station"},
+    "coverage.col.kind": {"zh": "类型", "en": "Kind"},
+    "coverage.col.covered": {"zh": "范围内户数", "en": "Households within reach"},
+    "coverage.col.lost": {"zh": "撤掉后失去覆盖户数", "en": "Households lost if closed"},
+    # --- map
+    "coverage.map.grids": {"zh": "网格（按覆盖占比着色）", "en": "Grids (by share covered)"},
+    "coverage.map.legend": {"zh": "{reach} 米内户数占比（{method}）", "en": "Households within {reach} m ({method})"},
+    "coverage.map.no_households": {"zh": "无住户", "en": "no households"},
+    "coverage.map.uncovered": {"zh": "范围外楼栋", "en": "Buildings beyond reach"},
+    "coverage.map.newly": {"zh": "新站点新增覆盖的楼栋", "en": "Buildings the new sites reach"},
+    "coverage.map.lost": {"zh": "撤站后失去覆盖的楼栋", "en": "Buildings lost if the station closed"},
+    "coverage.map.sites": {"zh": "建议新站点", "en": "Proposed new stations"},
+    "coverage.map.site": {"zh": "建议站点 {rank}：新增覆盖 {gained:,} 户", "en": "Proposed site {rank}: +{gained:,} households"},
+    "coverage.map.grid_labels": {"zh": "网格编号", "en": "Grid labels"},
+    "coverage.map.share": {"zh": "覆盖占比", "en": "Share covered"},
+    "coverage.map.nearest": {"zh": "最近站点距离（米）", "en": "Nearest station (m)"},
+    # --- CLI
+    "coverage.cli.summary": {"zh": "{method}：{reach} 米内 {within:,} / {households:,} 户（{share:.1%}）",
+                             "en": "{method}: {within:,} of {households:,} households within {reach} m ({share:.1%})"},
+    "coverage.cli.site": {"zh": "第 {rank} 个新站点 {site}（{lon:.6f}, {lat:.6f}）：新增覆盖 {gained:,} 户",
+                          "en": "site {rank} {site} ({lon:.6f}, {lat:.6f}): +{gained:,} households"},
+    # --- errors
+    "err.coverage.station_outside": {"zh": "站点位于辖区外 {distance} 米", "en": "the station lies {distance} m outside the district"},
+    "err.coverage.station_outside.fix": {"zh": "检查站点坐标（及坐标系），或从文件中删除该站点",
+                                         "en": "check the station's coordinates (and their coordinate system), or remove it"},
+    "err.coverage.bad_reach": {"zh": "步行范围应为正整数（米），例如 300,500,1000", "en": "reaches must be positive whole metres, e.g. 300,500,1000"},
+    "err.coverage.bad_reach.fix": {"zh": "写成 --reach 300,500,1000", "en": "write --reach 300,500,1000"},
+    "err.coverage.no_stations": {"zh": "没有服务站点，无法计算覆盖", "en": "there are no service stations to measure coverage from"},
+    "err.coverage.no_stations.fix": {"zh": "提供含编号、名称、类型的站点文件", "en": "provide a stations file with id, name and kind"},
+    "err.coverage.candidates_needed": {"zh": "--add 需要候选点", "en": "--add needs candidate sites"},
+    "err.coverage.candidates_needed.fix": {"zh": "提供 --streets（以道路节点为候选点）或 --candidates 文件",
+                                           "en": "give --streets (street nodes become candidates) or a --candidates file"},
+}
