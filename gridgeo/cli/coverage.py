@@ -33,7 +33,7 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
     stations = _read_stations(args, buildings)
     streets = io.read_streets(args.streets, coords=args.coords) if args.streets else None
     grids = io.read_grids(args.grids, coords=args.coords) if args.grids else None
-    candidates = io.read_layer("stations", args.candidates, coords=args.coords) if args.candidates else None
+    candidates = cov.read_candidates(args.candidates, coords=args.coords) if args.candidates else None
     if args.add and streets is None and candidates is None:
         raise InputError("--add needs candidate sites", code="err.coverage.candidates_needed",
                          remedy="give --streets (street nodes become candidates) or a --candidates file")
@@ -89,8 +89,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--add", type=int, default=0, metavar="K", help="propose K new station sites")
     p.add_argument("--add-reach", type=int, default=0, metavar="M",
                    help="reach the new sites should cover (default: the smallest --reach)")
-    p.add_argument("--candidates", help="candidate sites (points with station_id, name, kind); "
-                                        "default: street nodes")
+    p.add_argument("--candidates", help="candidate sites (points; an id column such as candidate_id "
+                                        "is used when present); default: street nodes")
     p.add_argument("--coords", choices=["wgs84", "gcj02", "bd09"], default="wgs84",
                    help="coordinate system of the input files (GCJ-02: AMap/Tencent, BD-09: Baidu)")
     p.add_argument("--out", required=True, help="folder for coverage_buildings.csv, coverage_grids.csv, sites.geojson")

@@ -24,7 +24,7 @@ from gridgeo.errors import InputError
 from gridgeo.grids import locate_buildings
 
 __all__ = ["Method", "KINDS", "StationAccess", "station_access", "coverage_table", "coverage_by_grid",
-           "coverage_by_community", "coverage_of_district", "uncovered_first", "reach_columns", "parse_reaches"]
+           "coverage_by_community", "coverage_of_district", "uncovered_first", "reach_columns", "parse_reaches", "for_kind"]
 
 Method = Literal["walking", "straight_line"]
 #: Station kinds in display order (schema.STATION_KINDS canonical values).
@@ -219,6 +219,19 @@ def coverage_of_district(access: StationAccess, reaches: Sequence[int]) -> pd.Se
     t = access.table
     rows = pd.DataFrame({"building_id": t.index, "households": t["households"].to_numpy(), "district": "all"})
     return coverage_table(rows, "district", access, reaches).iloc[0]
+
+
+def for_kind(table: pd.DataFrame, kind: str, reaches: Sequence[int]) -> pd.DataFrame:
+    """A copy of a coverage table whose ``within_<r>`` and ``share_<r>`` count one station kind only."""
+    if kind == ANY:
+        return table.copy()
+    out = table.copy()
+    for r in reaches:
+        col = f"within_{r}_{kind}"
+        out[f"within_{r}"] = out[col] if col in out.columns else 0
+        hh = out["households"].to_numpy()
+        out[f"share_{r}"] = np.where(hh > 0, out[f"within_{r}"].to_numpy() / np.maximum(hh, 1), 0.0)
+    return out
 
 
 def uncovered_first(table: pd.DataFrame, reach: int) -> pd.DataFrame:

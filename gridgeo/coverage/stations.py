@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -9,9 +10,15 @@ import numpy as np
 
 from gridgeo import crs as gcrs
 from gridgeo import io
-from gridgeo.errors import GeometryError, Problem, summarize
+from gridgeo.errors import GeometryError, InputError, Problem, SchemaError, summarize
+from gridgeo.io.formats import read_raw
+from gridgeo.io.validate import Coords, check_layer, normalise_headers
+from gridgeo.schema import STATIONS
+from gridgeo.settings import DEFAULT_RULES
 
-__all__ = ["OUTSIDE_TOLERANCE_M", "check_stations", "read_stations"]
+__all__ = ["OUTSIDE_TOLERANCE_M", "check_stations", "read_stations", "read_candidates"]
+
+_CANDIDATE_ID = ("candidate_id", "候选点编号", "候选点编码", "id")
 
 #: A station this close outside the district still counts (a centre across the boundary road).
 OUTSIDE_TOLERANCE_M = 100.0
@@ -54,3 +61,36 @@ def read_stations(path: str | Path, communities: gpd.GeoDataFrame, *, tolerance_
                             code="err.coverage.station_outside", problems=problems,
                             distance=problems[0].params["distance"])
     return stations
+
+
+def read_candidates(path: str | Path, *, coords: Coords = "wgs84") -> gpd.GeoDataFrame:
+    """Read candidate sites (points: vacant rooms, community buildings …), index ``candidate_id``.
+
+    Only the points are required: an id column (candidate_id, 候选点编号, station_id, 编号 …)
+    is used when present, else rows are numbered C001 …; ``name`` defaults to the id.
+    Problems are collected and raised once, as for every layer.
+    """
+    raw = read_raw(path, layer_name="candidates")
+    frame = raw.frame
+    lower = {str(c).strip().lower(): c for c in frame.columns}
+    for alias in _CANDIDATE_ID:
+        if alias in lower and "station_id" not in lower:
+            frame = frame.rename(columns={lower[alias]: "station_id"})
+            break
+    frame = normalise_headers(frame, STATIONS)
+    if "station_id" not in frame.columns:
+        frame = frame.assign(station_id=[f"C{k + 1:03d}" for k in range(len(frame))])
+    if "name" not in frame.columns:
+        frame = frame.assign(name=frame["station_id"].astype(str))
+    frame = frame.assign(kind="other")
+    checked, problems = check_layer(replace(raw, frame=frame), STATIONS, path, coords=coords, rules=DEFAULT_RULES)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        cls = SchemaError if errors[0].code.startswith("err.schema") else (
+            GeometryError if errors[0].code.startswith("err.geom") else InputError)
+        raise cls(f"candidates file has {len(errors)} problem(s); nothing was loaded\n"
+                  f"{summarize(errors, str(path))}", path=path, code=errors[0].code, problems=errors)
+    assert isinstance(checked, gpd.GeoDataFrame)
+    out = checked[["name", "geometry"]].copy()
+    out.index.name = "candidate_id"
+    return out

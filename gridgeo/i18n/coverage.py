@@ -94,6 +94,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "coverage.map.lost": {"zh": "撤站后失去覆盖的楼栋", "en": "Buildings lost if the station closed"},
     "coverage.map.sites": {"zh": "建议新站点", "en": "Proposed new stations"},
     "coverage.map.site": {"zh": "建议站点 {rank}：新增覆盖 {gained:,} 户", "en": "Proposed site {rank}: +{gained:,} households"},
+    "coverage.map.buildings": {"zh": "楼栋", "en": "Buildings"},
     "coverage.map.grid_labels": {"zh": "网格编号", "en": "Grid labels"},
     "coverage.map.share": {"zh": "覆盖占比", "en": "Share covered"},
     "coverage.map.nearest": {"zh": "最近站点距离（米）", "en": "Nearest station (m)"},
