@@ -90,7 +90,7 @@ with c2:
     shown_reach = st.session_state.get(KEY_REACH)
     reach = int(st.selectbox(t("coverage.reach"), reaches,
                              index=reaches.index(shown_reach) if shown_reach in reaches else 0,
-                             format_func=lambda r: t("coverage.m", m=r), key=f"w_{KEY_REACH}_{text}"))
+                             format_func=lambda r: t("coverage.m", m=r), key=f"w_{KEY_REACH}_{text}_{lang()}"))
     st.session_state[KEY_REACH] = reach
 
 try:
@@ -125,8 +125,9 @@ cols = st.columns(len(reaches) + 1)                                           # 
 for col, r in zip(cols, reaches):
     within = int(total[f"within_{r}"] if kind == cov.ANY else total[f"within_{r}_{kind}"])
     share = within / total["households"] if total["households"] else 0.0
-    col.metric(t("coverage.district_share", reach=r, method=method), f"{share:.1%}",
-               help=t("coverage.district_within", reach=r) + f": {within:,} / {int(total['households']):,}")
+    col.metric(t("coverage.district_share", reach=r, method=t(f"coverage.method_short.{access.method}")),
+               f"{share:.1%}",
+               help=t("coverage.district_within", reach=r) + f": {within:,} / {int(total['households']):,} ({method})")
 n_none = int(((grid_table[f"within_{reach}"] == 0) & (grid_table["households"] > 0)).sum())
 cols[-1].metric(t("coverage.grids_none", reach=reach), f"{n_none} / {len(grid_table)}",
                 help=t("coverage.grids_none_help"))

@@ -98,8 +98,8 @@ def test_page_shows_walking_coverage_of_the_river_town(tmp_path: Path) -> None:
     at.run()
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics[t("coverage.district_share", "zh", reach=300, method="步行距离")] == f"{40 / 215:.1%}"
-    assert metrics[t("coverage.district_share", "zh", reach=1000, method="步行距离")] == f"{55 / 215:.1%}"
+    assert metrics["300 米内户数占比·步行"] == f"{40 / 215:.1%}"
+    assert metrics["1000 米内户数占比·步行"] == f"{55 / 215:.1%}"
     assert metrics[t("coverage.grids_none", "zh", reach=300)] == "1 / 2"
     grid_table = at.dataframe[0].value
     assert list(grid_table[t("coverage.col.grid_id", "zh")]) == ["C002", "C001"]   # no station first
@@ -117,7 +117,7 @@ def test_page_without_streets_says_straight_line(tmp_path: Path) -> None:
     assert not at.exception
     assert "straight-line distance" in at.warning[0].value
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Households within 300 m (straight-line distance)"] == f"{140 / 215:.1%}"
+    assert metrics["Within 300 m · straight line"] == f"{140 / 215:.1%}"
 
 
 def test_page_names_a_station_outside_the_district(tmp_path: Path) -> None:

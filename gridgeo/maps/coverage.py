@@ -39,7 +39,7 @@ _NEWLY = "#7b3294"
 _LOST = "#000000"
 
 _CSS = """<style>
-.gg-grid-label { font:600 11px/1.15 "Noto Sans CJK SC","Noto Sans SC",sans-serif; color:#111; text-align:center;
+.gg-grid-label { font:600 10px/1.1 "Noto Sans CJK SC","Noto Sans SC",sans-serif; color:#111; text-align:center;
   white-space:nowrap; pointer-events:none; text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 3px #fff; }
 .gg-site { width:26px;height:26px;border-radius:50%;background:#ffd92f;border:3px solid #7b3294;
   display:flex;align-items:center;justify-content:center;font:800 13px/1 sans-serif;color:#3f007d;
@@ -153,7 +153,7 @@ def coverage_map(layers: CoverageLayers, *, sites: GeoJSON | None = None, newly:
                    aliases=[t("map.grid_id", lang), t("map.community_id", lang), t("map.households", lang),
                             t("coverage.col.within", lang, reach=layers.reach), t("coverage.map.share", lang)]
                    ).add_to(m)
-    _geojson_layer(layers.buildings, t("coverage.map.uncovered", lang), _building_style,
+    _geojson_layer(layers.buildings, t("coverage.map.buildings_layer", lang), _building_style,
                    fields=["building_id", "name", "households", "metres"],
                    aliases=[t("map.building_id", lang), t("map.name", lang), t("map.households", lang),
                             t("coverage.map.nearest", lang)]).add_to(m)

@@ -18,12 +18,13 @@ from typing import Any
 
 import folium
 import geopandas as gpd
-from branca.element import Element
+from branca.element import Element, MacroElement
+from jinja2 import Template
 
 from gridgeo.i18n import Lang, t
 from gridgeo.maps.base import Legend, lat_lon, slim_geojson
 
-__all__ = ["StationStyle", "STATION_STYLES", "station_kind", "station_layer_data", "station_layer",
+__all__ = ["PlainPopup", "StationStyle", "STATION_STYLES", "station_kind", "station_layer_data", "station_layer",
            "station_legend", "add_stations"]
 
 GeoJSON = dict[str, Any]
@@ -45,15 +46,15 @@ class StationStyle:
 
 #: Kind -> style; the party-mass centre is the largest mark, compound posts the smallest.
 STATION_STYLES: dict[str, StationStyle] = {
-    "party_mass_centre": StationStyle("#c51b7d", "党", "P", "circle", 24),
-    "doorstep_station": StationStyle("#4d9221", "家", "D", "square", 20),
-    "compound_post": StationStyle("#2166ac", "驿", "C", "diamond", 18),
-    "other": StationStyle("#636363", "站", "O", "dot", 16),
+    "party_mass_centre": StationStyle("#c51b7d", "党", "P", "circle", 20),
+    "doorstep_station": StationStyle("#4d9221", "家", "D", "square", 17),
+    "compound_post": StationStyle("#2166ac", "驿", "C", "diamond", 14),
+    "other": StationStyle("#636363", "站", "O", "dot", 14),
 }
 
 _CSS = """<style>
 .gg-station { display:flex; align-items:center; justify-content:center; box-sizing:border-box;
-  color:#fff; font:700 12px/1 "Noto Sans CJK SC","Noto Sans SC",sans-serif; border:2px solid #fff;
+  color:#fff; font:700 11px/1 "Noto Sans CJK SC","Noto Sans SC",sans-serif; border:1.5px solid #fff;
   box-shadow:0 0 0 1px rgba(0,0,0,.55), 0 1px 3px rgba(0,0,0,.45); }
 .gg-station-circle { border-radius:50%; }
 .gg-station-square { border-radius:4px; }
@@ -62,6 +63,23 @@ _CSS = """<style>
 .gg-station-dot { border-radius:50%; font-size:10px; }
 .gg-legend-icon { display:inline-flex; vertical-align:middle; margin-right:6px; }
 </style>"""
+
+
+class PlainPopup(MacroElement):
+    """A popup bound with Leaflet's own ``bindPopup`` (folium.Popup builds its content with jQuery,
+    which the offline maps do not load)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.bindPopup({{ this.html|tojson }}, {maxWidth: {{ this.max_width }}});
+        {% endmacro %}
+    """)
+
+    def __init__(self, html_text: str, *, max_width: int = 280) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "PlainPopup"
+        self.html = html_text
+        self.max_width = int(max_width)
 
 
 def station_kind(kind: object) -> str:
@@ -74,7 +92,7 @@ def _icon_html(kind: str, lang: Lang, *, scale: float = 1.0) -> str:
     style = STATION_STYLES[kind]
     size = round(style.size_px * scale)
     return (f'<div class="gg-station gg-station-{style.shape}" style="width:{size}px;height:{size}px;'
-            f'background:{style.colour}"><span>{html.escape(style.glyph(lang))}</span></div>')
+            f'background:{style.colour};font-size:{max(8, round(size * 0.55))}px"><span>{html.escape(style.glyph(lang))}</span></div>')
 
 
 def station_layer_data(stations: gpd.GeoDataFrame | None, lang: Lang = "zh") -> GeoJSON | None:
@@ -114,13 +132,14 @@ def station_layer(stations: gpd.GeoDataFrame | Mapping[str, Any] | None, lang: L
         sid = p.get("station_id") or next((v for k, v in p.items() if k.endswith("_id")), "")
         size = STATION_STYLES[kind].size_px
         popup = (f"<b>{name_}</b><br>{label}<br><span style='color:#666'>{sid}</span>")
-        folium.Marker(
+        marker = folium.Marker(
             lat_lon(lon, lat),
             icon=folium.DivIcon(html=_icon_html(kind, lang), icon_size=(size, size),
                                 icon_anchor=(size // 2, size // 2), class_name="gg-station-icon"),
             tooltip=folium.Tooltip(f"{name_} · {label}"),
-            popup=folium.Popup(popup, max_width=280),
-        ).add_to(group)
+        )
+        PlainPopup(popup).add_to(marker)
+        marker.add_to(group)
     return group
 
 
