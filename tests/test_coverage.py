@@ -283,3 +283,37 @@ def test_cli_without_streets_says_straight_line(tmp_path: Path, capsys: pytest.C
                  str(tmp_path / "stations.geojson"), "--add", "1", "--out", str(tmp_path / "o")])
     assert code == 2
     assert "--add needs candidate sites" in capsys.readouterr().err
+
+
+def test_cli_candidates_file_with_chinese_headers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for name, frame in (("streets", STREETS), ("buildings", BUILDINGS)):
+        frame.to_file(tmp_path / f"{name}.geojson")
+    STATIONS.reset_index().to_file(tmp_path / "stations.geojson")
+    (hall_lon, hall_lat), (shop_lon, shop_lat) = ll(500, 320), ll(100, -110)
+    (tmp_path / "cands.csv").write_text(
+        f"候选点编号,名称,经度,纬度\nhall,社区用房,{hall_lon},{hall_lat}\nshop,空置商铺,{shop_lon},{shop_lat}\n",
+        encoding="utf-8-sig")
+    code = main(["coverage", "--buildings", str(tmp_path / "buildings.geojson"), "--stations",
+                 str(tmp_path / "stations.geojson"), "--streets", str(tmp_path / "streets.geojson"),
+                 "--add", "2", "--candidates", str(tmp_path / "cands.csv"), "--out", str(tmp_path / "o")])
+    assert code == 0
+    sites = json.loads((tmp_path / "o" / "sites.geojson").read_text(encoding="utf-8"))["features"]
+    # walking at 300 m: the shop reaches B1 (10 + 0 + 30 = 40 m), the hall B4 (20 + 53.9 = 73.9 m, both joined at the lane's dead end)
+    assert [(f["properties"]["candidate_id"], f["properties"]["households_gained"]) for f in sites] == [
+        ("shop", 100), ("hall", 10)]
+    (tmp_path / "bad.csv").write_text("经度,纬度\n116.44,36.29\nabc,36.2\n", encoding="utf-8")
+    code = main(["coverage", "--buildings", str(tmp_path / "buildings.geojson"), "--stations",
+                 str(tmp_path / "stations.geojson"), "--streets", str(tmp_path / "streets.geojson"),
+                 "--add", "1", "--candidates", str(tmp_path / "bad.csv"), "--out", str(tmp_path / "o")])
+    assert code == 2
+    assert "bad.csv row 3 (C002): column 经度 is not a number" in capsys.readouterr().err
+
+
+def test_excel_workbook_round_trips(network: cov.WalkingNetwork) -> None:
+    access = cov.station_access(BUILDINGS, STATIONS, network=network)
+    community = cov.grids_frame(cov.coverage_by_community(access, (300, 1000)), (300, 1000), access.kinds)
+    data = cov.xlsx_bytes({"communities": community, "buildings": cov.buildings_frame(access)})
+    import io as _io
+    back = pd.read_excel(_io.BytesIO(data), sheet_name=None, index_col=0)
+    assert back["communities"].loc["C", ["households", "within_300", "within_1000"]].tolist() == [215, 40, 55]
+    assert back["buildings"].loc["B1", "metres_any"] == pytest.approx(1850, abs=0.1)
