@@ -10,13 +10,20 @@ from __future__ import annotations
 
 from typing import Literal
 
-from gridgeo.i18n import core, partition
+from gridgeo.i18n import core
+from gridgeo.i18n import coverage
+from gridgeo.i18n import export as export_strings
+from gridgeo.i18n import sla
+from gridgeo.i18n import partition
 
 Lang = Literal["zh", "en"]
 LANGS: tuple[Lang, ...] = ("zh", "en")
 
 _SECTIONS: tuple[dict[str, dict[str, str]], ...] = (
     core.STRINGS,
+    coverage.STRINGS,
+    export_strings.STRINGS,
+    sla.STRINGS,
     partition.STRINGS,
 )
 
