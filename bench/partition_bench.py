@@ -24,7 +24,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 
-__all__ = ["GridgeoRun", "time_gridgeo"]
+__all__ = ["GridgeoRun", "time_gridgeo", "time_cli", "time_dask_scaling"]
 
 
 @dataclass
@@ -70,6 +70,61 @@ def time_gridgeo(communities: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, str
         with open(dst, "rb") as fh:
             out = pickle.load(fh)
     return GridgeoRun(**out)
+
+
+def time_cli(communities: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, streets: gpd.GeoDataFrame | None, *,
+             runs: int = 3, workers: int = 2) -> list[float]:
+    """Wall time of ``python -m gridgeo partition`` on GeoJSON files, I/O and interpreter start included."""
+    with tempfile.TemporaryDirectory(prefix="gridgeo-cli-") as tmp:
+        d = Path(tmp)
+        communities.to_file(d / "communities.geojson")
+        b = buildings.drop(columns=[c for c in ("community_id",) if c in buildings.columns])
+        b.assign(households=b["households"].astype(int)).to_file(d / "buildings.geojson")
+        cmd = [sys.executable, "-m", "gridgeo", "partition", "--communities", str(d / "communities.geojson"),
+               "--buildings", str(d / "buildings.geojson"), "--workers", str(workers), "--out", str(d / "out")]
+        if streets is not None and len(streets):
+            streets.to_file(d / "streets.geojson")
+            cmd += ["--streets", str(d / "streets.geojson")]
+        times = []
+        for _ in range(runs + 1):   # the first run warms the file cache; not counted
+            t0 = time.perf_counter()
+            proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+            times.append(time.perf_counter() - t0)
+            if proc.returncode not in (0, 1):
+                raise RuntimeError(f"CLI failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
+    return times[1:]
+
+
+def time_dask_scaling(communities: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame,
+                      streets: gpd.GeoDataFrame | None, *, rules: Any, workers: tuple[int, ...] = (1, 2),
+                      runs: int = 2) -> dict[int, list[float]]:
+    """Times of ``partition(..., executor=Client(LocalCluster(n)).get_executor())`` for each n.
+
+    A LocalCluster of n single-threaded worker processes stands in for n machines; the
+    plan is checked identical to the local one for every n.
+    """
+    from dask.distributed import Client, LocalCluster
+
+    from gridgeo.partition import partition
+
+    local = partition(communities, buildings, streets, rules=rules, seed=0)
+    out: dict[int, list[float]] = {}
+    for n in workers:
+        with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None) as lc, \
+                Client(lc) as client:
+            ex = client.get_executor()
+            partition(communities, buildings, streets, rules=rules, seed=0, executor=ex)  # warm-up
+            times = []
+            for _ in range(runs):
+                t0 = time.perf_counter()
+                res = partition(communities, buildings, streets, rules=rules, seed=0, executor=ex)
+                times.append(time.perf_counter() - t0)
+            same = res.grids.drop(columns="geometry").equals(local.grids.drop(columns="geometry")) and \
+                res.assignments.equals(local.assignments)
+            if not same:
+                raise RuntimeError(f"Dask run with {n} workers differs from the local run")
+            out[n] = times
+    return out
 
 
 def _maxrss_mb(who: int) -> float:

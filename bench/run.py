@@ -36,7 +36,8 @@ import shapely  # noqa: E402
 import baselines  # noqa: E402  (imports spopt.region before any fork)
 import spopt  # noqa: E402
 from figures import CRUMB_M2, PlanFigures, feasible_communities, plan_figures  # noqa: E402
-from partition_bench import GridgeoRun, time_gridgeo  # noqa: E402
+from partition_bench import GridgeoRun, time_cli, time_dask_scaling, time_gridgeo  # noqa: E402
+from real_shapes import community_sizes, real_district  # noqa: E402
 
 from gridgeo.partition import build_units  # noqa: E402
 from gridgeo.settings import DEFAULT_RULES, Rules  # noqa: E402
@@ -44,6 +45,9 @@ from gridgeo.settings import DEFAULT_RULES, Rules  # noqa: E402
 TARGET_DEMO_S = 10.0
 TARGET_CITY_S = 120.0
 TARGET_MAXP_RATIO = 10.0
+TARGET_PP_MEAN = 0.65
+TARGET_PP_P10 = 0.48
+TARGET_CLI_S_PER_100K = 3.0
 
 
 def log(msg: str) -> None:
@@ -80,6 +84,8 @@ class Case:
     rows: list[Row] = field(default_factory=list)
     checks: list[str] = field(default_factory=list)
     diagnostics: list[str] = field(default_factory=list)
+    cli_times: list[float] = field(default_factory=list)
+    scaling: dict[int, list[float]] = field(default_factory=dict)
 
     def row(self, method: str, scope: str = "") -> Row | None:
         return next((r for r in self.rows if r.method == method and (not scope or r.scope == scope)), None)
@@ -383,6 +389,14 @@ def targets(c: Case, target_s: float) -> list[str]:
     if maxp is not None:
         mark(maxp.ratio >= TARGET_MAXP_RATIO, f"{maxp.ratio:.1f}x faster than spopt MaxP (target ≥ 10x)")
     mark(c.gridgeo.median < target_s, f"median {fmt_s(c.gridgeo.median)} (target < {target_s:.0f} s)")
+    mark(f.pp_mean >= TARGET_PP_MEAN and f.pp_p10 >= TARGET_PP_P10,
+         f"PP mean {f.pp_mean:.3f} (target ≥ {TARGET_PP_MEAN}), p10 {f.pp_p10:.3f} (target ≥ {TARGET_PP_P10})")
+    if c.cli_times:
+        import statistics
+        med = statistics.median(c.cli_times)
+        per = med / (c.households / 100_000)
+        mark(per < TARGET_CLI_S_PER_100K, f"CLI wall time (files in, files out, --workers 2) median {med:.1f} s "
+             f"= {per:.2f} s per 100,000 households (target < {TARGET_CLI_S_PER_100K} s)")
     return out
 
 
@@ -404,6 +418,25 @@ def report(cases: list[Case], args: argparse.Namespace, started: float) -> str:
                      f"(ru_maxrss of the fresh timing process, {m.rss_inputs_mb:.0f} MB of it after imports + "
                      f"inputs), largest worker {m.rss_workers_mb:.0f} MB (RUSAGE_CHILDREN).")
     lines += ["", table(cases), ""]
+    for c in cases:
+        if c.scaling:
+            import statistics
+            per = {n: statistics.median(ts) for n, ts in c.scaling.items()}
+            lines.append(f"- **{c.name}, Dask scaling** (LocalCluster of n single-thread worker processes, "
+                         f"same plan as local checked): " + "; ".join(
+                             f"{n} worker(s) {per[n]:.1f} s ({', '.join(f'{x:.1f}' for x in ts)})"
+                             for n, ts in c.scaling.items()))
+            base = per[min(per)] * min(per)   # worker-seconds for the case
+            hh = c.households
+            lines.append("  Projected province (≈30M households, ≈75,000 grids) at this rate: " + "; ".join(
+                f"{w} workers ≈ {base * 30e6 / hh / w / 60:.0f} min" for w in (1, 2, 8, 32, 128))
+                + " (linear in households; communities are independent, so the map scales until the "
+                  "biggest community, ≈ its own time, dominates).")
+        if c.cli_times:
+            lines.append(f"- **{c.name}, CLI**: `python -m gridgeo partition … --workers 2` wall times "
+                         f"{', '.join(f'{x:.1f}' for x in c.cli_times)} s (interpreter start, reading GeoJSON, "
+                         f"writing grids.geojson and assignments.csv included).")
+    lines.append("")
     for c in cases:
         lines += [f"### {c.name}", ""]
         lines += [f"- {t}" for t in targets(c, TARGET_DEMO_S if c.name == "demo" else TARGET_CITY_S)]
@@ -435,6 +468,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--methods", default="maxp,skater,kmeans", help="baselines, comma-separated")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results.md"), help="Markdown table written here")
     ap.add_argument("--verbose", action="store_true", help="log every baseline community on stderr")
+    ap.add_argument("--cases", default="demo,city,real",
+                    help="cases to run, comma-separated: demo, city (ten-times city), real (real-shaped compounds)")
+    ap.add_argument("--real-sample", type=int, default=8,
+                    help="communities of the real-shaped case the baselines run on")
+    ap.add_argument("--no-scaling", action="store_true", help="skip the Dask 1-vs-2-worker measurement")
     args = ap.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
     args.methods = [m.strip() for m in args.methods.split(",") if m.strip()]
@@ -457,9 +495,26 @@ def main(argv: list[str] | None = None) -> int:
         s = make_district(seed=0, scale=1, with_cases=False, with_staff=False)
         demo = (s.communities, s.buildings, s.streets)
         log("demo: data/demo missing, using make_district(seed=0, scale=1)")
-    cases = [bench_case("demo", *demo, args, rules, sample_n=0)]
-    print(case_line(cases[-1]), flush=True)
-    if not args.quick:
+    wanted = {"demo"} if args.quick else {x.strip() for x in args.cases.split(",") if x.strip()}
+    cases: list[Case] = []
+    if "demo" in wanted:
+        cases.append(bench_case("demo", *demo, args, rules, sample_n=0))
+        print(case_line(cases[-1]), flush=True)
+        Path(args.out).write_text(report(cases, args, started), encoding="utf-8")   # partial, in case of a stop
+    if "real" in wanted:
+        log("real-shaped: real_district(community_sizes(seed=0, total=110_000), seed=0), points, no streets")
+        rs = real_district(community_sizes(0, 110_000), seed=0, points=True, streets=False)
+        case = bench_case("real-shaped", rs.communities, rs.buildings, rs.streets, args, rules,
+                          sample_n=0 if args.full else args.real_sample, warmup=demo)
+        log("real-shaped: CLI wall time, 3 runs")
+        case.cli_times = time_cli(rs.communities, rs.buildings, rs.streets, runs=3, workers=2)
+        if not args.no_scaling:
+            log("real-shaped: Dask LocalCluster 1 vs 2 workers")
+            case.scaling = time_dask_scaling(rs.communities, rs.buildings, rs.streets, rules=rules)
+        cases.append(case)
+        print(case_line(cases[-1]), flush=True)
+        Path(args.out).write_text(report(cases, args, started), encoding="utf-8")
+    if "city" in wanted and not args.quick:
         log("city x10: make_district(seed=0, scale=10)")
         big = make_district(seed=0, scale=10, with_cases=False, with_staff=False)
         cases.append(bench_case("city x10", big.communities, big.buildings, big.streets, args, rules,

@@ -27,6 +27,8 @@ class FieldSpec:
     #: for ``choice`` fields: accepted spellings -> canonical value
     choices: dict[str, str] = field(default_factory=dict)
     default: object = None
+    #: for ``int`` fields: the smallest accepted value
+    minimum: int = 1
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,16 @@ STAFF_ROLES = {
     "party_secretary": "party_secretary", "网格党支部书记": "party_secretary",
 }
 
+BUILDING_USES = {
+    "residential": "residential", "住宅": "residential", "居住": "residential", "住宅楼": "residential",
+    "school": "school", "学校": "school", "幼儿园": "school", "小学": "school", "中学": "school",
+    "hospital": "hospital", "医院": "hospital", "卫生院": "hospital", "诊所": "hospital",
+    "社区卫生服务中心": "hospital",
+    "market": "market", "市场": "market", "菜市场": "market", "农贸市场": "market", "商场": "market",
+    "office": "office", "办公": "office", "办公楼": "office", "写字楼": "office",
+    "other": "other", "其他": "other", "其它": "other", "商业": "other", "配套": "other",
+}
+
 GRID_KINDS = {"basic": "basic", "基础网格": "basic", "基础": "basic", "一般网格": "basic",
               "dedicated": "dedicated", "专属网格": "dedicated", "专属": "dedicated", "专业网格": "dedicated"}
 
@@ -101,8 +113,8 @@ BUILDINGS = LayerSpec(
     formats="GeoJSON, GeoPackage, zipped Shapefile, CSV with lon/lat or WKT",
     fields=(
         _F("building_id", "str", True, "building id", ("楼栋编码", "楼栋编号", "建筑编码", "楼号编码", "id")),
-        _F("households", "int", True, "number of households (户数), a whole number > 0",
-           ("户数", "住户数", "总户数", "hh")),
+        _F("households", "int", True, "number of households (户数), a whole number ≥ 0 (0: non-residential)",
+           ("户数", "住户数", "总户数", "hh"), minimum=0),
         _F("units", "int", False, "number of units/entrances (单元); used to split towers",
            ("单元数", "单元")),
         _F("floors", "int", False, "number of floors", ("层数", "楼层数", "楼层")),
@@ -111,6 +123,10 @@ BUILDINGS = LayerSpec(
         _F("community_id", "str", False, "community code; derived by spatial join when absent",
            ("社区编码", "社区代码", "社区编号")),
         _F("name", "str", False, "building name or address", ("楼栋名称", "名称", "地址")),
+        _F("use", "choice", False, "住宅 residential / 学校 school / 医院 hospital / 市场 market / 办公 office / "
+           "其他 other; non-residential buildings usually have 0 households", ("用途", "建筑用途", "使用性质",
+                                                                                "楼栋类型", "kind"),
+           BUILDING_USES),
     ),
 )
 

@@ -151,13 +151,24 @@ def check_invariants(res: PartitionResult, communities: gpd.GeoDataFrame, buildi
             assert "infeasible_community" in rep.at[cid, "flags"]
     # within bounds wherever the household total allows it (or, when allowed, honestly flagged)
     feas = [c for c in communities.index if feasible(rest[c], rules)]
-    not_met = [c for c in feas if "bounds_not_met" in rep.at[c, "flags"]]
+    # honest status: "ok" exactly when every grid of the community is within bounds
+    for c in communities.index:
+        mine = grids[grids["community_id"] == c]
+        all_in = bool(mine["households"].between(rules.min_households, rules.max_households).all())
+        if rep.at[c, "status"] == "ok":
+            assert all_in, (c, mine["households"].tolist())
+        if c in feas and all_in and rest[c] > 0:
+            assert rep.at[c, "status"] == "ok", (c, rep.at[c, "status"])
+    not_met = [c for c in feas if rep.at[c, "status"] in ("bounds_not_met", "search_gave_up")]
     if require_within:
-        assert not not_met, rep.loc[not_met, ["households", "flags"]]
+        assert not not_met, rep.loc[not_met, ["households", "flags", "status"]]
     for c in not_met:
+        word = rep.at[c, "status"]
         out = grids[(grids["community_id"] == c) & (grids["status"] != "within")]
-        assert len(out) and out["flags"].str.contains("bounds_not_met").all()
-        assert "cannot be divided finely enough" in rep.at[c, "explanation_en"]
+        assert len(out) and out["flags"].str.contains(word).all()
+        assert word in rep.at[c, "flags"]
+        reason = "cannot be grouped into grids" if word == "bounds_not_met" else "the search gave up after"
+        assert reason in rep.at[c, "explanation_en"], rep.at[c, "explanation_en"]
     feas = [c for c in feas if c not in not_met]
     inside = grids[grids["community_id"].isin(feas) & ~grids["flags"].str.contains("locked")]
     assert inside["households"].between(rules.min_households, rules.max_households).all(), \

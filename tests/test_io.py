@@ -96,11 +96,11 @@ def test_bad_households_name_each_row_and_value() -> None:
         io.read_buildings(DATA / "bad_households.csv")
     msg = str(err.value)
     # spreadsheet rows: header is row 1, so data row index 1 is row 3
-    assert "bad_households.csv row 3 (B101): households must be a whole number greater than 0, got '约300'" in msg
-    assert "row 4 (B102)" in msg and "got '0'" in msg
+    assert "bad_households.csv row 3 (B101): households must be a whole number ≥ 0, got '约300'" in msg
+    assert "row 4 (B102)" not in msg   # 0 households: a non-residential building, accepted
     assert "row 5 (B103)" in msg and "got '-5'" in msg
     assert "Fix: enter a number such as 300" in msg
-    assert err.value.problems and len(err.value.problems) == 3
+    assert err.value.problems and len(err.value.problems) == 2
 
 
 def test_duplicate_ids() -> None:
@@ -183,7 +183,7 @@ def test_cases_gcj02_are_converted(tmp_path: Path) -> None:
 def test_check_file_collects_without_raising() -> None:
     checked = io.check_file("buildings", DATA / "bad_households.csv")
     assert not checked.ok and checked.frame is None
-    assert [p.row for p in checked.errors] == [3, 4, 5]
+    assert [p.row for p in checked.errors] == [3, 5]
 
 
 def test_failed_district_load_returns_nothing(tmp_path: Path) -> None:

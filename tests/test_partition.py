@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 import shapely
 
+from gridgeo.cli import main
 from gridgeo.errors import CRSError, GeometryError, InputError, SchemaError
 from gridgeo.partition import Locked, Partitioner, build_units, nearest_choice, partition
 from gridgeo.settings import DEFAULT_RULES, Rules
@@ -330,3 +333,144 @@ def test_locked_grid_outside_its_community_is_refused() -> None:
         partition(c, b, locked=moved)
     with pytest.raises(InputError, match="unknown grid"):
         res.lock(["370124001001999"])
+
+
+# ----------------------------------------------------------------------------- honest status (issue #14)
+
+def _strip(hh: list[int], units: list[int | None]) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Buildings in a row along a 40 m wide strip: their cells form a path, one neighbour each side."""
+    blds = [Bld(f"S{i}", 50 + 100 * i, 20, h, units=u, w=10, h=10) for i, (h, u) in enumerate(zip(hh, units))]
+    c, b, _ = frames([Com(CID, local_box(0, 0, 100 * len(hh), 40), blds)])
+    return c, b
+
+
+def test_a_plan_blocked_by_contiguity_is_flagged_search_gave_up_never_ok() -> None:
+    # 250 | 100 | 250 in a row, each one unit (unsplittable): 600 households admit 2 grids of 300,
+    # and the pieces pass every packing test, but no contiguous half holds 300–500
+    c, b = _strip([250, 100, 250], [1, 1, 1])
+    res = partition(c, b)
+    check_invariants(res, c, b, require_within=False)
+    r = res.report.loc[CID]
+    assert r["feasible"] and r["status"] == "search_gave_up"
+    assert "search_gave_up" in r["flags"] and "bounds_not_met" not in r["flags"]
+    out = res.grids[res.grids["status"] != "within"]
+    assert len(out) >= 1 and out["flags"].str.contains("search_gave_up").all()
+    assert "the search gave up after" in r["explanation_en"] and "搜索" in r["explanation_zh"]
+
+
+def test_pieces_that_cannot_be_grouped_are_named_in_the_explanation() -> None:
+    # 618 = 458 + 160, both unsplittable: 2 grids would need 309 each; no grouping of the pieces fits
+    c, b = _strip([458, 160], [1, 1])
+    res = partition(c, b)
+    check_invariants(res, c, b, require_within=False)
+    r = res.report.loc[CID]
+    assert r["feasible"] and r["status"] == "bounds_not_met"
+    assert "S0 (458)" in r["explanation_en"] and "S0 (458)" in r["explanation_zh"]
+    assert "S1" not in r["explanation_en"]   # 160 is not what blocks: it fits with anything
+
+
+def test_status_is_ok_only_when_every_grid_is_within_bounds() -> None:
+    com = Com(CID, local_box(0, 0, 300, 300), grid_of_buildings("A", 40, 60, 4, 2, 70, 150, [110]))
+    bad = Com(CID2, local_box(300, 0, 600, 300), grid_of_buildings("B", 340, 60, 5, 1, 50, 0, [110]))
+    c, b, _ = frames([com, bad])
+    res = partition(c, b)
+    assert res.report.at[CID, "status"] == "ok"
+    assert res.report.at[CID2, "status"] == "infeasible"   # 550: explained nearest choice, not "ok"
+
+
+# ----------------------------------------------------------------------------- non-residential buildings
+
+def test_buildings_with_no_households_are_kept_in_cells_and_assignments() -> None:
+    blds = grid_of_buildings("R", 40, 60, 4, 2, 70, 150, [110])
+    blds += [Bld("SCHOOL", 150, 250, 0, w=40, h=30), Bld("SHOP", 20, 250, 0, point=True)]
+    c, b, _ = frames([Com(CID, local_box(0, 0, 300, 300), blds)])
+    res = partition(c, b)
+    check_invariants(res, c, b)
+    asg = res.assignments.set_index("building_id")
+    assert asg.loc[["SCHOOL", "SHOP"], "households"].tolist() == [0, 0]
+    assert res.grids["households"].sum() == 880
+    # the school's cell is part of the grid that holds it: its footprint lies inside that grid
+    school = b.geometry["SCHOOL"]
+    assert res.grids.geometry[asg.at["SCHOOL", "grid_id"]].buffer(1e-7).contains(school)
+    assert res.grids.loc[asg.loc[["SCHOOL", "SHOP"], "grid_id"], "buildings"].min() >= 1
+
+
+def test_negative_or_non_numeric_households_stay_errors() -> None:
+    c, b = _simple()
+    with pytest.raises(SchemaError, match=r"B2 \('x'\)"):
+        partition(c, b.assign(households=pd.array(["200", "x"], dtype=object)))
+
+
+# ----------------------------------------------------------------------------- command line
+
+def _write(folder: Path, c: gpd.GeoDataFrame, b: gpd.GeoDataFrame, s: gpd.GeoDataFrame | None = None) -> list[str]:
+    folder.mkdir(exist_ok=True)
+    c.to_file(folder / "communities.geojson")
+    b.drop(columns="community_id").assign(households=b["households"].astype(int)).to_file(
+        folder / "buildings.geojson")
+    args = ["--communities", str(folder / "communities.geojson"), "--buildings", str(folder / "buildings.geojson")]
+    if s is not None:
+        s.to_file(folder / "streets.geojson")
+        args += ["--streets", str(folder / "streets.geojson")]
+    return args
+
+
+def test_cli_prints_warnings_as_clean_lines_and_no_street_share_without_streets(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    blds = grid_of_buildings("A", 40, 60, 4, 2, 70, 150, [110])
+    blds.append(Bld("EDGE", 301.0, 150, 0, point=True))       # 1 m outside the community: snapped, warned
+    blds.append(Bld("SCHOOL", 150, 270, 0, w=30, h=20))
+    c, b, _ = frames([Com(CID, local_box(0, 0, 300, 300), blds)])
+    code = main(["partition", *_write(tmp_path / "in", c, b), "--out", str(tmp_path / "out")])
+    cap = capsys.readouterr()
+    assert code == 0, cap.err
+    lines = cap.out.splitlines()
+    warn = [line for line in lines if line.startswith("warning: ")]
+    assert len(warn) == 1 and "just outside their community" in warn[0]
+    assert "GridgeoWarning" not in cap.out + cap.err and "warnings.warn" not in cap.out + cap.err
+    assert "10 buildings read, 2 with no households" in cap.out
+    assert "along streets" not in cap.out
+    assert next(line for line in lines if CID in line).startswith("ok ")
+    asg = pd.read_csv(tmp_path / "out" / "assignments.csv", dtype={"building_id": str})
+    assert set(asg.loc[asg["households"] == 0, "building_id"]) == {"EDGE", "SCHOOL"}
+
+
+def test_cli_with_streets_reports_the_street_share(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    c, b, s = frames([Com(CID, local_box(0, 0, 300, 300), grid_of_buildings("A", 40, 60, 4, 2, 70, 150, [110]))],
+                     [local_line((150, -10), (150, 310))])
+    code = main(["--lang", "zh", "partition", *_write(tmp_path / "in", c, b, s), "--out", str(tmp_path / "out")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "沿道路边界" in out
+
+
+def test_cli_exits_1_with_the_report_when_a_feasible_community_misses_the_bounds(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    c, b = _strip([250, 100, 250], [1, 1, 1])
+    b["units"] = b["units"].astype(int)
+    code = main(["partition", *_write(tmp_path / "in", c, b), "--out", str(tmp_path / "out")])
+    cap = capsys.readouterr()
+    assert code == 1
+    line = next(line for line in cap.out.splitlines() if CID in line)
+    assert line.startswith("!! ") and "[search gave up]" in line and "gave up after" in line
+    assert "Traceback" not in cap.err
+    assert (tmp_path / "out" / "grids.geojson").exists()
+
+
+def test_loader_accepts_zero_households_and_the_use_field_with_chinese_values(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from gridgeo import io
+
+    (tmp_path / "b.csv").write_text("楼栋编码,户数,用途,经度,纬度\nL1,120,住宅,116.44,36.29\nL2,0,学校,116.441,36.29\n"
+                                    "L3,0,菜市场,116.442,36.29\nL4,0,,116.443,36.29\n", encoding="utf-8-sig")
+    b = io.read_buildings(tmp_path / "b.csv")
+    assert b["households"].tolist() == [120, 0, 0, 0]
+    assert b["use"].tolist()[:3] == ["residential", "school", "market"] and pd.isna(b["use"].iloc[3])
+    assert main(["validate", "buildings", str(tmp_path / "b.csv")]) == 0
+    assert "4 buildings (3 with 0 households: non-residential)" in capsys.readouterr().out
+    (tmp_path / "bad.csv").write_text("楼栋编码,户数,用途,经度,纬度\nL1,-1,住宅,116.44,36.29\nL2,0,火星,116.441,36.29\n",
+                                      encoding="utf-8")
+    with pytest.raises(SchemaError) as err:
+        io.read_buildings(tmp_path / "bad.csv")
+    assert "row 2 (L1): households must be a whole number ≥ 0, got '-1'" in str(err.value)
+    assert "row 3 (L2): use is not a known value, got '火星'" in str(err.value)

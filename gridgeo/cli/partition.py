@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from concurrent.futures import Executor
 from pathlib import Path
+from typing import Any
 
 from gridgeo import io
+from gridgeo.errors import GridgeoWarning, InputError
 from gridgeo.export import write_plan
+from gridgeo.i18n import t
 from gridgeo.settings import DEFAULT_RULES, Rules
 
 
@@ -16,32 +23,81 @@ def _rules(args: argparse.Namespace) -> Rules:
                                      target_households=args.target)
 
 
+@contextmanager
+def _dask_executor(address: str, lang: Any) -> Iterator[Executor]:
+    """An executor running on the Dask distributed cluster at ``address`` (tcp://host:port)."""
+    try:
+        from dask.distributed import Client
+    except ImportError as err:  # pragma: no cover - dask is a pinned dependency
+        raise InputError("dask.distributed is not installed", code="err.partition.scheduler", value=address,
+                         reason=str(err), remedy="pip install 'dask[distributed]'") from err
+    try:
+        client = Client(address, timeout="10s")  # type: ignore[no-untyped-call]
+    except (OSError, TimeoutError, ValueError) as err:
+        raise InputError(f"cannot reach the Dask scheduler {address}: {err}", code="err.partition.scheduler",
+                         value=address, reason=str(err),
+                         remedy="start the scheduler and check the address tcp://host:port, or drop --scheduler")
+    try:
+        n = len(client.scheduler_info().get("workers", {}))
+        print(t("partition.cli.scheduler", lang, address=address, workers=n), file=sys.stderr)
+        yield client.get_executor()  # type: ignore[no-untyped-call]
+    finally:
+        client.close()  # type: ignore[no-untyped-call]
+
+
 def _cmd_partition(args: argparse.Namespace) -> int:
     rules = _rules(args)
     from gridgeo.partition import partition  # heavy: imported only for this command
 
-    communities = io.read_communities(args.communities, coords=args.coords)
-    buildings = io.read_buildings(args.buildings, communities=communities, coords=args.coords)
-    streets = io.read_streets(args.streets, coords=args.coords) if args.streets else None
+    lang = args.lang
+    with warnings.catch_warnings(record=True) as caught:   # printed below, one clean line each
+        warnings.simplefilter("always", GridgeoWarning)
+        communities = io.read_communities(args.communities, coords=args.coords)
+        buildings = io.read_buildings(args.buildings, communities=communities, coords=args.coords)
+        streets = io.read_streets(args.streets, coords=args.coords) if args.streets else None
 
-    def progress(done: int, total: int, community_id: str) -> None:
-        print(f"\r{done}/{total} communities ({community_id})", end="", file=sys.stderr, flush=True)
+        def progress(done: int, total: int, community_id: str) -> None:
+            print(f"\r{done}/{total} communities ({community_id})", end="", file=sys.stderr, flush=True)
 
-    result = partition(communities, buildings, streets, rules=rules, seed=args.seed,
-                       progress=progress, workers=args.workers)
+        if args.scheduler:
+            with _dask_executor(args.scheduler, lang) as ex:
+                result = partition(communities, buildings, streets, rules=rules, seed=args.seed,
+                                   progress=progress, executor=ex)
+        else:
+            result = partition(communities, buildings, streets, rules=rules, seed=args.seed,
+                               progress=progress, workers=args.workers)
     print(file=sys.stderr)
+    seen: set[str] = set()
+    for w in caught:
+        if not issubclass(w.category, GridgeoWarning):
+            continue
+        line = " ".join(str(w.message).split())
+        if line not in seen:
+            seen.add(line)
+            print(f"{t('partition.cli.warning', lang)}: {line}")
+    zero = int((buildings["households"] == 0).sum())
+    print(t("partition.cli.buildings", lang, n=len(buildings), zero=zero))
     out = Path(args.out)
     write_plan(result.grids, result.assignments, out)
     report = result.report
-    explain = "explanation_zh" if args.lang == "zh" else "explanation_en"
+    explain = "explanation_zh" if lang == "zh" else "explanation_en"
+    problems = 0
     for cid, row in report.iterrows():
-        mark = "ok " if row["feasible"] else "!! "
+        status = str(row["status"])
+        mark = "ok " if status in ("ok", "empty") else "!! "
+        if status not in ("ok", "empty", "infeasible"):
+            problems += 1
         print(f"{mark}{cid}  {int(row['households']):>6} households  {int(row['grids']):>3} grids  "
-              f"{row[explain]}")
+              f"[{t('partition.status.' + status, lang)}]  {row[explain]}")
     m = result.metrics()
-    print(f"{m['n_grids']} grids; within bounds (feasible communities) {m['share_within_feasible']:.1%}; "
-          f"Polsby–Popper mean {m['pp_mean']:.2f}; along streets {m['street_share']:.1%}; "
-          f"{m['seconds']:.1f} s -> {out}")
+    summary = t("partition.cli.summary", lang, grids=m["n_grids"], within=f"{m['share_within_feasible']:.1%}",
+                pp=f"{m['pp_mean']:.2f}", seconds=f"{m['seconds']:.1f}", out=out)
+    if streets is not None and len(streets):
+        summary += "; " + t("partition.cli.streets", lang, share=f"{m['street_share']:.1%}")
+    print(summary)
+    if problems:
+        print(t("partition.cli.not_ok", lang, n=problems))
+        return 1
     return 0
 
 
@@ -59,5 +115,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="coordinate system of the input files (GCJ-02: AMap/Tencent, BD-09: Baidu)")
     p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same plan)")
     p.add_argument("--workers", type=int, default=1, help="processes to use")
+    p.add_argument("--scheduler", help="run the communities on a Dask distributed cluster (tcp://host:port); "
+                                       "same plan as a local run with the same seed")
     p.add_argument("--out", required=True, help="folder for grids.geojson and assignments.csv")
     p.set_defaults(func=_cmd_partition)

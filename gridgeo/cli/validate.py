@@ -24,7 +24,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             status = 1
             continue
         n = 0 if checked.frame is None else len(checked.frame)
-        report.append({"file": str(path), "ok": checked.ok, "features": n,
+        frame = checked.frame
+        zero = (int((frame["households"] == 0).sum())
+                if frame is not None and args.layer == "buildings" and "households" in frame else None)
+        report.append({"file": str(path), "ok": checked.ok, "features": n, "no_households": zero,
                        "errors": [p.render(str(path)) for p in checked.errors],
                        "warnings": [p.render(str(path)) for p in checked.warnings]})
         status = status or (0 if checked.ok else 1)
@@ -34,6 +37,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     for r in report:
         head = "OK" if r["ok"] else "PROBLEMS"
         count = f", {r['features']} {args.layer}" if r.get("features") is not None and r["ok"] else ""
+        if count and r.get("no_households"):
+            count += f" ({r['no_households']} with 0 households: non-residential)"
         print(f"{head}: {r['file']}{count} ({len(r['errors'])} errors, {len(r['warnings'])} warnings)")
         for line in r["errors"]:
             print(f"  error: {line}")

@@ -14,6 +14,7 @@ from gridgeo.i18n import core
 from gridgeo.i18n import coverage
 from gridgeo.i18n import export as export_strings
 from gridgeo.i18n import sla
+from gridgeo.i18n import partition
 
 Lang = Literal["zh", "en"]
 LANGS: tuple[Lang, ...] = ("zh", "en")
@@ -23,6 +24,7 @@ _SECTIONS: tuple[dict[str, dict[str, str]], ...] = (
     coverage.STRINGS,
     export_strings.STRINGS,
     sla.STRINGS,
+    partition.STRINGS,
 )
 
 

@@ -191,10 +191,12 @@ def _coerce(raw: pd.Series, f: FieldSpec, col: Collector, tabular: bool) -> pd.S
         return mapped.where(~blank, f.default).astype(object)
     if f.type == "int":
         num = pd.to_numeric(text.where(~blank, None), errors="coerce")
-        bad = ~blank & (num.isna() | (num != np.floor(num)) | (num <= 0))
+        bad = ~blank & (num.isna() | (num != np.floor(num)) | (num < f.minimum))
         for pos in np.flatnonzero(bad.to_numpy()):
-            col.at(int(pos), f"{f.name} must be a whole number greater than 0",
-                   f"err.schema.{f.name}_not_positive_int", value=text.iloc[pos],
+            col.at(int(pos), f"{f.name} must be a whole number greater than 0" if f.minimum > 0
+                   else f"{f.name} must be a whole number ≥ {f.minimum}",
+                   f"err.schema.{f.name}_not_positive_int" if f.minimum > 0
+                   else f"err.schema.{f.name}_not_whole_number", value=text.iloc[pos],
                    remedy=f"enter a number such as {300 if f.name == 'households' else 2}")
         return num.where(~bad).round().astype("Int64")
     if f.type == "float":

@@ -13,6 +13,7 @@ bounds and flagged, never hidden.
 from __future__ import annotations
 
 import math
+import time
 import zlib
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -27,19 +28,22 @@ from scipy.sparse.csgraph import connected_components
 from gridgeo.i18n import LANGS, t
 from gridgeo.partition.feasibility import (even_split, explain_infeasible, fewest_grids, k_order, nearest_choice,
                                           outside)
-from gridgeo.partition.search import Budget, Graph, SearchParams, polish, split
+from gridgeo.partition.search import Budget, Graph, SearchParams, max_spanning_tree, packable, polish, split
 from gridgeo.partition.tessellation import CommunityPieces, robust_union, tessellate, unit_households
 from gridgeo.partition.units import Atoms, make_atoms
 from gridgeo.settings import Rules
 
-__all__ = ["Task", "LockedGrid", "CommunityOutput", "solve_community", "nearest_choice", "FLAGS"]
+__all__ = ["Task", "LockedGrid", "CommunityOutput", "solve_community", "nearest_choice", "FLAGS", "status_of"]
 
 IntArray = NDArray[np.int64]
 
 #: Flag codes a grid or community may carry, with what they mean.
 FLAGS: dict[str, str] = {
     "infeasible_community": "no grid count puts every grid within bounds (e.g. 550 households)",
-    "bounds_not_met": "a count exists, but buildings/compounds cannot be divided finely enough",
+    "bounds_not_met": "a count exists, but the indivisible pieces (units, unsplittable buildings) cannot be "
+                      "grouped within bounds; the explanation names them",
+    "search_gave_up": "a count exists and the pieces do not rule it out, but the search found no plan within "
+                      "bounds (explanation: \"gave up after N s\")",
     "unit_split": "holds some units (单元) of a building split between grids",
     "estimated_units": "a split building had no unit count; units were estimated",
     "compound_over_max": "holds part of a compound that alone exceeds the maximum",
@@ -95,6 +99,9 @@ class _Solved:
     level: int
     relaxed: bool
     k: int
+    reason: str = ""             # why relaxed: "infeasible" (arithmetic), "atoms" (pieces block), "gave_up"
+    seconds: float = 0.0         # search time of this component
+    blocking: list[tuple[str, int]] = field(default_factory=list)  # (piece key, households) when "atoms"
 
 
 def _relaxed_bounds(h: int, k: int, delta: float, rules: Rules, max_atom: int) -> tuple[float, float]:
@@ -106,8 +113,14 @@ def _relaxed_bounds(h: int, k: int, delta: float, rules: Rules, max_atom: int) -
     return float(max(lo, 0)), float(hi)
 
 
+def _trees(params: SearchParams, k: int) -> int:
+    """Trees one construction of k grids may draw: every cut needs a few, so the budget grows with k."""
+    return params.budget + 4 * params.trees_per_split * k
+
+
 def _solve_component(pieces: CommunityPieces, idx: IntArray, rules: Rules, rng: np.random.Generator,
                      params: SearchParams) -> _Solved:
+    start = time.perf_counter()
     h = int(pieces.households[idx].sum())
     ks = k_order(h, rules)
     lo, hi = float(rules.min_households), float(rules.max_households)
@@ -118,13 +131,18 @@ def _solve_component(pieces: CommunityPieces, idx: IntArray, rules: Rules, rng: 
         graphs[level] = Graph(atoms, params, compound_of(pieces, idx, atoms))
         if not stages or atoms.n != stages[-1][1].n:
             stages.append((level, atoms))
-    for level, atoms in stages if ks else []:
-        if atoms.w.max(initial=0) > hi:
-            continue
+    usable = [(level, atoms) for level, atoms in stages if atoms.w.max(initial=0) <= hi] if ks else []
+    for si, (level, atoms) in enumerate(usable):
         g = graphs[level]
+        last = si == len(usable) - 1
+        big = ks[0] > params.big_k
         failed: set[tuple[int, int]] = set()   # dead ends of this graph and bounds, any k
-        for k in ks[:3]:
-            budget = Budget(params.budget)
+        # many grids from chunky atoms: try one count briefly, then move on to finer atoms (a
+        # failed level costs a full recursion per attempt, and finer atoms rarely fail)
+        for k in ks[:1] if big and not last else ks[:3]:
+            if not packable(g.w, k, lo, hi):
+                continue
+            budget = Budget(_trees(params, k) if last or not big else params.trees_per_split * k)
             budget.failed = failed
             for _ in range(3):
                 if budget.left <= 0:
@@ -132,30 +150,107 @@ def _solve_component(pieces: CommunityPieces, idx: IntArray, rules: Rules, rng: 
                 parts = split(g, np.arange(atoms.n), k, lo, hi, rng, params, budget)
                 if parts is not None:
                     best = polish(g, parts, lo, hi, rng, params)
-                    cheap = replace(params, budget=params.quality_budget)
-                    for _ in range(params.quality_starts - 1):  # a few more starts: keep the best
-                        more = split(g, np.arange(atoms.n), k, lo, hi, rng, cheap)
+                    starts = params.quality_starts if k <= params.big_k else params.big_k_starts
+                    for _ in range(starts - 1):  # a few more starts: keep the best
+                        more = split(g, np.arange(atoms.n), k, lo, hi, rng, params,
+                                     Budget(params.quality_budget + 2 * params.trees_per_split * k))
                         if more is not None:
                             cand = polish(g, more, lo, hi, rng, params)
                             if cand[1] < best[1]:
                                 best = cand
-                    return _Solved(_to_pieces(atoms.of_piece, best[0], idx), level, False, k)
-        for k in ks[:2]:
+                    best = _shake(g, best, lo, hi, rng, params)
+                    return _Solved(_to_pieces(atoms.of_piece, best[0], idx), level, False, k,
+                                   seconds=time.perf_counter() - start)
+        for k in ks[:2] if last or not big else []:
             repaired = _repair(g, k, h, rules, rng, params)
             if repaired is not None:
-                return _Solved(_to_pieces(atoms.of_piece, repaired, idx), level, False, k)
-    # nearest plan with relaxed bounds; no plan meets the bounds, so nothing is split to get closer
+                return _Solved(_to_pieces(atoms.of_piece, repaired, idx), level, False, k,
+                               seconds=time.perf_counter() - start)
+    # no plan within bounds: say truly why, then make the nearest plan with relaxed bounds
+    finest = graphs[2].atoms
+    reason, blocking = "infeasible", []
+    if ks:
+        over = finest.w > hi
+        if not over.any() and any(packable(finest.w, k, lo, hi) for k in ks):
+            reason = "gave_up"
+        else:
+            reason = "atoms"
+            sel = np.flatnonzero(over) if over.any() else np.flatnonzero(finest.w > hi / 2)
+            sel = sel[np.argsort(-finest.w[sel], kind="stable")]
+            blocking = [(finest.keys[i], int(finest.w[i])) for i in sel]
     k = ks[0] if ks else nearest_choice(h, rules)
     for level in (0, 1, 2):
         for delta in (0.02, 0.1, 0.25, 0.5, 1.0, math.inf):
             g = graphs[level]
             kk = min(k, g.n)
             rlo, rhi = _relaxed_bounds(h, kk, delta, rules, int(g.w.max(initial=0)))
-            parts = split(g, np.arange(g.n), kk, rlo, rhi, rng, params)
+            parts = split(g, np.arange(g.n), kk, rlo, rhi, rng, params, Budget(_trees(params, kk)))
             if parts is not None:
                 parts, _ = polish(g, parts, rlo, rhi, rng, params, real_lo=lo, real_hi=hi)
-                return _Solved(_to_pieces(g.atoms.of_piece, parts, idx), level, True, kk)
-    raise RuntimeError(f"community {pieces.community_id}: no partition found even without bounds")
+                return _Solved(_to_pieces(g.atoms.of_piece, parts, idx), level, True, kk, reason,
+                               time.perf_counter() - start, blocking)
+    g = graphs[0]   # last resort, never fails: peel subtrees of a spanning tree
+    parts = _peel(g, min(k, g.n))
+    return _Solved(_to_pieces(g.atoms.of_piece, parts, idx), 0, True, len(parts), reason,
+                   time.perf_counter() - start, blocking)
+
+
+def _shake(g: Graph, best: tuple[list[IntArray], float], lo: float, hi: float, rng: np.random.Generator,
+           params: SearchParams) -> tuple[list[IntArray], float]:
+    """Escape the polish's local optimum: loosen the bounds, reshape, pull back within them, re-polish.
+
+    Single moves within hard bounds stall when neighbouring grids sit near the
+    bounds; letting sizes drift by ``shake_slack`` (at a small price per household
+    outside) lets shapes improve, then a strong price brings every grid back. The
+    result is kept only if every grid is within bounds and the objective is lower.
+    """
+    if params.shake_rounds <= 0 or len(best[0]) < 2:
+        return best
+    slack = params.shake_slack * (hi - lo)
+    for _ in range(params.shake_rounds):
+        soft = replace(params, repair_weight=params.shake_price)
+        parts, _ = polish(g, best[0], lo - slack, hi + slack, rng, soft, real_lo=lo, real_hi=hi)
+        hard = replace(params, repair_weight=100.0)
+        parts, _ = polish(g, parts, max(lo - slack, 0.0), hi + slack, rng, hard, real_lo=lo, real_hi=hi)
+        if not all(lo <= g.w[q].sum() <= hi for q in parts):
+            continue
+        cand = polish(g, parts, lo, hi, rng, params)
+        if cand[1] < best[1] - 1e-9:
+            best = cand
+    return best
+
+
+def _peel(g: Graph, k: int) -> list[IntArray]:
+    """Cut a spanning tree of a connected graph into at most k connected parts of about H/k.
+
+    Walking up from the leaves, a subtree whose pending households reach H/k is cut
+    off; what is left is still connected. It cannot fail, so it is the last resort.
+    """
+    if k <= 1 or g.n <= 1:
+        return [np.arange(g.n, dtype=np.int64)]
+    found = max_spanning_tree(g.n, g.atoms.u, g.atoms.v, g.strength, 0)
+    if found is None:   # not connected (should not happen): one grid per component is still honest
+        return [np.arange(g.n, dtype=np.int64)]
+    order, parent, _, _ = found
+    target = float(g.w.sum()) / k
+    pending = g.w.astype(np.float64).copy()
+    cut = np.zeros(g.n, dtype=bool)
+    made = 1
+    for x in reversed(order[1:]):
+        if made < k and pending[x] >= target:
+            cut[x] = True
+            made += 1
+        else:
+            pending[parent[x]] += pending[x]
+    label = np.zeros(g.n, dtype=np.int64)
+    nxt = 1
+    for x in order[1:]:
+        if cut[x]:
+            label[x] = nxt
+            nxt += 1
+        else:
+            label[x] = label[parent[x]]
+    return [np.flatnonzero(label == i).astype(np.int64) for i in range(nxt)]
 
 
 def compound_of(pieces: CommunityPieces, idx: IntArray, atoms: Atoms) -> IntArray:
@@ -177,7 +272,7 @@ def _repair(g: Graph, k: int, h: int, rules: Rules, rng: np.random.Generator,
     lo, hi = float(rules.min_households), float(rules.max_households)
     for delta in (0.1, 0.25):
         rlo, rhi = _relaxed_bounds(h, k, delta, rules, int(g.w.max(initial=0)))
-        parts = split(g, np.arange(g.n), k, rlo, rhi, rng, params, Budget(params.quality_budget))
+        parts = split(g, np.arange(g.n), k, rlo, rhi, rng, params, Budget(params.quality_budget + 2 * params.trees_per_split * k))
         if parts is None:
             continue
         parts, _ = polish(g, parts, rlo, rhi, rng, params, real_lo=lo, real_hi=hi)
@@ -445,8 +540,8 @@ def _flag(task: Task, grids: list[dict[str, Any]], assignments: list[dict[str, A
             _, lab = _real_components(pieces)
             if len(np.unique(lab[g["_pieces"]])) > 1:
                 g["_flags"].add("multipart")
-        if g["_relaxed"]:
-            g["_flags"].add("bounds_not_met" if feasible else "infeasible_community")
+        if g["_relaxed"] and feasible:
+            g["_flags"].add(_failure_flag(solved))
         if not feasible:
             g["_flags"].add("infeasible_community")
         if g["households"] == 0 and pieces is not None and int(pieces.households.sum()) == 0:
@@ -458,8 +553,33 @@ def _flag(task: Task, grids: list[dict[str, Any]], assignments: list[dict[str, A
     for g in grids:
         lo, hi = rules.min_households, rules.max_households
         g["status"] = "under" if g["households"] < lo else "over" if g["households"] > hi else "within"
+        if (feasible and not g["_locked"] and g["status"] != "within"
+                and not g["_flags"] & {"bounds_not_met", "search_gave_up"}):
+            g["_flags"].add(_failure_flag(solved))   # honest, whatever path made the grid
         order = [f for f in FLAGS if f in g["_flags"]]
         g["flags"] = ";".join(order)
+
+
+def _failure_flag(solved: list[_Solved]) -> str:
+    """The flag of a feasible community whose plan misses the bounds: pieces block, or the search gave up."""
+    return "bounds_not_met" if any(sv.reason == "atoms" for sv in solved) else "search_gave_up"
+
+
+def status_of(feasible: bool, households: int, flags: set[str], all_within: bool) -> str:
+    """One word for a community's outcome: ok only when every grid is within bounds.
+
+    ``infeasible`` (no grid count fits; nearest choice made and explained),
+    ``bounds_not_met`` (the pieces cannot be grouped within bounds), ``search_gave_up``,
+    ``locked_out_of_bounds`` (a grid the planner locked is outside the bounds), ``empty``.
+    """
+    if households == 0:
+        return "empty"
+    if not feasible:
+        return "infeasible"
+    for word in ("bounds_not_met", "search_gave_up"):
+        if word in flags:
+            return word
+    return "ok" if all_within else "locked_out_of_bounds"
 
 
 def _contiguous(pieces: CommunityPieces, compound: str) -> bool:
@@ -517,8 +637,19 @@ def _report(task: Task, grids: list[dict[str, Any]], compounds: list[dict[str, A
                 parts.append(t("partition.plan_made", lang, grids=n_new, sizes=sizes, out=out))
         elif "bounds_not_met" in flags:
             n_out = sum(1 for h in hh_new if not rules.min_households <= h <= rules.max_households)
-            parts = [t("partition.explain_not_met", lang, households=h_rest, k_min=ks.start,
-                       k_max=ks.stop - 1, min=rules.min_households, max=rules.max_households, n_out=n_out)]
+            blocking = [b for sv in solved for b in sv.blocking]
+            shown = ", ".join(f"{_piece_name(key)} ({hh})" for key, hh in blocking[:5])
+            if len(blocking) > 5:
+                shown += f" …(+{len(blocking) - 5})"
+            parts = [t("partition.explain_pieces_block", lang, households=h_rest, k_min=ks.start,
+                       k_max=ks.stop - 1, min=rules.min_households, max=rules.max_households, n_out=n_out,
+                       pieces=shown, half=rules.max_households // 2)]
+        elif "search_gave_up" in flags:
+            n_out = sum(1 for h in hh_new if not rules.min_households <= h <= rules.max_households)
+            secs = sum(sv.seconds for sv in solved)
+            parts = [t("partition.explain_gave_up", lang, households=h_rest, k_min=ks.start,
+                       k_max=ks.stop - 1, min=rules.min_households, max=rules.max_households, n_out=n_out,
+                       seconds=f"{secs:.1f}")]
         else:
             parts = [t("partition.explain_feasible", lang, households=h_rest, k_min=ks.start,
                        k_max=ks.stop - 1, grids=n_new, lo=min(hh_new, default=0), hi=max(hh_new, default=0))]
@@ -542,15 +673,28 @@ def _report(task: Task, grids: list[dict[str, Any]], compounds: list[dict[str, A
         if task.locked:
             parts.append(t("partition.note_locked", lang, n=len(task.locked), households=locked_hh))
         texts[lang] = (" " if lang == "en" else "").join(parts)
+    lo_b, hi_b = rules.min_households, rules.max_households
+    all_within = all(lo_b <= g["households"] <= hi_b for g in grids)
+    status = status_of(feasible, h_rest + locked_hh, flags, all_within)
     return {
         "community_id": task.community_id, "households": h_rest + locked_hh, "grids": len(grids),
-        "k_min": k_min, "k_max": k_max, "feasible": feasible,
+        "k_min": k_min, "k_max": k_max, "feasible": feasible, "status": status,
         "nearest_k": (n_new if feasible else nearest_choice(h_rest, rules)) if h_rest or not task.locked else 0,
         "grid_min": min((g["households"] for g in grids), default=0),
         "grid_max": max((g["households"] for g in grids), default=0),
         "flags": ";".join(f for f in FLAGS if f in flags),
         "explanation_zh": texts["zh"], "explanation_en": texts["en"],
     }
+
+
+def _piece_name(key: str) -> str:
+    """A piece key as a planner reads it: building B12 unit 3, building B12, compound XQ1."""
+    kind, _, rest = key.partition(":")
+    rest = rest.split("~")[0]
+    if kind == "U":
+        b, _, u = rest.partition("#")
+        return f"{b}#{u}"
+    return rest
 
 
 def _ids(ids: list[str], limit: int = 5) -> str:

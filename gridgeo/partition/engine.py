@@ -12,7 +12,7 @@ import multiprocessing as mp
 import time
 import warnings
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any
 
@@ -365,9 +365,19 @@ def _run(args: tuple[Task, Rules, SearchParams]) -> CommunityOutput:
 
 
 def _execute(tasks: list[Task], rules: Rules, params: SearchParams, workers: int,
-             progress: Progress | None) -> list[CommunityOutput]:
+             progress: Progress | None, executor: Executor | None = None) -> list[CommunityOutput]:
     total = len(tasks)
     outputs: list[CommunityOutput] = []
+    if executor is not None:
+        # any concurrent.futures.Executor (a Dask cluster: Client(address).get_executor()); each
+        # community carries its own seed, so where and in which order it runs changes nothing
+        order = sorted(tasks, key=lambda tk: -len(tk.buildings))
+        futures = {executor.submit(_run, (task, rules, params)): task.community_id for task in order}
+        for i, fut in enumerate(as_completed(futures), 1):
+            outputs.append(fut.result())
+            if progress is not None:
+                progress(i, total, futures[fut])
+        return outputs
     if workers <= 1 or total <= 1:
         for i, task in enumerate(tasks, 1):
             outputs.append(solve_community(task, rules, params))
@@ -418,7 +428,7 @@ def _assemble(prep: Prepared, outputs: list[CommunityOutput], rules: Rules, seed
     }, geometry=list(geoms), crs=4326, index=pd.Index(ids, name="grid_id")).sort_index()
     report = pd.DataFrame([o.report for o in outputs]).set_index("community_id")
     report = report.astype({"households": "int64", "grids": "int64", "k_min": "int64", "k_max": "int64",
-                            "feasible": bool, "nearest_k": "int64", "grid_min": "int64", "grid_max": "int64"})
+                            "feasible": bool, "status": str, "nearest_k": "int64", "grid_min": "int64", "grid_max": "int64"})
     comp = pd.DataFrame([{k: v for k, v in c.items() if not k.startswith("_")} for o in outputs for c in o.compounds],
                         columns=["community_id", "compound_id", "households", "grids", "needed", "flag", "forced"])
     seconds = time.perf_counter() - seconds_from
@@ -429,7 +439,7 @@ def _assemble(prep: Prepared, outputs: list[CommunityOutput], rules: Rules, seed
 def partition(communities: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame,
               streets: gpd.GeoDataFrame | None = None, *, rules: Rules = DEFAULT_RULES, seed: int = 0,
               locked: Locked | gpd.GeoDataFrame | None = None, progress: Progress | None = None,
-              workers: int = 1) -> PartitionResult:
+              workers: int = 1, executor: Executor | None = None) -> PartitionResult:
     """Divide every community into grids of ``rules.min_households``–``rules.max_households``.
 
     Grids tile their community (street-block tessellation), stay one polygon,
@@ -450,6 +460,10 @@ def partition(communities: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame,
         Called as ``progress(done, total, community_id)`` after each community.
     workers
         Processes to use; communities are independent, so 2 workers nearly halve the time.
+    executor
+        Run the communities on this ``concurrent.futures.Executor`` instead (``workers`` is
+        then ignored), e.g. a Dask cluster's ``Client(address).get_executor()``. The plan is
+        the same as a local run with the same seed.
 
     Raises
     ------
@@ -460,7 +474,7 @@ def partition(communities: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame,
     start = time.perf_counter()
     prep = prepare_inputs(communities, buildings, streets, rules=rules, locked=locked, seed=seed)
     params = SearchParams()
-    outputs = _execute(prep.tasks, rules, params, int(workers), progress)
+    outputs = _execute(prep.tasks, rules, params, int(workers), progress, executor)
     return _assemble(prep, outputs, rules, seed, start)
 
 
@@ -471,18 +485,19 @@ class Partitioner:
     """
 
     def __init__(self, rules: Rules = DEFAULT_RULES, seed: int = 0, workers: int = 1,
-                 progress: Progress | None = None) -> None:
+                 progress: Progress | None = None, executor: Executor | None = None) -> None:
         self.rules = rules
         self.seed = seed
         self.workers = workers
         self.progress = progress
+        self.executor = executor
 
     def fit(self, communities: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame,
             streets: gpd.GeoDataFrame | None = None,
             locked: Locked | gpd.GeoDataFrame | None = None) -> Partitioner:
         """Divide the district; results land in the attributes ending in ``_``."""
         res = partition(communities, buildings, streets, rules=self.rules, seed=self.seed, locked=locked,
-                        progress=self.progress, workers=self.workers)
+                        progress=self.progress, workers=self.workers, executor=self.executor)
         self.result_ = res
         self.grids_ = res.grids
         self.assignments_ = res.assignments

@@ -53,7 +53,9 @@ class PartitionResult:
         unknown), ``unit_range`` ("1-3", "" when the whole building), ``estimated``.
     report
         Indexed by ``community_id``: ``households``, ``grids``, ``k_min`` = ⌈H/max⌉,
-        ``k_max`` = ⌊H/min⌋, ``feasible`` (k_min ≤ k_max), ``nearest_k``, ``grid_min``,
+        ``k_max`` = ⌊H/min⌋, ``feasible`` (k_min ≤ k_max: arithmetic only), ``status`` (``ok`` only
+        when every grid is within bounds; else ``infeasible``, ``bounds_not_met``, ``search_gave_up``,
+        ``locked_out_of_bounds``, or ``empty``), ``nearest_k``, ``grid_min``,
         ``grid_max``, ``flags``, ``explanation_zh``, ``explanation_en``.
     compounds
         One row per compound: ``community_id``, ``compound_id``, ``households``, ``grids``

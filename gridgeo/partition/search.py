@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 
 from gridgeo.partition.units import Atoms
 
-__all__ = ["SearchParams", "Graph", "Budget", "split", "polish", "packable"]
+__all__ = ["SearchParams", "Graph", "Budget", "split", "polish", "packable", "max_spanning_tree"]
 
 IntArray = NDArray[np.int64]
 
@@ -46,7 +46,14 @@ class SearchParams:
     sigma: float = 3.0             # log-normal jitter of tree strengths: fairly random trees explore
                                    # more shapes; the cut score, not the tree, keeps cuts on streets
     quality_starts: int = 4        # constructions per community; the best polished one is kept
-    quality_budget: int = 60       # trees each extra construction may use
+    quality_budget: int = 60       # trees each extra construction may use (plus a few per grid)
+    margin: float = 0.2            # share of (max − min) kept clear of the bounds by a side's mean grid size
+    polish_pen: float = 1.0        # weight, in the polish, of the penalty for cutting a building or compound
+    shake_rounds: int = 1          # loosen-reshape-tighten rounds after the polish (0: off)
+    shake_slack: float = 0.3       # share of (max − min) a grid may drift outside the bounds meanwhile
+    shake_price: float = 0.01      # objective per household outside the bounds while loosened
+    big_k: int = 12                # above this many grids in one piece, fewer extra constructions:
+    big_k_starts: int = 1          # each costs a full recursion; measured: no better shapes from more
     nonstreet_weight: float = 0.2  # γ: a metre of grid boundary off the streets counts 1+γ
     repair_weight: float = 1.0     # objective per household outside the real bounds (relaxed mode)
     span_weight: float = 3.0       # objective per grid a split compound touches: splits stay minimal
@@ -109,7 +116,7 @@ def _best_cut(g: Graph, nodes: IntArray, k: int, lo: float, hi: float, rng: np.r
         return None
     st = g.strength[emask] * np.exp(rng.normal(0.0, sigma, size=len(eu)))
     root = int(rng.integers(m))
-    found = _max_spanning_tree(m, eu, ev, st, root)
+    found = max_spanning_tree(m, eu, ev, st, root)
     if found is None:
         return None
     order = np.asarray(found[0], dtype=np.int64)
@@ -152,6 +159,16 @@ def _best_cut(g: Graph, nodes: IntArray, k: int, lo: float, hi: float, rng: np.r
         if not ok.any():
             return None
         idx, s, a_star = idx[ok], s[ok], a_star[ok]
+    if k > 2 and p.margin > 0:
+        # keep both sides easy to divide further: average grid size away from the bounds, where
+        # chunky atoms (compounds, towers) still leave room to reach every bound below
+        mg = p.margin * (hi - lo)
+        avg_s = s / a_star
+        avg_r = (total - s) / np.maximum(k - a_star, 1)
+        easy = (((a_star == 1) | ((avg_s >= lo + mg) & (avg_s <= hi - mg)))
+                & (((k - a_star) == 1) | ((avg_r >= lo + mg) & (avg_r <= hi - mg))))
+        if easy.any():
+            idx, s, a_star = idx[easy], s[easy], a_star[easy]
     share = total / k
     dev = np.abs(s - a_star * share) / max(share, 1e-9)
     cut_cost = s_degc[idx] - 2 * s_lcac[idx]
@@ -173,7 +190,7 @@ def _best_cut(g: Graph, nodes: IntArray, k: int, lo: float, hi: float, rng: np.r
     return float(score[best]), nodes[mask], nodes[~mask], int(a_star[best])
 
 
-def _max_spanning_tree(m: int, eu: IntArray, ev: IntArray, strength: NDArray[np.float64],
+def max_spanning_tree(m: int, eu: IntArray, ev: IntArray, strength: NDArray[np.float64],
                        root: int) -> tuple[list[int], list[int], list[int], list[int]] | None:
     """Kruskal on the strongest edges first, then a DFS from ``root``.
 
@@ -415,7 +432,7 @@ def polish(g: Graph, parts: list[IntArray], lo: float, hi: float, rng: np.random
                 if W[t] + w[x] > hi + 1e-9:
                     continue
                 t_new = (W[t] + w[x], A[t] + ar[x], P[t] + pe[x] - 2 * ln_t, N[t] + nsp[x] - 2 * ns_t)
-                d_pen = ((pen_total - pen_t) - (pen_total - pen_src)) / scale
+                d_pen = p.polish_pen * ((pen_total - pen_t) - (pen_total - pen_src)) / scale
                 d = f_src_new + f(*t_new) - f_src - f(W[t], A[t], P[t], N[t]) + d_pen
                 if cx >= 0:  # grids the compound touches: leaves src if x was its last atom there
                     d += p.span_weight * ((0 if cnt[(cx, src)] > 1 else -1) + (0 if cnt.get((cx, t), 0) else 1))

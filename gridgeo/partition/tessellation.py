@@ -14,6 +14,7 @@ cells in one block), so a search that prefers cheap cuts follows streets.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,7 +38,7 @@ NODE_GRID_M = 1e-4           # street noding precision (0.1 mm: area error far b
 MIN_SHARED_M = 0.05          # shorter shared boundaries are corner touches, not adjacency
 _SEED_SPACING_M = 4.0        # footprint outline densified to this spacing for Voronoi seeds
 _SEED_INSET_M = 0.3          # seeds sit just inside the footprint so neighbours never coincide
-_POINT_UNIT_SPACING_M = 6.0  # a point building's units are laid out east-west this far apart
+_POINT_UNIT_SPACING_M = 6.0  # a point building's units are laid out on a lattice this far apart
 _SLIVER_AREA_M2 = 1.0
 _SLIVER_WIDTH_M = 0.25       # area/perimeter below this (about 0.5 m wide) is a digitising sliver
 
@@ -230,15 +231,39 @@ def _seeds(geoms: ObjArray, n_units: IntArray) -> tuple[FloatArray, IntArray, In
             nu = int(n_units[b])
             mine = k_of == k
             tt = t[mine]
-            if is_poly[b] and tt.size:
-                lo, hi = float(tt.min()), float(tt.max())
-            else:
-                half = _POINT_UNIT_SPACING_M * nu / 2
-                lo, hi = -half, half
-            span = max(hi - lo, 1e-6)
-            unit[sel[mine]] = np.clip(((tt - lo) / span * nu).astype(np.int64), 0, nu - 1)
-            mids = lo + (np.arange(nu) + 0.5) * span / nu
-            extra_xy.append(centre[k] + mids[:, None] * direction[k])
+            if not is_poly[b]:
+                # a point: units on a small square lattice in snake order, so any run of units owns a
+                # compact share of the building's cell (a row of strips would give slivers)
+                cols = math.ceil(math.sqrt(nu))
+                r, c = np.divmod(np.arange(nu), cols)
+                c = np.where(r % 2 == 1, cols - 1 - c, c)
+                rows = math.ceil(nu / cols)
+                off = np.stack([(c - (cols - 1) / 2), ((rows - 1) / 2 - r)], axis=1) * _POINT_UNIT_SPACING_M
+                pos = centre[k] + off
+                own = xy[sel[mine]]
+                unit[sel[mine]] = np.argmin(((own[:, None, :] - pos[None, :, :]) ** 2).sum(axis=2), axis=1)
+                extra_xy.append(pos)
+                extra_bi.append(np.full(nu, b, dtype=np.int64))
+                extra_u.append(np.arange(nu, dtype=np.int64))
+                continue
+            # a footprint: units on a lattice in the footprint's frame (long axis × across), in snake
+            # order, so a run of consecutive units is a compact block, not a sliver across the cell
+            normal = np.asarray([-direction[k][1], direction[k][0]])
+            own = xy[sel[mine]]
+            nn = (own - centre[k]) @ normal
+            lo, hi = (float(tt.min()), float(tt.max())) if tt.size else (-1.0, 1.0)
+            nlo, nhi = (float(nn.min()), float(nn.max())) if nn.size else (-1.0, 1.0)
+            span, nspan = max(hi - lo, 1e-6), max(nhi - nlo, 1e-6)
+            cols = max(1, min(nu, math.ceil(math.sqrt(nu * span / nspan))))
+            rows = math.ceil(nu / cols)
+            r, c = np.divmod(np.arange(nu), cols)
+            c = np.where(r % 2 == 1, cols - 1 - c, c)
+            along = lo + (c + 0.5) * span / cols
+            across = nlo + (r + 0.5) * nspan / rows
+            d2 = (((tt[:, None] - along[None, :]) * cols / span) ** 2
+                  + ((nn[:, None] - across[None, :]) * rows / nspan) ** 2)
+            unit[sel[mine]] = np.argmin(d2, axis=1)
+            extra_xy.append(centre[k] + along[:, None] * direction[k] + across[:, None] * normal)
             extra_bi.append(np.full(nu, b, dtype=np.int64))
             extra_u.append(np.arange(nu, dtype=np.int64))
         xy = np.concatenate([xy, *extra_xy])
