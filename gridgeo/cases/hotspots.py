@@ -253,6 +253,6 @@ def channel_split(cases: pd.DataFrame, grid_ids: pd.Index) -> pd.DataFrame:
     patrol_cols = [c for c in table.columns if any(w in c.lower() for w in PATROL_WORDS)]
     total = table.sum(axis=1)
     patrol = table[patrol_cols].sum(axis=1) if patrol_cols else pd.Series(0, index=table.index)
-    table["patrol_share"] = (patrol / total.where(total > 0)).round(3)
+    table["patrol_share"] = patrol / total.where(total > 0)
     table.index.name = "grid_id"
     return table

@@ -342,8 +342,8 @@ def import_cases(raw: RawExport, mapping: Mapping[str, str] | None = None, *, co
     channel = col("channel")
     frame = gpd.GeoDataFrame({
         "row": rows,
-        "created_at": created.to_numpy(),
-        "closed_at": closed.to_numpy(),
+        "created_at": created.array,
+        "closed_at": closed.array,
         "category": category.astype(object).to_numpy(),
         "channel": channel.fillna("").to_numpy(),
         "urgent": urgent.to_numpy(),
@@ -355,8 +355,6 @@ def import_cases(raw: RawExport, mapping: Mapping[str, str] | None = None, *, co
         "located_by": located_by,
         "flags": flag_text,
     }, geometry=geometry, crs=4326)
-    frame["created_at"] = pd.Series(created.to_numpy()).dt.tz_convert(TZ) if n else frame["created_at"]
-    frame["closed_at"] = pd.Series(closed.to_numpy()).dt.tz_convert(TZ) if n else frame["closed_at"]
     frame["urgent"] = frame["urgent"].astype("boolean")
     frame["satisfied"] = frame["satisfied"].astype("boolean")
     frame.index = pd.Index(ids.to_numpy(dtype=object), name="case_id")

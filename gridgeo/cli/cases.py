@@ -58,6 +58,8 @@ def _cmd_import(args: argparse.Namespace) -> int:
     raw = gcases.read_export(args.file, sheet=sheet)
     if args.map:
         mapping = {**(mapping or gcases.suggest_mapping(list(raw.frame.columns))), **gcases.parse_map_args(args.map)}
+    mapping = gcases.check_mapping(mapping or gcases.suggest_mapping(list(raw.frame.columns)),
+                                   list(raw.frame.columns), path=raw.path)
     grids, buildings, _, area = _district_inputs(args)
     result = gcases.import_cases(raw, mapping, coords=coords or "wgs84", buildings=buildings, area=area)
     cases, joined = gcases.prepare_cases(result.cases, grids)
