@@ -20,7 +20,7 @@ from gridgeo.cases.hotspots import (HOTSPOT_CLASSES, PATROL_WORDS, TRENDS, chann
                                     filter_cases, gi_star, grid_counts, hotspots, mann_kendall, queen_weights)
 from gridgeo.cases.importer import (FLAGS, SET_ASIDE, UNCATEGORISED, AddressIndex, Coords, ImportReport,
                                     ImportResult, empty_cases, import_cases, write_import)
-from gridgeo.cases.join import GridJoin, has_versions, join_grids
+from gridgeo.cases.join import GridJoin, grids_in_force, has_versions, join_grids
 from gridgeo.cases.mapping import (FIELDS, REQUIRED, check_mapping, list_profiles, load_profile,
                                    parse_map_args, save_profile, suggest_mapping)
 from gridgeo.cases.merge import MergeRules, merge_cases
@@ -31,6 +31,7 @@ __all__ = [
     "FIELDS", "REQUIRED", "suggest_mapping", "check_mapping", "parse_map_args", "save_profile", "load_profile",
     "list_profiles", "Coords", "UNCATEGORISED", "SET_ASIDE", "FLAGS", "ImportReport", "ImportResult",
     "AddressIndex", "import_cases", "empty_cases", "write_import", "GridJoin", "join_grids", "has_versions",
+    "grids_in_force",
     "MergeRules", "merge_cases", "HOTSPOT_CLASSES", "TRENDS", "PATROL_WORDS", "queen_weights", "gi_star",
     "fdr_bh", "classify", "mann_kendall", "grid_counts", "hotspots", "channel_split", "filter_cases",
     "prepare_cases", "load_cases", "from_layer",

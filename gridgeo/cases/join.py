@@ -18,7 +18,7 @@ import shapely
 
 from gridgeo import crs as gcrs
 
-__all__ = ["GridJoin", "join_grids", "has_versions"]
+__all__ = ["GridJoin", "join_grids", "has_versions", "grids_in_force"]
 
 
 @dataclass(frozen=True)
@@ -90,3 +90,17 @@ def join_grids(cases: gpd.GeoDataFrame, grids: gpd.GeoDataFrame) -> GridJoin:
     table = pd.DataFrame({"grid_id": gid, "community_id": cid, "edge_m": edge}, index=cases.index)
     outside = cases.index[present & pd.isna(gid)]
     return GridJoin(table, outside, int((~present).sum()))
+
+
+def grids_in_force(grids: gpd.GeoDataFrame, at: object = None) -> gpd.GeoDataFrame:
+    """The grids valid at ``at`` (default: those not retired); all grids when the layer has no dates."""
+    if not has_versions(grids):
+        return grids
+    tz = "Asia/Shanghai"
+    end = _times(pd.Series(grids["valid_to"]) if "valid_to" in grids else pd.Series(pd.NaT, index=grids.index), tz)
+    if at is None:
+        return grids[np.isnat(end)]
+    start = _times(pd.Series(grids["valid_from"]) if "valid_from" in grids
+                   else pd.Series(pd.NaT, index=grids.index), tz)
+    when = _times(pd.Series([pd.Timestamp(str(at))]), tz)[0]
+    return grids[(np.isnat(start) | (start <= when)) & (np.isnat(end) | (when < end))]

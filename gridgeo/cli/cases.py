@@ -89,9 +89,7 @@ def _cmd_hotspots(args: argparse.Namespace) -> int:
     result = gcases.load_cases(args.cases)
     cases, _ = gcases.prepare_cases(result.cases, grids)
     chosen = gcases.filter_cases(cases, start=args.date_from, end=args.date_to, categories=args.category or None)
-    current = grids
-    if gcases.has_versions(grids) and "valid_to" in grids:
-        current = grids[pd.Series(grids["valid_to"]).isna().to_numpy()]
+    current = gcases.grids_in_force(grids)
     households = grid_households(current, buildings)["households"]
     table = gcases.hotspots(chosen, current, households, count=args.count)
     out = Path(args.out)
