@@ -215,7 +215,8 @@ def heat_map(layers: CaseLayers, *, osm: bool = False) -> folium.Map:
         HeatMap(layers.heat.rows, radius=14 if layers.heat.cell_m is None else 16, blur=12, min_opacity=0.3,
                 max_zoom=17).add_to(group)  # type: ignore[no-untyped-call]
     group.add_to(m)
-    gradient = [("#0000ff", "·"), ("#00ffff", "··"), ("#00ff00", "···"), ("#ffff00", "····"), ("#ff0000", "·····")]
+    gradient = [("#0000ff", t("cases.heat_low", lang)), ("#00ff00", t("cases.heat_mid", lang)),
+                ("#ff0000", t("cases.heat_high", lang))]
     return _finish(m, layers, [(t("cases.layer_heat", lang), gradient)])
 
 
