@@ -45,7 +45,8 @@ def test_cases_page_draws_heat_offline_under_5_mb(server: str, browser: object, 
         rate.locator("path.leaflet-interactive").first.wait_for(state="attached", timeout=120_000)
         assert rate.locator("path.leaflet-interactive").count() > 20          # one per grid at least
         assert t("cases.choropleth", lang) in rate.locator(".gridgeo-legend").inner_text()
-        calls = page.locator('[data-testid="stMetric"]', has_text=t("cases.m_calls", lang))  # type: ignore[attr-defined]
+        label = page.get_by_text(t("cases.m_calls", lang), exact=True)  # type: ignore[attr-defined]
+        calls = page.locator('[data-testid="stMetric"]').filter(has=label)  # type: ignore[attr-defined]
         shown = int(calls.locator('[data-testid="stMetricValue"]').inner_text().replace(",", ""))
         assert shown == _demo_calls()
         hot = page.frame_locator(f"{MAP_IFRAME} >> nth=2")  # type: ignore[attr-defined]

@@ -78,9 +78,12 @@ def parse_datetimes(values: pd.Series) -> pd.Series:
     Returns a Series aligned with ``values``, dtype ``datetime64[s, Asia/Shanghai]``.
     Blank cells are ``NaT`` too: the caller tells blank from bad by the text.
     """
-    text = values.astype("string").fillna("").str.strip()
+    if pd.api.types.is_string_dtype(values.dtype) and values.dtype != object:
+        text = values.fillna("").str.strip()
+    else:
+        text = values.fillna("").astype(str).str.strip()
     out = pd.Series(pd.NaT, index=values.index, dtype=f"datetime64[s, {TZ}]")
-    todo = text.ne("").to_numpy()
+    todo = np.array(text.ne("").to_numpy(), dtype=bool)
     if not todo.any():
         return out
     # 1) ISO 8601, with or without zone: pandas' fast path

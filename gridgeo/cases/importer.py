@@ -152,11 +152,18 @@ class AddressIndex:
         return None, ""
 
 
+def _as_text(values: pd.Series) -> pd.Series:
+    """Text cells with "" for missing, without re-encoding a column that is already text."""
+    if pd.api.types.is_string_dtype(values.dtype) and values.dtype != object:
+        return values.fillna("")
+    return values.fillna("").astype(str)
+
+
 def _text(df: pd.DataFrame, mapping: Mapping[str, str], name: str) -> pd.Series | None:
     col = mapping.get(name)
     if col is None:
         return None
-    s = df[col].astype("string").fillna("").str.strip()
+    s = _as_text(df[col]).str.strip()
     return s.where(~s.str.lower().isin(_BLANK), "")
 
 

@@ -13,8 +13,6 @@ the matter and lends it its id.
 from __future__ import annotations
 
 import difflib
-import re
-import unicodedata
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -40,8 +38,14 @@ class MergeRules:
     text_lookback: int = 20
 
 
-def _norm(s: str) -> str:
-    return re.sub(r"[\s\W_]+", "", unicodedata.normalize("NFKC", s).lower())
+def _norm(values: pd.Series) -> np.ndarray:
+    """NFKC, lower case, no spaces or punctuation; "" for missing (vectorised, blanks skipped)."""
+    out = np.full(len(values), "", dtype=object)
+    present = values.notna().to_numpy()
+    if present.any():
+        s = values[present].astype(str).str.normalize("NFKC").str.lower().str.replace(r"[\s\W_]+", "", regex=True)
+        out[present] = s.to_numpy(dtype=object)
+    return out
 
 
 def _seconds(values: pd.Series) -> np.ndarray:
@@ -80,8 +84,10 @@ def _space_time_pairs(cases: gpd.GeoDataFrame, t: np.ndarray, rules: MergeRules)
 def _text_pairs(cases: gpd.GeoDataFrame, t: np.ndarray, rules: MergeRules) -> np.ndarray:
     if "address" not in cases or "text" not in cases:
         return np.empty((0, 2), dtype="int64")
-    addr = cases["address"].fillna("").astype(str).map(_norm).to_numpy()
-    text = cases["text"].fillna("").astype(str).map(_norm).to_numpy()
+    if cases["address"].isna().all() or cases["text"].isna().all():
+        return np.empty((0, 2), dtype="int64")
+    addr = _norm(cases["address"])
+    text = _norm(cases["text"])
     usable = (addr != "") & (text != "")
     out: list[tuple[int, int]] = []
     window = rules.text_window_days * 86400.0

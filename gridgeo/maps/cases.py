@@ -50,6 +50,18 @@ class HeatData:
     rows: list[list[float]]
     calls: int
     cell_m: float | None
+    #: intensity drawn fully red: the 98th percentile of the weight summed over ~60 m cells
+    #: (leaflet.heat's own summing cell at the first zoom), so a busy district does not saturate
+    max_weight: float = 1.0
+
+
+def _peak(mxy: np.ndarray, weights: np.ndarray, cell_m: float = 60.0) -> float:
+    if len(mxy) == 0:
+        return 1.0
+    keys = np.floor(mxy / cell_m).astype("int64")
+    _, inverse = np.unique(keys, axis=0, return_inverse=True)
+    sums = np.bincount(inverse.ravel(), weights=weights)
+    return float(max(1.0, np.quantile(sums, 0.98)))
 
 
 def heat_data(cases: gpd.GeoDataFrame, *, max_points: int = MAX_HEAT_POINTS) -> HeatData:
@@ -58,16 +70,18 @@ def heat_data(cases: gpd.GeoDataFrame, *, max_points: int = MAX_HEAT_POINTS) -> 
     pts = pts[~(shapely.is_missing(pts) | shapely.is_empty(pts))]
     xy = shapely.get_coordinates(pts)
     n = len(xy)
-    if n <= max_points:
-        rows = np.column_stack([np.round(xy[:, 1], 5), np.round(xy[:, 0], 5), np.ones(n)])
-        return HeatData(rows.tolist(), n, None)
+    if n == 0:
+        return HeatData([], 0, None)
     series = gpd.GeoSeries(pts, crs=4326)
     metric = crs.metric_crs(gpd.GeoDataFrame(geometry=series.iloc[:: max(1, n // 10_000)]))
     mxy = shapely.get_coordinates(series.to_crs(metric).to_numpy())
+    if n <= max_points:
+        rows = np.column_stack([np.round(xy[:, 1], 5), np.round(xy[:, 0], 5), np.ones(n)])
+        return HeatData(rows.tolist(), n, None, _peak(mxy, np.ones(n)))
     cell = 25.0
     while True:
         keys = np.floor(mxy / cell).astype("int64")
-        uniq, inverse, counts = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
+        uniq, counts = np.unique(keys, axis=0, return_counts=True)
         if len(uniq) <= max_points:
             break
         cell *= 2
@@ -75,7 +89,7 @@ def heat_data(cases: gpd.GeoDataFrame, *, max_points: int = MAX_HEAT_POINTS) -> 
     back = gpd.GeoSeries(shapely.points(centres), crs=metric).to_crs(4326)
     cxy = shapely.get_coordinates(back.to_numpy())
     rows = np.column_stack([np.round(cxy[:, 1], 5), np.round(cxy[:, 0], 5), counts.astype(float)])
-    return HeatData(rows.tolist(), n, cell)
+    return HeatData(rows.tolist(), n, cell, _peak(centres, counts.astype(float)))
 
 
 def _classes(values: np.ndarray, k: int = 5) -> np.ndarray:
@@ -212,8 +226,9 @@ def heat_map(layers: CaseLayers, *, osm: bool = False) -> folium.Map:
                    highlight=False).add_to(m)
     group = folium.FeatureGroup(name=t("cases.layer_heat", lang), show=True)
     if layers.heat.rows:
-        HeatMap(layers.heat.rows, radius=14 if layers.heat.cell_m is None else 16, blur=12, min_opacity=0.3,
-                max_zoom=17).add_to(group)  # type: ignore[no-untyped-call]
+        # max_zoom 14 (about the first view): leaflet.heat dims intensity below max_zoom, so `max` holds there
+        HeatMap(layers.heat.rows, radius=16, blur=12, min_opacity=0.3, max_zoom=14,
+                max=round(layers.heat.max_weight, 1)).add_to(group)  # type: ignore[no-untyped-call]
     group.add_to(m)
     gradient = [("#0000ff", t("cases.heat_low", lang)), ("#00ff00", t("cases.heat_mid", lang)),
                 ("#ff0000", t("cases.heat_high", lang))]
