@@ -16,7 +16,8 @@ from gridgeo import cases as gcases
 from gridgeo import maps
 from gridgeo.errors import GridgeoError
 from gridgeo.i18n import Lang
-from pages._ui import K, current_district, current_grids, init_state, lang, md_escape, mtime, show_error, t
+from pages._ui import (K, _seeded, current_district, current_grids, init_state, lang, md_escape, mtime,
+                       show_error, t)
 
 PROFILES = Path(tempfile.gettempdir()) / "gridgeo-case-profiles"
 IMPORTS = Path(tempfile.gettempdir()) / "gridgeo-case-imports"
@@ -127,8 +128,11 @@ def show_report(report: gcases.ImportReport, cases: gpd.GeoDataFrame) -> None:
             t("cases.col_reason"): [t(f"cases.reason.{r}") for r in table["reason"]],
             t("cases.col_count"): table["count"], t("cases.col_rows"): table["rows"],
         }), hide_index=True, width="stretch")
-    st.download_button(t("cases.report_download"), report.to_json().encode("utf-8"),
+    d1, d2 = st.columns(2)
+    d1.download_button(t("cases.report_download"), report.to_json().encode("utf-8"),
                        file_name="import_report.json", mime="application/json", key="cases_report_dl")
+    d2.download_button(t("cases.cases_download"), gcases.cases_csv(cases), file_name="cases.csv",
+                       mime="text/csv", key="cases_csv_dl")
 
 
 init_state()
@@ -144,9 +148,18 @@ except GridgeoError as err:
     st.stop()
 
 own = district_cases(path, version)
-st.session_state.setdefault(SOURCE, "district" if len(own) else "import")
-source = st.radio(t("cases.source"), ["district", "import"], key=SOURCE, horizontal=True,
-                  format_func=lambda s: t("cases.source_district", n=f"{len(own):,}") if s == "district"
+
+
+def kept_radio(label: str, options: list[str], store: str, default: str, **kwargs: Any) -> str:
+    """A radio whose choice survives a language switch (its labels change; see ``pages._ui._seeded``)."""
+    st.session_state.setdefault(store, default)
+    widget = f"w_{store}_{lang()}"
+    value: str = st.radio(label, options, key=widget, on_change=_seeded(store, widget), **kwargs)
+    return value
+
+
+source = kept_radio(t("cases.source"), ["district", "import"], SOURCE, "district" if len(own) else "import",
+                    horizontal=True, format_func=lambda s: t("cases.source_district", n=f"{len(own):,}") if s == "district"
                   else t("cases.source_import"))
 if source == "import":
     try:
@@ -181,12 +194,14 @@ categories = f2.multiselect(t("cases.category"), sorted(cases["category"].dropna
 channels = f3.multiselect(t("cases.channel"), sorted(c for c in cases["channel"].dropna().unique() if c),
                           key="cases_chan", placeholder=t("cases.all"))
 f4, f5, f6 = st.columns([2, 2, 2])
-urgent_choice = f4.radio(t("cases.urgent"), ["any", "yes", "no"], horizontal=True, key="cases_urgent",
-                         format_func=lambda u: t(f"cases.urgent_{u}"))
+with f4:
+    urgent_choice = kept_radio(t("cases.urgent"), ["any", "yes", "no"], "cases_urgent", "any", horizontal=True,
+                               format_func=lambda u: t(f"cases.urgent_{u}"))
 statuses = f5.multiselect(t("cases.status"), sorted(s for s in cases["status"].dropna().unique() if s),
                           key="cases_status", placeholder=t("cases.all"))
-count = f6.radio(t("cases.count_by"), ["matters", "cases"], horizontal=True, key="cases_count",
-                 format_func=lambda c: t(f"cases.count.{c}"))
+with f6:
+    count = kept_radio(t("cases.count_by"), ["matters", "cases"], "cases_count", "matters", horizontal=True,
+                       format_func=lambda c: t(f"cases.count.{c}"))
 urgent = None if urgent_choice == "any" else urgent_choice == "yes"
 chosen = gcases.filter_cases(cases, start=start, end=end, categories=categories, channels=channels,
                              urgent=urgent, statuses=statuses)

@@ -86,7 +86,7 @@ def test_cases_page_counts_calls_matters_and_hotspots(tmp_path: Path) -> None:
     assert (int(top[-2]), int(top[-1])) in BLOCK
     assert hot.iloc[0][t("cases.col.hotspot", "zh")].startswith("热点")
     # filter: urgent only -> an independent count
-    at.radio(key="cases_urgent").set_value("yes").run()
+    at.radio(key="w_cases_urgent_zh").set_value("yes").run()
     assert not at.exception
     assert _metric(at, t("cases.m_calls", "zh")) == str(int((table["urgent"] == 1).sum()))
 
@@ -103,3 +103,33 @@ def test_cases_page_without_district_is_an_error(tmp_path: Path) -> None:
     at = _page(tmp_path / "missing").run()
     assert not at.exception
     assert at.error and "missing" in at.error[0].value
+
+
+def test_import_step_shows_the_report_and_an_unusable_mapping(tmp_path: Path) -> None:
+    from tests.test_cases import HEADER_12345, ROWS_12345
+
+    _district(tmp_path / "d")
+    at = _page(tmp_path / "d").run()
+    at.radio(key="w_cases_source_zh").set_value("import").run()
+    assert not at.exception
+    text = "\n".join([",".join(HEADER_12345)] + [",".join(r) for r in ROWS_12345]) + "\n"
+    at.get("file_uploader")[0].set_value(("12345工单.csv", text.encode("gbk"), "text/csv")).run()
+    assert not at.exception
+    chosen = {s.label: s.value for s in at.selectbox}
+    assert chosen[t("cases.field.created_at", "zh")] == "受理时间"
+    assert chosen[t("cases.field.address", "zh")] == "诉求地址"
+    at.button(key="cases_import").click().run()
+    assert not at.exception
+    assert _metric(at, t("cases.rows_in", "zh")) == "14"
+    assert _metric(at, t("cases.rows_loaded", "zh")) == "10"
+    assert _metric(at, t("cases.rows_aside", "zh")) == "4"
+    assert _metric(at, t("cases.m_calls", "zh")) == "10"
+    report = next(d.value for d in at.dataframe if t("cases.col_reason", "zh") in d.value.columns)
+    row = report[report[t("cases.col_reason", "zh")] == t("cases.reason.duplicate_id", "zh")]
+    assert row[t("cases.col_rows", "zh")].tolist() == ["5"]
+    # an export without a time column: the error names what is missing, nothing is loaded
+    bad = "工单编号,诉求内容\nA1,电梯坏了\n".encode("utf-8")
+    at.get("file_uploader")[0].set_value(("bad.csv", bad, "text/csv")).run()
+    at.button(key="cases_import").click().run()
+    assert not at.exception
+    assert at.error and "no column for created_at" in at.error[0].value

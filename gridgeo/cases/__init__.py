@@ -19,7 +19,7 @@ from gridgeo.cases.dates import TZ, parse_datetimes
 from gridgeo.cases.hotspots import (HOTSPOT_CLASSES, PATROL_WORDS, TRENDS, channel_split, classify, fdr_bh,
                                     filter_cases, gi_star, grid_counts, hotspots, mann_kendall, queen_weights)
 from gridgeo.cases.importer import (FLAGS, SET_ASIDE, UNCATEGORISED, AddressIndex, Coords, ImportReport,
-                                    ImportResult, empty_cases, import_cases, write_import)
+                                    ImportResult, cases_csv, empty_cases, import_cases, write_import)
 from gridgeo.cases.join import GridJoin, grids_in_force, has_versions, join_grids
 from gridgeo.cases.mapping import (FIELDS, REQUIRED, check_mapping, list_profiles, load_profile,
                                    parse_map_args, save_profile, suggest_mapping)
@@ -30,7 +30,7 @@ __all__ = [
     "TZ", "parse_datetimes", "RawExport", "read_export", "sheet_names", "detect_header",
     "FIELDS", "REQUIRED", "suggest_mapping", "check_mapping", "parse_map_args", "save_profile", "load_profile",
     "list_profiles", "Coords", "UNCATEGORISED", "SET_ASIDE", "FLAGS", "ImportReport", "ImportResult",
-    "AddressIndex", "import_cases", "empty_cases", "write_import", "GridJoin", "join_grids", "has_versions",
+    "AddressIndex", "import_cases", "empty_cases", "cases_csv", "write_import", "GridJoin", "join_grids", "has_versions",
     "grids_in_force",
     "MergeRules", "merge_cases", "HOTSPOT_CLASSES", "TRENDS", "PATROL_WORDS", "queen_weights", "gi_star",
     "fdr_bh", "classify", "mann_kendall", "grid_counts", "hotspots", "channel_split", "filter_cases",

@@ -30,7 +30,7 @@ from gridgeo.schema import BOOL_VALUES
 from gridgeo.settings import CHINA_BOUNDS
 
 __all__ = ["Coords", "UNCATEGORISED", "SET_ASIDE", "FLAGS", "ImportReport", "ImportResult", "AddressIndex",
-           "import_cases", "empty_cases"]
+           "import_cases", "empty_cases", "cases_csv", "write_import"]
 
 Coords = Literal["wgs84", "gcj02", "bd09"]
 UNCATEGORISED = "未分类"
@@ -392,27 +392,33 @@ def import_cases(raw: RawExport, mapping: Mapping[str, str] | None = None, *, co
     return ImportResult(frame, report)
 
 
-def write_import(cases: gpd.GeoDataFrame, report: ImportReport, out_dir: str | Path) -> tuple[Path, Path]:
-    """Write ``cases.csv`` (UTF-8 with BOM, WGS 84 lon/lat) and ``import_report.json``."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+def cases_csv(cases: gpd.GeoDataFrame) -> bytes:
+    """The cases as CSV bytes (UTF-8 with BOM, ISO times with +08:00, WGS 84 ``lon``/``lat``)."""
     table = pd.DataFrame(cases.drop(columns=cases.geometry.name))
-    pts = cases.geometry
-    present = ~pts.isna().to_numpy()
+    pts = cases.geometry.to_numpy()
+    present = ~(shapely.is_missing(pts) | shapely.is_empty(pts))
     lon = np.full(len(cases), np.nan)
     lat = np.full(len(cases), np.nan)
     if present.any():
-        lon[present] = shapely.get_x(pts.to_numpy()[present])
-        lat[present] = shapely.get_y(pts.to_numpy()[present])
+        lon[present] = shapely.get_x(pts[present])
+        lat[present] = shapely.get_y(pts[present])
     table["lon"] = np.round(lon, 6)
     table["lat"] = np.round(lat, 6)
     for c in ("created_at", "closed_at"):
         table[c] = table[c].dt.strftime("%Y-%m-%dT%H:%M:%S%z").str.replace(r"(\d\d)(\d\d)$", r"\1:\2", regex=True)
     for c in ("urgent", "satisfied"):
         table[c] = table[c].map({True: 1, False: 0}).astype("Int64")
+    text: str = table.to_csv(index=True, lineterminator="\n")
+    return text.encode("utf-8-sig")
+
+
+def write_import(cases: gpd.GeoDataFrame, report: ImportReport, out_dir: str | Path) -> tuple[Path, Path]:
+    """Write ``cases.csv`` (see ``cases_csv``) and ``import_report.json`` into ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     csv_path, json_path = out / "cases.csv", out / "import_report.json"
     tmp = csv_path.with_suffix(".csv.part")
-    table.to_csv(tmp, index=True, encoding="utf-8-sig", lineterminator="\n")
+    tmp.write_bytes(cases_csv(cases))
     tmp.replace(csv_path)
     json_path.write_text(report.to_json(), encoding="utf-8")
     return csv_path, json_path
