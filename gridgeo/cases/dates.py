@@ -86,20 +86,23 @@ def parse_datetimes(values: pd.Series) -> pd.Series:
     todo = np.array(text.ne("").to_numpy(), dtype=bool)
     if not todo.any():
         return out
-    # 1) ISO 8601, with or without zone: pandas' fast path
-    iso_like = text.str.match(r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?$")
-    iso = iso_like.fillna(False).to_numpy() & todo
-    if iso.any():
-        sub = text[iso]
-        zoned = sub.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True).to_numpy()
-        if (~zoned).any():
-            naive = pd.to_datetime(sub[~zoned], format="ISO8601", errors="coerce").astype("datetime64[s]")
-            idx = sub.index[~zoned]
-            out[idx] = naive.dt.tz_localize(TZ, ambiguous="NaT", nonexistent="NaT")
-        if zoned.any():
-            aware = pd.to_datetime(sub[zoned], format="ISO8601", errors="coerce", utc=True)
-            out[sub.index[zoned]] = aware.dt.tz_convert(TZ).astype(f"datetime64[s, {TZ}]")
-        todo &= ~iso
+    # 1) ISO 8601, with or without zone: pandas' fast path (zone told by the last six characters)
+    zoned = np.array((text.str[-6:].str.match(r"^[+-]\d\d:?\d\d$") | text.str.endswith("Z")).fillna(False),
+                     dtype=bool) & todo
+    for part, utc in ((todo & ~zoned, False), (zoned, True)):
+        if not part.any():
+            continue
+        sub = text[part]
+        got = pd.to_datetime(sub, format="ISO8601", errors="coerce", utc=utc)
+        ok = np.array(got.notna(), dtype=bool)
+        if not ok.any():
+            continue
+        hit = got[ok]
+        if utc:
+            out[hit.index] = hit.dt.tz_convert(TZ).astype(f"datetime64[s, {TZ}]")
+        else:
+            out[hit.index] = hit.astype("datetime64[s]").dt.tz_localize(TZ, ambiguous="NaT", nonexistent="NaT")
+        todo[np.flatnonzero(part)[ok]] = False
     # 2) Excel serial numbers (a date cell exported as its number)
     serial = text.str.match(_SERIAL).fillna(False).to_numpy() & todo
     if serial.any():

@@ -187,6 +187,11 @@ def _coordinates(df: pd.DataFrame, mapping: Mapping[str, str]) -> tuple[np.ndarr
     lat_first = False
     if "lon" in mapping and "lat" in mapping:
         for name, arr in (("lon", lon), ("lat", lat)):
+            try:        # every cell a plain number: one vectorised cast
+                arr[:] = df[mapping[name]].astype("float64").to_numpy(dtype=float)
+                continue
+            except (ValueError, TypeError):
+                pass
             t = _text(df, mapping, name)
             assert t is not None
             num = pd.to_numeric(t.str.replace("°", "", regex=False).where(t != ""), errors="coerce").to_numpy(float)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import datetime
-import io as _io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,42 +138,96 @@ def _frame_from_cells(cells: list[list[str]], p: Path, *, sheet: str | None = No
     return RawExport(frame.drop(columns=drop), rows, str(p), encoding, sheet, h + 1)
 
 
-def _read_csv(p: Path, encoding: str | None) -> RawExport:
-    data = p.read_bytes()
-    text = None
-    for enc in ([encoding] if encoding else list(_ENCODINGS)):
-        try:
-            text = data.decode(enc)
-            encoding = enc
-            break
-        except UnicodeDecodeError:
-            continue
-    if text is None:
-        raise InputError("text encoding is neither UTF-8 nor GBK", path=p, code="err.cases.encoding",
-                         remedy="save the CSV as UTF-8")
-    text = text.lstrip("\ufeff")
-    head = text[:20_000].splitlines()[:_SCAN_ROWS]
+def _encoding_of(p: Path, wanted: str | None) -> str:
+    """UTF-8 (with or without BOM) when the first megabyte decodes as UTF-8, else GB18030 (a GBK superset)."""
+    if wanted:
+        return wanted
+    with p.open("rb") as fh:
+        head = fh.read(1 << 20)
     try:
-        sep = csv.Sniffer().sniff("\n".join(head[-3:]), delimiters=",\t;").delimiter if head else ","
+        head.decode("utf-8")
+        return "utf-8-sig"
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(head) - 4:      # a character cut at the 1 MB boundary
+            return "utf-8-sig"
+        return "gb18030"
+
+
+def _drop_blank_rows(body: pd.DataFrame, rows: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+    """Rows whose every cell is blank are not cases (trailing ",,,," lines of exports)."""
+    if body.empty:
+        return body, rows
+    first = body.iloc[:, 0].fillna("").str.strip().eq("").to_numpy()
+    if first.any():
+        blank = first.copy()
+        cand = np.flatnonzero(first)
+        sub = body.iloc[cand]
+        blank[cand] = sub.apply(lambda c: c.fillna("").astype(str).str.strip().eq("")).all(axis=1).to_numpy()
+        if blank.any():
+            body, rows = body[~blank].reset_index(drop=True), rows[~blank]
+    drop = [c for c in body.columns if c.startswith("column_") and (body[c].fillna("") == "").all()]
+    return body.drop(columns=drop), rows
+
+
+def _read_csv_arrow(p: Path, encoding: str, sep: str, skip: int, header: list[str]) -> pd.DataFrame:
+    """Multi-threaded C++ CSV reader, every column as text."""
+    import pyarrow as pa
+    from pyarrow import csv as pacsv
+
+    names = [f"c{i}" for i in range(len(header))]
+    table = pacsv.read_csv(
+        p,
+        read_options=pacsv.ReadOptions(encoding="utf8" if encoding.startswith("utf-8") else encoding,
+                                       skip_rows=skip, column_names=names, block_size=1 << 24),
+        parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True, ignore_empty_lines=False),
+        convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                             strings_can_be_null=False, quoted_strings_can_be_null=False),
+    )
+    dtype = pd.StringDtype("pyarrow", na_value=np.nan)
+    frame = table.to_pandas(types_mapper=lambda t: dtype if t in (pa.string(), pa.large_string()) else None)
+    frame.columns = pd.Index(header)
+    return frame
+
+
+def _read_csv(p: Path, encoding: str | None) -> RawExport:
+    enc = _encoding_of(p, encoding)
+    with p.open("r", encoding=enc, errors="strict", newline="") as fh:
+        try:
+            head = [fh.readline() for _ in range(_SCAN_ROWS)]
+        except UnicodeDecodeError as exc:
+            raise InputError("text encoding is neither UTF-8 nor GBK", path=p, code="err.cases.encoding",
+                             remedy="save the CSV as UTF-8") from exc
+    head = [h.lstrip("\ufeff") for h in head if h]
+    try:
+        sep = csv.Sniffer().sniff("".join(head[-3:]), delimiters=",\t;").delimiter if head else ","
     except csv.Error:
         sep = ","
     first = list(csv.reader(head, delimiter=sep))
+    if not first:
+        raise InputError("is empty", path=p, code="err.cases.empty", remedy="export the cases again")
     h = detect_header(first)
-    try:
-        frame = pd.read_csv(_io.StringIO(text), sep=sep, header=None, skiprows=h, dtype=str,
-                            keep_default_na=False, engine="c", skip_blank_lines=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputError(f"cannot be parsed as CSV ({exc})", path=p, code="err.cases.unreadable",
-                         remedy="save it as comma-separated values with one header row") from exc
-    header = _unique_headers(list(frame.iloc[0]))
-    body = frame.iloc[1:].reset_index(drop=True)
-    body.columns = pd.Index(header)
+    header = _unique_headers(first[h])
+    body: pd.DataFrame | None = None
+    if enc.startswith("utf-8"):
+        try:
+            body = _read_csv_arrow(p, enc, sep, h + 1, header)
+        except Exception:   # ragged rows, odd quoting, bad bytes: pandas' reader says what is wrong
+            body = None
+    if body is None:
+        try:
+            frame = pd.read_csv(p, sep=sep, header=None, skiprows=h + 1, dtype=str, encoding=enc,
+                                keep_default_na=False, engine="c", names=header, index_col=False,
+                                skip_blank_lines=False)
+        except UnicodeDecodeError as exc:
+            raise InputError(f"text encoding is neither UTF-8 nor GBK ({exc})", path=p, code="err.cases.encoding",
+                             remedy="save the CSV as UTF-8") from exc
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            raise InputError(f"cannot be parsed as CSV ({exc})", path=p, code="err.cases.unreadable",
+                             remedy="save it as comma-separated values with one header row") from exc
+        body = frame
     rows = np.arange(h + 2, h + 2 + len(body))
-    stripped = body.apply(lambda c: c.str.strip()) if len(body) < 200_000 else body
-    blank = (stripped == "").all(axis=1).to_numpy()
-    body, rows = stripped[~blank].reset_index(drop=True), rows[~blank]
-    drop = [c for c in body.columns if c.startswith("column_") and (body[c] == "").all()]
-    return RawExport(body.drop(columns=drop), rows, str(p), encoding, None, h + 1)
+    body, rows = _drop_blank_rows(body.reset_index(drop=True), rows)
+    return RawExport(body, rows, str(p), enc, None, h + 1)
 
 
 def read_export(path: str | Path, *, sheet: str | None = None, encoding: str | None = None) -> RawExport:
