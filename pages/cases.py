@@ -19,7 +19,7 @@ from gridgeo.i18n import Lang
 from pages._ui import (K, _seeded, current_district, current_grids, init_state, lang, md_escape, mtime,
                        show_error, t)
 
-PROFILES = Path(tempfile.gettempdir()) / "gridgeo-case-profiles"
+PROFILES = gcases.default_profiles_dir()
 IMPORTS = Path(tempfile.gettempdir()) / "gridgeo-case-imports"
 IMPORTED = "cases_imported"          # session key: {"digest", "name", "cases", "report"}
 SOURCE = "cases_source"              # "district" | "import"

@@ -21,14 +21,14 @@ from gridgeo.cases.hotspots import (HOTSPOT_CLASSES, PATROL_WORDS, TRENDS, chann
 from gridgeo.cases.importer import (FLAGS, SET_ASIDE, UNCATEGORISED, AddressIndex, Coords, ImportReport,
                                     ImportResult, cases_csv, empty_cases, import_cases, write_import)
 from gridgeo.cases.join import GridJoin, grids_in_force, has_versions, join_grids
-from gridgeo.cases.mapping import (FIELDS, REQUIRED, check_mapping, list_profiles, load_profile,
+from gridgeo.cases.mapping import (FIELDS, REQUIRED, check_mapping, default_profiles_dir, list_profiles, load_profile,
                                    parse_map_args, save_profile, suggest_mapping)
 from gridgeo.cases.merge import MergeRules, merge_cases
 from gridgeo.cases.reading import RawExport, detect_header, read_export, sheet_names
 
 __all__ = [
     "TZ", "parse_datetimes", "RawExport", "read_export", "sheet_names", "detect_header",
-    "FIELDS", "REQUIRED", "suggest_mapping", "check_mapping", "parse_map_args", "save_profile", "load_profile",
+    "FIELDS", "REQUIRED", "default_profiles_dir", "suggest_mapping", "check_mapping", "parse_map_args", "save_profile", "load_profile",
     "list_profiles", "Coords", "UNCATEGORISED", "SET_ASIDE", "FLAGS", "ImportReport", "ImportResult",
     "AddressIndex", "import_cases", "empty_cases", "cases_csv", "write_import", "GridJoin", "join_grids", "has_versions",
     "grids_in_force",

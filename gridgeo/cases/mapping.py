@@ -4,6 +4,7 @@ by the user, and saved as a named profile (JSON) for next month's file."""
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from gridgeo.errors import InputError, SchemaError
 from gridgeo.schema import CASES
 
 __all__ = ["FIELDS", "REQUIRED", "suggest_mapping", "check_mapping", "parse_map_args", "save_profile",
-           "load_profile", "list_profiles"]
+           "load_profile", "list_profiles", "default_profiles_dir"]
 
 #: every case field an export column can feed, in the order the mapping step shows them
 FIELDS: tuple[str, ...] = tuple(f.name for f in CASES.fields)
@@ -73,6 +74,11 @@ def parse_map_args(items: list[str]) -> dict[str, str]:
                              remedy="write e.g. --map created_at=受理时间")
         out[field.strip()] = column.strip()
     return out
+
+
+def default_profiles_dir() -> Path:
+    """Where the page and the CLI keep mapping profiles: ``$GRIDGEO_CASE_PROFILES`` or ``~/.gridgeo/case_profiles``."""
+    return Path(os.environ.get("GRIDGEO_CASE_PROFILES") or Path.home() / ".gridgeo" / "case_profiles")
 
 
 def _profile_path(folder: str | Path, name: str) -> Path:

@@ -21,7 +21,7 @@ from gridgeo.export import grids_geojson
 from gridgeo.grids import grid_households
 from gridgeo.i18n import t
 
-DEFAULT_PROFILES = Path.home() / ".gridgeo" / "case_profiles"
+DEFAULT_PROFILES = gcases.default_profiles_dir()
 
 
 def _district_inputs(args: argparse.Namespace) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame,
