@@ -146,7 +146,11 @@ def main() -> int:
         runs = []
         for k in range(args.runs + 1):
             cmd = [sys.executable, __file__, "--child", str(folder)] + (["--payload"] if k == 0 else [])
-            res = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+            done = subprocess.run(cmd, capture_output=True, text=True)
+            if done.returncode != 0:
+                log(f"run {k} failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
+                return 2
+            res = json.loads(done.stdout)
             log(("warm-up " if k == 0 else f"run {k} ") + json.dumps({a: round(b, 2) for a, b in res.items()}))
             if k == 0:
                 payload = res
