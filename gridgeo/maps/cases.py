@@ -23,9 +23,9 @@ from folium.plugins import HeatMap
 
 from gridgeo import crs
 from gridgeo.i18n import Lang, t
-from gridgeo.maps.base import (Legend, _geojson_layer, _label_points, _labels, _outline_style, _station_layer_data,
-                               _street_layer_data, base_map, bounds_lat_lon, slim_geojson, station_style,
-                               street_style, use_local_assets)
+from gridgeo.maps.base import (Legend, _geojson_layer, _label_points, _labels, _outline_style, _street_layer_data,
+                               base_map, bounds_lat_lon, slim_geojson, street_style, use_local_assets)
+from gridgeo.maps.stations import add_stations, station_layer_data
 
 __all__ = ["MAX_HEAT_POINTS", "HOTSPOT_COLOURS", "RATE_COLOURS", "HeatData", "CaseLayers", "heat_data",
            "case_layers", "heat_map", "rate_map", "hotspot_map", "payload_bytes"]
@@ -171,7 +171,7 @@ def case_layers(cases: gpd.GeoDataFrame, table: gpd.GeoDataFrame, split: pd.Data
         communities=slim_geojson(communities, [communities.index.name or "community_id", "name"],
                                  tolerance_m=1.0, coverage=True),
         labels=_label_points(communities), streets=_street_layer_data(streets),
-        stations=_station_layer_data(stations, lang),
+        stations=station_layer_data(stations, lang),
         bounds=bounds_lat_lon(communities.total_bounds), lang=lang, unit=unit,
     )
 
@@ -199,10 +199,8 @@ def _finish(m: folium.Map, layers: CaseLayers, legend: Sequence[tuple[str, Seque
     lang = layers.lang
     _geojson_layer(layers.communities, t("map.communities", lang), _outline_style, highlight=False,
                    interactive=False).add_to(m)
-    if layers.stations is not None:
-        _geojson_layer(layers.stations, t("cases.stations", lang), station_style,
-                       fields=["name", "kind_label"], aliases=[t("map.name", lang), t("map.kind", lang)],
-                       highlight=False, marker=folium.CircleMarker(radius=5), show=False).add_to(m)
+    if layers.stations is not None:        # the shared station layer, off at first: the cases come first
+        add_stations(m, layers.stations, lang, show=False, legend=False)
     _labels(layers.labels, t("map.labels", lang)).add_to(m)
     Legend(list(legend)).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
