@@ -55,8 +55,8 @@ class LayerSpec:
         return tuple(f.name for f in self.fields if f.required)
 
 
-_TRUE = ("1", "true", "yes", "y", "t", "是", "紧急", "满意", "√")
-_FALSE = ("0", "false", "no", "n", "f", "否", "不紧急", "一般", "不满意", "")
+_TRUE = ("1", "true", "yes", "y", "t", "是", "紧急", "特急", "加急", "满意", "非常满意", "基本满意", "√", "urgent", "high")
+_FALSE = ("0", "false", "no", "n", "f", "否", "不紧急", "一般", "普通", "不满意", "非常不满意", "normal", "low", "")
 BOOL_VALUES: dict[str, bool] = {**{v: True for v in _TRUE}, **{v: False for v in _FALSE}}
 
 COMMUNITY_KINDS = {"urban": "urban", "城市": "urban", "城镇": "urban", "社区": "urban",
@@ -170,19 +170,39 @@ STAFF = LayerSpec(
 
 CASES = LayerSpec(
     name="cases", title="事件 cases", geometry="none", id_field="case_id",
-    formats="CSV, XLSX (lon/lat; WGS 84, GCJ-02 or BD-09)",
+    formats="CSV (UTF-8, BOM, GBK), XLSX (lon/lat, WKT POINT or \"(lat, lon)\"; WGS 84, GCJ-02 or BD-09)",
     fields=(
-        _F("case_id", "str", True, "case or ticket id", ("工单编号", "事件编号", "工单号", "编号")),
-        _F("lon", "float", True, "longitude", ("经度", "longitude", "lng", "x")),
-        _F("lat", "float", True, "latitude", ("纬度", "latitude", "y")),
-        _F("category", "str", True, "category (物业, 停车 …)", ("类别", "事件类别", "诉求类别", "分类")),
-        _F("channel", "str", True, "12345 hotline, grid patrol, mini-program …", ("渠道", "来源", "受理渠道")),
-        _F("urgent", "bool", False, "urgent flag (feedback the same day)", ("紧急", "是否紧急"), default=False),
-        _F("created_at", "datetime", True, "time received (Asia/Shanghai)", ("创建时间", "受理时间", "上报时间")),
-        _F("closed_at", "datetime", False, "time completed", ("办结时间", "结案时间")),
-        _F("status", "str", False, "status (open, closed …)", ("状态", "办理状态"), default=""),
-        _F("satisfied", "bool", False, "citizen satisfied at follow-up", ("满意", "是否满意", "满意度")),
-        _F("department", "str", False, "department in charge", ("承办部门", "责任部门", "部门")),
+        _F("case_id", "str", True, "case or ticket id",
+           ("工单编号", "事件编号", "工单号", "编号", "留言编号", "案件编号", "诉求编号", "ticket_id", "id",
+            "case id", "ticket no", "ticket number")),
+        _F("created_at", "datetime", True, "time received (Asia/Shanghai unless a zone is given)",
+           ("创建时间", "受理时间", "上报时间", "留言时间", "来电时间", "登记时间", "立案时间", "发生时间",
+            "created", "received_at", "reported_at", "created time", "create time", "date")),
+        _F("closed_at", "datetime", False, "time completed",
+           ("办结时间", "结案时间", "答复时间", "回复时间", "完成时间", "closed", "closed time", "close time",
+            "resolved_at")),
+        _F("category", "str", False, "category (物业, 停车 …); blank means 未分类",
+           ("类别", "事件类别", "诉求类别", "分类", "工单类别", "事项分类", "问题分类", "案件类别", "type",
+            "case type"), default="未分类"),
+        _F("channel", "str", False, "12345 hotline, grid patrol, mini-program …",
+           ("渠道", "来源", "受理渠道", "来源渠道", "诉求渠道", "source"), default=""),
+        _F("urgent", "bool", False, "urgent flag (feedback the same day)",
+           ("紧急", "是否紧急", "紧急程度", "urgency", "priority"), default=False),
+        _F("status", "str", False, "status (open, closed …)",
+           ("状态", "办理状态", "工单状态", "处理状态", "案件状态"), default=""),
+        _F("satisfied", "bool", False, "citizen satisfied at follow-up",
+           ("满意", "是否满意", "满意度", "回访满意度", "评价结果", "satisfaction")),
+        _F("department", "str", False, "department in charge",
+           ("承办部门", "责任部门", "部门", "承办单位", "处理部门", "责任单位", "department")),
+        _F("text", "str", False, "what the caller asked (used to merge repeated calls)",
+           ("诉求内容", "留言主题", "留言内容", "事件描述", "问题描述", "标题", "内容", "description", "subject",
+            "content", "summary")),
+        _F("address", "str", False, "address text (matched to buildings and compounds when no coordinates)",
+           ("诉求地址", "事发地址", "事件地址", "地址", "发生地点", "地点", "位置描述", "address", "location text")),
+        _F("lon", "float", False, "longitude", ("经度", "longitude", "lng", "x", "x坐标")),
+        _F("lat", "float", False, "latitude", ("纬度", "latitude", "y", "y坐标")),
+        _F("location", "str", False, "one coordinate column: WKT POINT (lon lat) or \"(lat, lon)\" text",
+           ("坐标", "位置", "经纬度", "geometry", "wkt", "point", "coordinates", "latlon", "lat_lon")),
     ),
 )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from gridgeo.i18n import core
+from gridgeo.i18n import cases, core
 from gridgeo.i18n import coverage
 from gridgeo.i18n import export as export_strings
 from gridgeo.i18n import sla
@@ -21,6 +21,7 @@ LANGS: tuple[Lang, ...] = ("zh", "en")
 
 _SECTIONS: tuple[dict[str, dict[str, str]], ...] = (
     core.STRINGS,
+    cases.STRINGS,
     coverage.STRINGS,
     export_strings.STRINGS,
     sla.STRINGS,

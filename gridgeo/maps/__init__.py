@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from gridgeo.maps.base import *  # noqa: F401,F403
 from gridgeo.maps.base import __all__ as _base_all
+from gridgeo.maps.cases import *  # noqa: F401,F403
+from gridgeo.maps.cases import __all__ as _cases_all
 from gridgeo.maps.coverage import *  # noqa: F401,F403
 from gridgeo.maps.coverage import __all__ as _coverage_all
 from gridgeo.maps.stations import *  # noqa: F401,F403
@@ -17,4 +19,4 @@ from gridgeo.maps.stations import __all__ as _stations_all
 from gridgeo.maps.sla import *  # noqa: F401,F403
 from gridgeo.maps.sla import __all__ as _sla_all
 
-__all__ = [*_base_all, *_stations_all, *_coverage_all, *_sla_all]
+__all__ = [*_base_all, *_cases_all, *_stations_all, *_coverage_all, *_sla_all]
