@@ -10,3 +10,8 @@ from __future__ import annotations
 from gridgeo.plans.model import ASSIGNMENT_COLUMNS, GRID_COLUMNS, PlanVersion
 
 __all__ = ["ASSIGNMENT_COLUMNS", "GRID_COLUMNS", "PlanVersion"]
+
+# hand editing (plans.edit)
+from gridgeo.plans.edit import EditCheck, EditSession, parse_units, plan_from_partition  # noqa: E402
+
+__all__ += ["EditSession", "EditCheck", "parse_units", "plan_from_partition"]
