@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from gridgeo.i18n import core
+from gridgeo.i18n import core, plans
 from gridgeo.i18n import edit as _edit
 
 Lang = Literal["zh", "en"]
@@ -18,6 +18,7 @@ LANGS: tuple[Lang, ...] = ("zh", "en")
 
 _SECTIONS: tuple[dict[str, dict[str, str]], ...] = (
     core.STRINGS,
+    plans.STRINGS,
     _edit.STRINGS,
 )
 
