@@ -23,6 +23,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "edit.compound_split": {"zh": "小区 {compound} 被拆分到网格 {grids}",
                             "en": "compound {compound} is split over grids {grids}"},
     "edit.saved": {"zh": "已保存为新版本", "en": "saved as a new version"},
+    "edit.rebalance_nothing": {"zh": "没有可平衡的网格：请指定网格，或先移动楼栋",
+                               "en": "nothing to rebalance: name grids, or move a building first"},
     "edit.unsaved": {"zh": "未保存（未指定方案库）", "en": "not saved (no store given)"},
     # --- errors -------------------------------------------------------------------
     "err.edit.bad_range": {"zh": "单元范围应写成 1-3 或 1-2,5，收到 {value}",

@@ -199,11 +199,15 @@ class EditSession:
         The district layers the plan was made on (any CRS).
     seed
         Seed of the engine when a grid is split or a community re-divided.
+    issued
+        Every grid code the workspace ever gave (``Workspace.issued_codes()``): new grids
+        never reuse one.
     """
 
     def __init__(self, plan: PlanVersion, communities: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame,
-                 streets: gpd.GeoDataFrame | None = None, *, seed: int = 0) -> None:
+                 streets: gpd.GeoDataFrame | None = None, *, seed: int = 0, issued: Iterable[str] = ()) -> None:
         self.plan = plan
+        self._issued = {str(c) for c in issued}
         self.rules = plan.rules
         self.seed = seed
         self.params = SearchParams()
@@ -387,7 +391,7 @@ class EditSession:
                              remedy="unlock it first")
 
     def _new_id(self, cid: str) -> str:
-        used = [int(c[len(cid):]) for c in [*self._codes, *self._state.retired]
+        used = [int(c[len(cid):]) for c in [*self._codes, *self._state.retired, *self._issued]
                 if c.startswith(cid) and c[len(cid):].isdigit()]
         gid = f"{cid}{(max(used, default=0) + 1):03d}"
         self._code_of[gid] = len(self._codes)
@@ -720,6 +724,16 @@ class EditSession:
         entry = {"op": "dedicate", "building": building, "compound": compound, "grid": gid}
         return self._commit(before, label, touched - set(retire), entry, retire=retire,
                             new={gid: {"community_id": cid, "kind": "dedicated", "name": name or what}})
+
+    def pin(self, *, building: str | None = None, compound: str | None = None,
+            units: str | Sequence[int] | None = None) -> list[str]:
+        """Keep a building (or compound, or units) where it is during :meth:`rebalance`; return its grids.
+
+        Hand moves pin what they move; this pins what an earlier session moved.
+        """
+        idx = self._select(building, compound, units)
+        self._state.pinned |= set(idx.tolist())
+        return sorted({self._codes[c] for c in self._state.label[idx].tolist()})
 
     def rebalance(self, grids: Iterable[str] | None = None) -> EditCheck:
         """Bring the touched grids and their unlocked neighbours back within bounds.
