@@ -11,3 +11,9 @@ from gridgeo.maps.base import *  # noqa: F401,F403
 from gridgeo.maps.base import __all__ as _base_all
 
 __all__ = list(_base_all)
+
+# hand editing (maps.edit)
+from gridgeo.maps.edit import *  # noqa: F401,F403,E402
+from gridgeo.maps.edit import __all__ as _edit_all  # noqa: E402
+
+__all__ += list(_edit_all)

@@ -216,8 +216,16 @@ class EditSession:
         self._to4326 = pyproj.Transformer.from_crs(self.metric_crs, 4326, always_xy=True)
         self._p = self._tessellate(prep)
         self._bld_units: dict[str, tuple[int, bool, int]] = {}
+        foot_ids: list[str] = []
+        foot: list[Any] = []
         for task in prep.tasks:
             self._bld_units.update(task.building_units)
+            foot_ids.extend(str(b) for b in task.buildings["building_id"])
+            foot.extend(task.buildings["geometry"].tolist())
+        self._foot_ids = np.asarray(foot_ids, dtype=object)
+        self._foot_tree = shapely.STRtree(np.asarray(foot, dtype=object))
+        self._cell_tree = shapely.STRtree(self._p.geom)
+        self._to_metric = pyproj.Transformer.from_crs(4326, self.metric_crs, always_xy=True)
         self._compounds: dict[str, list[str]] = {}
         for b, c in zip(self._p.building, self._p.compound, strict=True):
             if b is not None and c is not None and b not in self._compounds.setdefault(str(c), []):
@@ -982,6 +990,16 @@ class EditSession:
                                 parent=self.plan.version_id, author=author or self.plan.author,
                                 note=note, name=name or self.plan.name, created_at=None, meta=meta)
 
+    def mark_saved(self, version_id: str) -> None:
+        """Record that the store saved :meth:`to_plan` as ``version_id``: later saves are its children.
+
+        The edit log starts afresh (the saved version keeps its own); undo stops at the save.
+        """
+        self.plan = self.to_plan().evolve(version_id=version_id, meta={**self.to_plan().meta, "edits": []})
+        self._state.log = []
+        self._undo.clear()
+        self._redo.clear()
+
     # ------------------------------------------------------------------ for maps
 
     def neighbours_of_building(self, building: str) -> list[str]:
@@ -992,15 +1010,41 @@ class EditSession:
         nb = self._p.neighbours(idx)
         return sorted(self._codes[c] for c in set(s.label[nb].tolist()) - own)
 
-    def building_at(self, lon: float, lat: float) -> str | None:
-        """The building whose cell holds a point (lon/lat), for a click on the map."""
-        pt = shapely.transform(shapely.Point(lon, lat), lambda xy: np.column_stack(
-            pyproj.Transformer.from_crs(4326, self.metric_crs, always_xy=True).transform(xy[:, 0], xy[:, 1])))
-        tree = getattr(self, "_tree", None)
-        if tree is None:
-            tree = self._tree = shapely.STRtree(self._p.geom)
-        hit = tree.query(pt, predicate="intersects")
-        for i in hit:
-            if self._p.building[i] is not None:
-                return str(self._p.building[i])
-        return None
+    def _metric_point(self, lon: float, lat: float) -> shapely.Point:
+        x, y = self._to_metric.transform(lon, lat)
+        return shapely.Point(x, y)
+
+    def building_at(self, lon: float, lat: float, *, tolerance_m: float = 5.0) -> str | None:
+        """The building whose footprint is at (or within ``tolerance_m`` of) a clicked point."""
+        pt = self._metric_point(lon, lat)
+        hit, dist = self._foot_tree.query_nearest(pt, max_distance=tolerance_m, return_distance=True)
+        if len(hit) == 0:
+            return None
+        return str(self._foot_ids[int(hit[int(np.argmin(dist))])])
+
+    def grid_at(self, lon: float, lat: float) -> str | None:
+        """The grid holding a clicked point (None outside every community)."""
+        hit = self._cell_tree.query(self._metric_point(lon, lat), predicate="intersects")
+        if len(hit) == 0:
+            return None
+        return self._codes[int(self._state.label[int(hit[0])])]
+
+    def building_info(self, building: str) -> dict[str, Any]:
+        """Households, units, compound, community and grid(s) of a building, for the selection panel."""
+        idx = self._select(str(building), None, None)
+        p = self._p
+        units = sorted(int(u) for u in p.unit[idx] if u > 0)
+        return {"building_id": str(building), "households": int(p.households[idx].sum()),
+                "units": len(units) if units else 1, "compound_id": p.compound[idx[0]],
+                "community_id": str(p.community[idx[0]]), "grids": self.grid_of(str(building))}
+
+    def current_grids(self, check: EditCheck | None = None) -> gpd.GeoDataFrame:
+        """Grids as they stand (geometry, kind, locked) with live households and status, for the map."""
+        s = self._state
+        check_status = (check or self.check()).table
+        g = s.grids[["community_id", "name", "kind", "locked", "geometry"]].copy()
+        g["households"] = check_status["households"]
+        g["buildings"] = check_status["buildings"]
+        g["status"] = check_status["status"]
+        g["touched"] = g.index.isin(s.touched)
+        return g
