@@ -230,8 +230,8 @@ def _building_panel(ses: EditSession) -> None:
     scopes = ["building"] + (["compound"] if info["compound_id"] else []) + (["units"] if info["units"] > 1 else [])
     if st.session_state.get(EK.SCOPE) not in scopes:
         st.session_state[EK.SCOPE] = "building"
-    st.radio(t("edit.page.scope"), scopes, key=EK.SCOPE, horizontal=True,
-             format_func=lambda s: t(f"edit.page.scope.{s}"))
+    labels = {s: t(f"edit.page.scope.{s}") for s in scopes}   # bound now: AppTest formats outside the run
+    st.radio(t("edit.page.scope"), scopes, key=EK.SCOPE, horizontal=True, format_func=labels.__getitem__)
     if st.session_state.get(EK.SCOPE) == "units":
         st.text_input(t("edit.page.units"), key=EK.UNITS, placeholder=f"1-{info['units'] - 1}")
     if st.session_state.get(EK.TARGET) not in targets:
