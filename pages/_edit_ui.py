@@ -30,6 +30,9 @@ from pages._ui import ROOT, lang, md_escape, mtime, show_error, t
 WORKSPACE = Path(os.environ.get("GRIDGEO_WORKSPACE") or ROOT / DEFAULT_WORKSPACE)
 
 
+MAP_KEY = "edit_map"
+
+
 class EK:
     """Session keys of the editing panel."""
 
@@ -165,9 +168,24 @@ def _metrics(ses: EditSession, check: Any) -> None:
     c[3].metric(t("edit.page.edits"), len(ses.log))
 
 
+def _take_click(ses: EditSession) -> None:
+    """Select what the last map click hit, before anything is drawn (no second rerun needed).
+
+    The component's value is in session state when the click's rerun starts.
+    """
+    click = (st.session_state.get(MAP_KEY) or {}).get("last_object_clicked")
+    if click and click != st.session_state.get(EK.LAST_CLICK):
+        st.session_state[EK.LAST_CLICK] = click
+        st.session_state[EK.STAMP] = time.perf_counter()
+        lon, lat = float(click["lng"]), float(click["lat"])
+        st.session_state[EK.BUILDING] = ses.building_at(lon, lat) or ""
+        st.session_state[EK.GRID] = ses.grid_at(lon, lat)
+
+
 @st.fragment
 def _editor(district: io.District, path: str) -> None:
     ses = _current()
+    _take_click(ses)
     check = ses.check()
     _metrics(ses, check)
     err = st.session_state.get(EK.ERROR)
@@ -181,21 +199,13 @@ def _editor(district: io.District, path: str) -> None:
         base = _base_layers(path, mtime(path), lang())
         building = st.session_state.get(EK.BUILDING) or None
         groups = maps.edit_groups(ses.current_grids(check), base, selected=_selected_frame(district, building))
-        out = st_folium(maps.edit_map(base), key="edit_map", returned_objects=["last_object_clicked"],
-                        feature_group_to_add=groups, use_container_width=True, height=600)
+        st_folium(maps.edit_map(base), key=MAP_KEY, returned_objects=["last_object_clicked"],
+                  feature_group_to_add=groups, use_container_width=True, height=600)
         stamp = st.session_state.pop(EK.STAMP, None)
-        if stamp is not None:
+        if stamp is not None:    # server side of click-to-map: the browser test measures the whole trip
             st.session_state[EK.SECONDS] = time.perf_counter() - stamp
         if EK.SECONDS in st.session_state:
             st.caption(t("edit.page.click_seconds", seconds=st.session_state[EK.SECONDS]))
-        click = (out or {}).get("last_object_clicked")
-        if click and click != st.session_state.get(EK.LAST_CLICK):
-            st.session_state[EK.LAST_CLICK] = click
-            st.session_state[EK.STAMP] = time.perf_counter()
-            lon, lat = float(click["lng"]), float(click["lat"])
-            st.session_state[EK.BUILDING] = ses.building_at(lon, lat) or ""
-            st.session_state[EK.GRID] = ses.grid_at(lon, lat)
-            st.rerun(scope="fragment")
     with right:
         _building_panel(ses)
         _grid_panel(ses, check)
@@ -275,7 +285,7 @@ def _problems(check: Any) -> None:
         t("edit.col.status"): [t(f"edit.status.{s}") for s in tbl["status"]],
         t("edit.col.parts"): tbl["parts"].astype(int).to_numpy(),
     })
-    st.dataframe(shown, hide_index=True, width="stretch", key="edit_touched")
+    st.table(shown.set_index(t("edit.col.grid")))   # a few rows: plain HTML, readable and selectable
     lines = [t(p.code, **dict(p.params)) for p in check.problems]
     if lines:
         st.warning("\n".join(f"- {md_escape(x)}" for x in lines))

@@ -55,8 +55,7 @@ def test_move_on_the_page_changes_the_counts_and_saves_a_version(
     at.button(key="edit_move").click().run()
     assert not at.exception
     assert _metric(at, t("edit.page.edits", "zh")) == "1"
-    table = next(df.value for df in at.dataframe if t("edit.col.parts", "zh") in df.value.columns)
-    table = table.set_index(t("edit.col.grid", "zh"))
+    table = next(tb.value for tb in at.table if t("edit.col.parts", "zh") in tb.value.columns)
     assert int(table.loc[target, t("edit.col.households", "zh")]) == int(plan.grids.loc[target, "households"]) + hh
     # undo brings the count back; redo re-applies
     at.button(key="edit_undo").click().run()

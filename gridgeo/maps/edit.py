@@ -26,6 +26,7 @@ __all__ = ["EditBase", "edit_base", "edit_map", "edit_groups", "EXEMPT_COLOUR", 
 EXEMPT_COLOUR = "#9e9ac8"     # dedicated grids: apart from the household classes
 TOUCHED_COLOUR = "#ff7f00"    # outline of the grids the last edit changed
 SELECTED_COLOUR = "#e7298a"   # the selected building and grid
+GRID_PANE = "gridgeo_edit_grids"  # below the buildings (overlayPane, z 400), so buildings stay hoverable
 
 
 @dataclass(frozen=True)
@@ -43,10 +44,14 @@ class EditBase:
 def edit_base(communities: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame,
               streets: gpd.GeoDataFrame | None = None, *, lang: Lang = "zh") -> EditBase:
     """Prepare the unchanging layers (cache this)."""
-    b = buildings
+    # one multipolygon per community: folium styles and serialises every feature on every rerun
+    # (2,500 buildings cost ~0.5 s a rerun); a click is resolved by location, not by feature
+    b = buildings.assign(_c=buildings["community_id"].astype(str) if "community_id" in buildings.columns else "")
+    merged = gpd.GeoDataFrame({"community_id": sorted(set(b["_c"]))},
+                              geometry=[b.geometry[b["_c"] == c].union_all() for c in sorted(set(b["_c"]))],
+                              crs=4326)
     return EditBase(
-        buildings=slim_geojson(b, [b.index.name or "building_id", "name", "households", "units", "compound_id"],
-                               tolerance_m=0.5),
+        buildings=slim_geojson(merged, ["community_id"], tolerance_m=0.3),
         communities=slim_geojson(communities, [communities.index.name or "community_id", "name"],
                                  tolerance_m=1.0, coverage=True),
         labels=_label_points(communities), streets=_street_layer_data(streets),
@@ -72,20 +77,21 @@ def _building_style(feature: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def edit_map(base: EditBase) -> folium.Map:
-    """The static map: streets, buildings, community outlines and labels, legend."""
+    """The static map: streets, buildings, community outlines and labels, legend.
+
+    It is the same on every rerun, so streamlit-folium never remounts it; the
+    grids come as a feature group drawn in a pane below the buildings.
+    """
     lang = base.lang
     m = base_map(base.bounds, lang=lang)
+    folium.map.CustomPane(GRID_PANE, z_index=350, pointer_events=True).add_to(m)
     if base.streets is not None:
         _geojson_layer(base.streets, t("map.streets", lang), street_style, fields=["name"],
                        aliases=[t("map.street_name", lang)], highlight=False, interactive=False).add_to(m)
     _geojson_layer(base.communities, t("map.communities", lang), _outline_style, highlight=False,
                    interactive=False).add_to(m)
-    labels = folium.FeatureGroup(name=t("map.labels", lang), show=True)
-    for lon, lat, text in base.labels:
-        folium.Marker([lat, lon], interactive=False, keyboard=False,
-                      icon=folium.DivIcon(html=f'<div class="gridgeo-label">{text}</div>', icon_size=(160, 18),
-                                          icon_anchor=(80, 9), class_name="gridgeo-label-icon")).add_to(labels)
-    labels.add_to(m)
+    # (no community labels: 19 markers cost 0.3 s of template compiling a rerun; the planner map has them)
+    _geojson_layer(base.buildings, t("map.buildings", lang), _building_style, highlight=False).add_to(m)
     Legend([(t("map.legend_status", lang),
              [*((STATUS_COLOURS[s], t(f"map.status.{s}", lang)) for s in ("under", "within", "over")),
               (EXEMPT_COLOUR, t("edit.map.dedicated", lang)), (TOUCHED_COLOUR, t("edit.map.touched", lang)),
@@ -95,21 +101,18 @@ def edit_map(base: EditBase) -> folium.Map:
 
 def edit_groups(grids: gpd.GeoDataFrame, base: EditBase, *, selected: gpd.GeoDataFrame | None = None
                 ) -> list[folium.FeatureGroup]:
-    """The changing layers: grids (from ``EditSession.current_grids``), buildings on top, the selection."""
+    """The changing layers: grids (from ``EditSession.current_grids``) and the selected building."""
     lang = base.lang
     fill = [EXEMPT_COLOUR if s == "exempt" else STATUS_COLOURS.get(str(s), "#bdbdbd") for s in grids["status"]]
     frame = _with_props(grids, fill=fill, status_label=[t(f"edit.status.{s}", lang) for s in grids["status"]],
                         lock_label=[t("edit.map.locked", lang) if v else "" for v in grids["locked"]])
+    # not simplified: 0.5 s per rerun for 118 grids, while the full cells are only ~0.25 MB
     data = slim_geojson(frame, [grids.index.name or "grid_id", "households", "buildings", "status_label",
-                                "lock_label", "touched", "fill"], tolerance_m=0.5, coverage=True)
+                                "lock_label", "touched", "fill"])
     groups = [_geojson_layer(data, t("map.grids", lang), edit_grid_style,
                              fields=["grid_id", "households", "buildings", "status_label", "lock_label"],
                              aliases=[t("map.grid_id", lang), t("map.households", lang), t("map.buildings_n", lang),
-                                      t("map.status", lang), ""]),
-              _geojson_layer(base.buildings, t("map.buildings", lang), _building_style,
-                             fields=["building_id", "name", "households", "units", "compound_id"],
-                             aliases=[t("map.building_id", lang), t("map.name", lang), t("map.households", lang),
-                                      t("map.units", lang), t("map.compound", lang)])]
+                                      t("map.status", lang), ""], pane=GRID_PANE)]
     if selected is not None and len(selected):
         sel = slim_geojson(selected, [selected.index.name or "building_id"])
         groups.append(_geojson_layer(sel, t("edit.map.selected", lang), selected_style, highlight=False,
