@@ -43,7 +43,7 @@ class EK:
     GRID = "edit_grid"                 # selected grid id
     LAST_CLICK = "_edit_last_click"
     TARGET = "edit_target"
-    SCOPE = "edit_scope"
+    SCOPE = "edit_scope"               # + _zh / _en (see _scope_key)
     UNITS = "edit_units"
     MERGE = "edit_merge_with"
     AUTHOR = "edit_author"
@@ -94,10 +94,15 @@ def _current() -> EditSession:
     return next(iter(sessions.values()))
 
 
+def _scope_key() -> str:
+    """One radio per language: the frontend keeps a radio's choice by its (translated) label."""
+    return f"{EK.SCOPE}_{lang()}"
+
+
 def _move() -> None:
     b = st.session_state.get(EK.BUILDING) or None
     to = st.session_state.get(EK.TARGET)
-    scope = st.session_state.get(EK.SCOPE, "building")
+    scope = st.session_state.get(_scope_key(), "building")
     if not b or not to:
         return
     ses = _current()
@@ -115,7 +120,7 @@ def _dedicate() -> None:
     if not b:
         return
     ses = _current()
-    if st.session_state.get(EK.SCOPE) == "compound":
+    if st.session_state.get(_scope_key()) == "compound":
         _act("dedicate", compound=ses.building_info(b)["compound_id"])
     else:
         _act("dedicate", building=b)
@@ -238,11 +243,11 @@ def _building_panel(ses: EditSession) -> None:
     st.markdown(md_escape(t("edit.page.selected", building=b, households=info["households"], units=info["units"],
                             compound=info["compound_id"] or "—", grids=", ".join(info["grids"]))))
     scopes = ["building"] + (["compound"] if info["compound_id"] else []) + (["units"] if info["units"] > 1 else [])
-    if st.session_state.get(EK.SCOPE) not in scopes:
-        st.session_state[EK.SCOPE] = "building"
+    if st.session_state.get(_scope_key()) not in scopes:
+        st.session_state[_scope_key()] = "building"
     labels = {s: t(f"edit.page.scope.{s}") for s in scopes}   # bound now: AppTest formats outside the run
-    st.radio(t("edit.page.scope"), scopes, key=EK.SCOPE, horizontal=True, format_func=labels.__getitem__)
-    if st.session_state.get(EK.SCOPE) == "units":
+    st.radio(t("edit.page.scope"), scopes, key=_scope_key(), horizontal=True, format_func=labels.__getitem__)
+    if st.session_state.get(_scope_key()) == "units":
         st.text_input(t("edit.page.units"), key=EK.UNITS, placeholder=f"1-{info['units'] - 1}")
     if st.session_state.get(EK.TARGET) not in targets:
         st.session_state[EK.TARGET] = targets[0] if targets else None

@@ -83,7 +83,7 @@ def test_bad_unit_range_shows_the_error_in_english() -> None:
                if len(ses.grid_of(x)) == 1 and ses.neighbours_of_building(x))
     n = int(b.loc[bid, "units"])
     at.text_input(key=EK.BUILDING).set_value(bid).run()
-    at.session_state[EK.SCOPE] = "units"    # the radio's labels are translated; set its value directly
+    at.session_state[f"{EK.SCOPE}_en"] = "units"   # the radio's labels are translated; set its value directly
     at.run()
     at.text_input(key=EK.UNITS).set_value(f"{n}-{n + 3}").run()
     at.button(key="edit_move").click().run()

@@ -931,30 +931,35 @@ class EditSession:
         """Building→grid rows (``ASSIGNMENT_COLUMNS``) recounted from the cells."""
         p, s = self._p, self._state
         has = np.flatnonzero(p.building != None)  # noqa: E711
-        df = pd.DataFrame({"building_id": p.building[has].astype(str), "code": s.label[has],
-                           "households": p.households[has], "unit": p.unit[has]})
-        n_grids = df.groupby("building_id")["code"].nunique()
+        groups: dict[tuple[str, int], list[Any]] = {}      # (building, grid code) -> [households, units]
+        for b, code, hh, u in zip(p.building[has].tolist(), s.label[has].tolist(), p.households[has].tolist(),
+                                  p.unit[has].tolist(), strict=True):
+            g = groups.setdefault((str(b), int(code)), [0, []])
+            g[0] += int(hh)
+            if u > 0:
+                g[1].append(int(u))
+        n_grids: dict[str, int] = {}
+        for b, _ in groups:
+            n_grids[b] = n_grids.get(b, 0) + 1
         rows = []
-        for (b, code), grp in df.groupby(["building_id", "code"], sort=True):
-            n, known, given = self._bld_units.get(str(b), (1, False, 0))
-            if int(n_grids[b]) == 1:
+        for (b, code), (hh_sum, us) in sorted(groups.items()):
+            n, known, given = self._bld_units.get(b, (1, False, 0))
+            if n_grids[b] == 1:
                 units: Any = given if known else pd.NA
                 rng, est = "", False
             else:
-                us = [int(u) for u in grp["unit"] if u > 0]
                 units, rng, est = (len(us) if us else pd.NA), _ranges(us), not known
-            rows.append({"building_id": str(b), "grid_id": self._codes[int(code)],
-                         "households": int(grp["households"].sum()), "units": units, "unit_range": rng,
-                         "estimated": bool(est)})
+            rows.append({"building_id": b, "grid_id": self._codes[code], "households": hh_sum, "units": units,
+                         "unit_range": rng, "estimated": bool(est)})
         out = pd.DataFrame(rows, columns=list(ASSIGNMENT_COLUMNS))
         out = out.astype({"building_id": str, "grid_id": str, "households": "int64", "estimated": bool})
         out["units"] = pd.array(out["units"].tolist(), dtype="Int64")
         return out.sort_values(["grid_id", "building_id"], kind="stable").reset_index(drop=True)
 
-    def grids(self) -> gpd.GeoDataFrame:
+    def grids(self, assignments: pd.DataFrame | None = None) -> gpd.GeoDataFrame:
         """The current grids (``GRID_COLUMNS`` + geometry) with households, buildings and flags recounted."""
         s = self._state
-        asg = self.assignments()
+        asg = self.assignments() if assignments is None else assignments
         g = s.grids.copy()
         g["households"] = self.grid_households().astype("int64")
         g["buildings"] = asg.groupby("grid_id")["building_id"].nunique().reindex(g.index).fillna(0).astype("int64")
@@ -986,7 +991,8 @@ class EditSession:
         meta = {k: v for k, v in self.plan.meta.items() if k not in ("edits", "retired_grids")}
         meta["edits"] = self.log
         meta["retired_grids"] = list(self._state.retired)
-        return self.plan.evolve(grids=self.grids(), assignments=self.assignments(), version_id=None,
+        asg = self.assignments()
+        return self.plan.evolve(grids=self.grids(asg), assignments=asg, version_id=None,
                                 parent=self.plan.version_id, author=author or self.plan.author,
                                 note=note, name=name or self.plan.name, created_at=None, meta=meta)
 
@@ -995,7 +1001,8 @@ class EditSession:
 
         The edit log starts afresh (the saved version keeps its own); undo stops at the save.
         """
-        self.plan = self.to_plan().evolve(version_id=version_id, meta={**self.to_plan().meta, "edits": []})
+        saved = self.to_plan()
+        self.plan = saved.evolve(version_id=version_id, meta={**saved.meta, "edits": []})
         self._state.log = []
         self._undo.clear()
         self._redo.clear()
