@@ -11,7 +11,10 @@ from __future__ import annotations
 from typing import Literal
 
 from gridgeo.i18n import core, plans
+from gridgeo.i18n import coverage
 from gridgeo.i18n import edit as _edit
+from gridgeo.i18n import export as export_strings
+from gridgeo.i18n import sla
 
 Lang = Literal["zh", "en"]
 LANGS: tuple[Lang, ...] = ("zh", "en")
@@ -20,6 +23,9 @@ _SECTIONS: tuple[dict[str, dict[str, str]], ...] = (
     core.STRINGS,
     plans.STRINGS,
     _edit.STRINGS,
+    coverage.STRINGS,
+    export_strings.STRINGS,
+    sla.STRINGS,
 )
 
 
