@@ -39,8 +39,20 @@ def _pick() -> tuple[str, float, float, int, str, int]:
 
 
 def _edit_frame(page: object) -> object:
-    handle = page.locator(MAP_IFRAME).nth(1).element_handle(timeout=120_000)  # type: ignore[attr-defined]
-    return handle.content_frame()
+    """The editing map's frame (the second map); retried while a rerun replaces the iframe."""
+    deadline = time.monotonic() + 120
+    while True:
+        handle = page.locator(MAP_IFRAME).nth(1).element_handle(timeout=120_000)  # type: ignore[attr-defined]
+        frame = handle.content_frame()
+        if frame is not None:
+            try:
+                frame.wait_for_function("() => !!window.map", timeout=10_000)
+                return frame
+            except Exception:  # noqa: BLE001 - detached while waiting: look again
+                pass
+        if time.monotonic() > deadline:
+            raise AssertionError("the editing map never became ready")
+        page.wait_for_timeout(500)  # type: ignore[attr-defined]
 
 
 def _click_building(page: object, lon: float, lat: float) -> None:
