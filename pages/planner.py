@@ -13,6 +13,7 @@ from gridgeo import maps
 from gridgeo.errors import GridgeoError
 from gridgeo.export import assignments_csv, grids_geojson
 from gridgeo.partition import partition
+from pages._edit_ui import edit_section
 from pages._ui import (K, RULES, current_district, init_state, kept_number_input, lang, md_escape, mtime,
                        show_error, stop, t)
 
@@ -134,3 +135,5 @@ d1.download_button(t("planner.download_grids"), grids_geojson(result.grids), fil
                    mime="application/geo+json", key="dl_grids", on_click="ignore")
 d2.download_button(t("planner.download_assignments"), assignments_csv(result.assignments),
                    file_name="assignments.csv", mime="text/csv", key="dl_assignments", on_click="ignore")
+
+edit_section(district, result, shown_key)                                      # hand redrawing (pages/_edit_ui.py)

@@ -10,22 +10,27 @@ from __future__ import annotations
 
 from typing import Literal
 
-from gridgeo.i18n import cases, core
-from gridgeo.i18n import coverage
-from gridgeo.i18n import export as export_strings
-from gridgeo.i18n import sla
-from gridgeo.i18n import partition
+from gridgeo.i18n import cases as _cases
+from gridgeo.i18n import core as _core
+from gridgeo.i18n import coverage as _coverage
+from gridgeo.i18n import edit as _edit
+from gridgeo.i18n import export as _export
+from gridgeo.i18n import partition as _partition
+from gridgeo.i18n import plans as _plans
+from gridgeo.i18n import sla as _sla
 
 Lang = Literal["zh", "en"]
 LANGS: tuple[Lang, ...] = ("zh", "en")
 
 _SECTIONS: tuple[dict[str, dict[str, str]], ...] = (
-    core.STRINGS,
-    cases.STRINGS,
-    coverage.STRINGS,
-    export_strings.STRINGS,
-    sla.STRINGS,
-    partition.STRINGS,
+    _core.STRINGS,
+    _cases.STRINGS,
+    _coverage.STRINGS,
+    _edit.STRINGS,
+    _export.STRINGS,
+    _partition.STRINGS,
+    _plans.STRINGS,
+    _sla.STRINGS,
 )
 
 

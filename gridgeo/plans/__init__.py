@@ -7,6 +7,14 @@ live in their own modules and re-export their public names here.
 
 from __future__ import annotations
 
+from gridgeo.plans.codes import Coded, stabilize
 from gridgeo.plans.model import ASSIGNMENT_COLUMNS, GRID_COLUMNS, PlanVersion
+from gridgeo.plans.store import DEFAULT_WORKSPACE, Workspace
 
-__all__ = ["ASSIGNMENT_COLUMNS", "GRID_COLUMNS", "PlanVersion"]
+__all__ = ["ASSIGNMENT_COLUMNS", "GRID_COLUMNS", "PlanVersion", "Workspace", "DEFAULT_WORKSPACE", "Coded",
+           "stabilize"]
+
+# hand editing (plans.edit)
+from gridgeo.plans.edit import EditCheck, EditSession, parse_units, plan_from_partition  # noqa: E402
+
+__all__ += ["EditSession", "EditCheck", "parse_units", "plan_from_partition"]
