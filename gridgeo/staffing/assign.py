@@ -77,10 +77,11 @@ def _distances(roster: Roster, grids: gpd.GeoDataFrame, pairs: list[tuple[str, s
     si = {s: i for i, s in enumerate(roster.frame.index.astype(str))}
     a = np.asarray(homes.values, dtype=object)[[si[s] for s, _ in pairs]]
     b = np.asarray(polys.values, dtype=object)[[gi[g] for _, g in pairs]]
-    missing = shapely.is_missing(a)
+    missing = shapely.is_missing(a) | shapely.is_empty(a)
     d = np.full(len(pairs), np.nan)
     if (~missing).any():
         d[~missing] = shapely.distance(a[~missing], b[~missing])
+    d[~np.isfinite(d)] = np.nan
     return dict(zip(pairs, d.tolist()))
 
 

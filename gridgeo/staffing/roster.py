@@ -13,6 +13,7 @@ masked (``138****1234``), including error messages.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,9 @@ import shapely
 
 from gridgeo import io
 from gridgeo.errors import Problem, SchemaError, summarize
+from gridgeo.io.formats import read_raw
+from gridgeo.io.validate import normalise_headers
+from gridgeo.schema import STAFF
 
 __all__ = ["Roster", "mask_phone", "mask_phones", "split_grid_ids", "check_roster", "read_roster",
            "roster_from_frame"]
@@ -74,60 +78,57 @@ class Roster:
     path: str | None = None
 
 
-def _rows(frame: pd.DataFrame) -> dict[str, int | None]:
-    if "_row" in frame.columns:
-        return {str(i): (int(r) if pd.notna(r) else None) for i, r in zip(frame.index, frame["_row"])}
-    return {str(i): None for i in frame.index}
-
-
-def check_roster(staff: gpd.GeoDataFrame, grids: gpd.GeoDataFrame | None = None, *,
-                 unknown_grid: str = "error", rows: dict[str, int | None] | None = None) -> list[Problem]:
+def check_roster(staff: pd.DataFrame, grids: gpd.GeoDataFrame | None = None, *,
+                 unknown_grid: str = "error", rows: Sequence[int | None] | None = None) -> list[Problem]:
     """Return the roster's problems the schema does not catch.
 
     Errors: a phone number used by two or more people (masked in the message);
     a current ``grid_id`` no grid in ``grids`` has (``unknown_grid="warning"``
     makes it a warning, for a roster re-assigned after the grids were redrawn).
-    Warnings: people without a home location. ``rows`` maps ``staff_id`` to the
-    spreadsheet row, when known.
+    Warnings: people without a home location (GeoDataFrames only). ``staff`` is
+    indexed by ``staff_id``; ``rows`` gives each position's spreadsheet row.
     """
-    rows = rows or {}
+    row_at = list(rows) if rows is not None else [None] * len(staff)
     problems: list[Problem] = []
     ids = [str(i) for i in staff.index]
-    phones = staff["phone"] if "phone" in staff.columns else pd.Series(None, index=staff.index)
-    digits = phones.map(lambda v: _DIGITS.sub("", str(v)) if isinstance(v, str) else "")
-    nonblank = digits[digits != ""]
-    for number, group in nonblank.groupby(nonblank):
-        if len(group) < 2:
+    phones = staff["phone"] if "phone" in staff.columns else pd.Series([None] * len(staff))
+    digits = [_DIGITS.sub("", str(v)) if isinstance(v, str) and "*" not in v else "" for v in phones]
+    seen: dict[str, list[int]] = {}
+    for pos, number in enumerate(digits):
+        if number:
+            seen.setdefault(number, []).append(pos)
+    for number, positions in seen.items():
+        if len(positions) < 2:
             continue
-        who = [str(i) for i in group.index]
-        where = ", ".join(f"{w} (row {rows[w]})" if rows.get(w) else w for w in who)
+        where = ", ".join(f"{ids[p]} (row {row_at[p]})" if row_at[p] else ids[p] for p in positions)
         problems.append(Problem(
-            f"phone {mask_phone(number)} is used by {len(who)} people: {where}",
-            "err.staffing.duplicate_phone", row=rows.get(who[1]), feature_id=who[1],
+            f"phone {mask_phone(number)} is used by {len(positions)} people: {where}",
+            "err.staffing.duplicate_phone", row=row_at[positions[1]], feature_id=ids[positions[1]],
             value=mask_phone(number), remedy="give each person their own phone number or correct the typo",
-            ids=tuple(who), params={"people": where}))
+            ids=tuple(ids[p] for p in positions), params={"people": where}))
     if grids is not None and "grid_id" in staff.columns:
         known = set(map(str, grids.index))
-        for sid, cell in zip(ids, staff["grid_id"]):
+        for pos, cell in enumerate(staff["grid_id"]):
             for gid in split_grid_ids(cell):
                 if gid not in known:
                     problems.append(Problem(
                         f"grid_id {gid!r} is not a grid of the grids layer", "err.staffing.unknown_grid",
                         severity="error" if unknown_grid == "error" else "warning",
-                        row=rows.get(sid), feature_id=sid, value=gid,
+                        row=row_at[pos], feature_id=ids[pos], value=gid,
                         remedy="use a grid code of the current grids layer, or leave grid_id empty"))
-    homeless = shapely.is_missing(staff.geometry.values) | staff.geometry.is_empty.to_numpy()
-    for sid in np.asarray(ids, dtype=object)[homeless]:
-        problems.append(Problem(
-            "no home location (lon/lat): kept, but assigned automatically only to their current grid",
-            "err.staffing.no_home", severity="warning", row=rows.get(str(sid)), feature_id=str(sid),
-            remedy="add 经度/纬度 (lon/lat) of the home address, or assign the person by hand"))
+    if isinstance(staff, gpd.GeoDataFrame):
+        homeless = shapely.is_missing(staff.geometry.values) | staff.geometry.is_empty.to_numpy()
+        for k in np.flatnonzero(homeless).tolist():
+            problems.append(Problem(
+                "no home location (lon/lat): kept, but assigned automatically only to their current grid",
+                "err.staffing.no_home", severity="warning", row=row_at[k], feature_id=ids[k],
+                remedy="add 经度/纬度 (lon/lat) of the home address, or assign the person by hand"))
     return problems
 
 
 def roster_from_frame(staff: gpd.GeoDataFrame, grids: gpd.GeoDataFrame | None = None, *,
                       path: str | None = None, unknown_grid: str = "error",
-                      rows: dict[str, int | None] | None = None) -> Roster:
+                      rows: Sequence[int | None] | None = None) -> Roster:
     """Check an already loaded staff layer (e.g. ``District.staff``); raise on errors."""
     problems = check_roster(staff, grids, unknown_grid=unknown_grid, rows=rows)
     errors = [p for p in problems if p.severity == "error"]
@@ -161,14 +162,21 @@ def read_roster(path: str | Path, grids: gpd.GeoDataFrame | None = None, *,
     checked = io.check_file("staff", path)
     problems = list(checked.errors)
     frame = checked.frame
-    rows: dict[str, int | None] = {}
     if frame is not None:
         assert isinstance(frame, gpd.GeoDataFrame)
-        rows = {str(i): k + 2 for k, i in enumerate(frame.index)}
+        rows = [k + 2 for k in range(len(frame))]
         try:
             return roster_from_frame(frame, grids, path=str(path), unknown_grid=unknown_grid, rows=rows)
         except SchemaError as err:
             problems += err.problems
+    else:  # the schema failed: still check phones and grid codes on the raw rows, to list everything once
+        raw = normalise_headers(read_raw(path, layer_name="staff").frame.reset_index(drop=True), STAFF)
+        if "staff_id" in raw.columns:
+            table = pd.DataFrame(raw.drop(columns=["staff_id"]).to_numpy(), columns=raw.columns.drop("staff_id"),
+                                 index=raw["staff_id"].astype(str).to_numpy())
+            problems += [p for p in check_roster(table, grids, unknown_grid=unknown_grid,
+                                                 rows=[k + 2 for k in range(len(table))])
+                         if p.severity == "error"]
     problems = [_masked(p) for p in problems]
     n = len(problems)
     raise SchemaError(f"staff roster has {n} problem{'s' if n > 1 else ''}; nothing was loaded\n"
