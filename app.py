@@ -14,4 +14,5 @@ data_source_sidebar()
 st.navigation([
     st.Page("pages/home.py", title=t("nav.home"), icon=":material/home:", default=True),
     st.Page("pages/planner.py", title=t("nav.planner"), icon=":material/grid_view:"),
+    st.Page("pages/staffing.py", title=t("nav.staffing"), icon=":material/groups:"),
 ]).run()

@@ -9,5 +9,7 @@ from __future__ import annotations
 
 from gridgeo.maps.base import *  # noqa: F401,F403
 from gridgeo.maps.base import __all__ as _base_all
+from gridgeo.maps.staffing import *  # noqa: F401,F403
+from gridgeo.maps.staffing import __all__ as _staffing_all
 
-__all__ = list(_base_all)
+__all__ = list(_base_all) + list(_staffing_all)

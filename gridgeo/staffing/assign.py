@@ -100,13 +100,18 @@ def evaluate(roster: Roster, grids: gpd.GeoDataFrame, households: pd.Series | pd
     dist = _distances(roster, grids, wanted)
     rows: list[dict[str, Any]] = []
     rule_roles = set(rules.roles)
-    for sid, p in people.iterrows():
+    names = staff["name"].astype(str).to_dict()
+    phones = staff["phone"].astype(str).to_dict()
+    previous_of = {str(k): split_grid_ids(v) for k, v in staff["grid_id"].items()}
+    for sid, role, employment, has_home, counts, current in zip(
+            people.index, people["role"], people["employment"], people["has_home"], people["counts"],
+            people["current"]):
         gids = pairs.get(sid, ())
-        previous = tuple(split_grid_ids(staff.at[sid, "grid_id"]))
+        previous = previous_of[sid]
         moved = bool(previous) and any(g not in gids for g in previous)
-        base = {"staff_id": sid, "name": str(staff.at[sid, "name"]), "role": p["role"],
-                "employment": p["employment"], "phone": str(staff.at[sid, "phone"]),
-                "moved": moved, "previous_grid_id": ";".join(previous), "has_home": bool(p["has_home"])}
+        base = {"staff_id": sid, "name": names[sid], "role": role, "employment": employment,
+                "phone": phones[sid], "moved": moved, "previous_grid_id": ";".join(previous),
+                "has_home": bool(has_home)}
         if gids:
             for g in gids:
                 rows.append({**base, "community_id": community.get(g, ""), "grid_id": g,
@@ -114,11 +119,11 @@ def evaluate(roster: Roster, grids: gpd.GeoDataFrame, households: pd.Series | pd
         else:
             if sid in removed:
                 reason = "removed"
-            elif p["role"] not in rule_roles:
+            elif role not in rule_roles:
                 reason = "role_not_in_rule"
-            elif not p["counts"]:
+            elif not counts:
                 reason = "part_time_not_counted"
-            elif not p["has_home"] and not p["current"]:
+            elif not has_home and not current:
                 reason = "no_home"
             else:
                 reason = "places_full"
@@ -127,11 +132,11 @@ def evaluate(roster: Roster, grids: gpd.GeoDataFrame, households: pd.Series | pd
     placed = members[members["grid_id"] != ""]
     table = grid_staffing(grids, hh, placed, rules, open_cases=open_cases)
     short_rows = []
-    for gid, row in table.iterrows():
-        for part in filter(None, str(row["missing"]).split(", ")):
+    for gid, comm, miss, h in zip(table.index, table["community_id"], table["missing"], table["households"]):
+        for part in filter(None, str(miss).split(", ")):
             role, n = part.rsplit(" ", 1)
-            short_rows.append({"grid_id": gid, "community_id": row["community_id"], "role": role,
-                               "missing": int(n), "households": int(row["households"])})
+            short_rows.append({"grid_id": gid, "community_id": comm, "role": role, "missing": int(n),
+                               "households": int(h)})
     shortage = pd.DataFrame(short_rows, columns=["grid_id", "community_id", "role", "missing", "households"])
     surplus = members.loc[members["grid_id"] == "", ["staff_id", "name", "role", "employment", "reason"]]
     summary = district_summary(table, members, rules)

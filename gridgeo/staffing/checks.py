@@ -63,28 +63,34 @@ def grid_staffing(grids: gpd.GeoDataFrame, households: pd.Series, members: pd.Da
     open_cases and open_cases_per_worker (when cases are given),
     max_distance_m, missing (places short, e.g. ``worker 1``), flags, status.
     """
-    ids = grids.index.astype(str)
-    kinds = (grids["kind"].astype(str) if "kind" in grids.columns
-             else pd.Series("basic", index=grids.index)).to_numpy()
-    community = (grids["community_id"].astype(str).to_numpy() if "community_id" in grids.columns
-                 else np.array([""] * len(grids)))
-    hh = households.reindex(ids).fillna(0).astype(int).to_numpy() if len(ids) else np.zeros(0, int)
-    by_grid = {g: m for g, m in members.groupby("grid_id")} if len(members) else {}
+    ids = [str(g) for g in grids.index]
+    kinds = [str(k) for k in grids["kind"]] if "kind" in grids.columns else ["basic"] * len(ids)
+    community = [str(c) for c in grids["community_id"]] if "community_id" in grids.columns else [""] * len(ids)
+    hh = [int(v) for v in households.reindex(ids).fillna(0).astype(int)] if ids else []
+    # counts per (grid, role, counted?) and per (grid, role, employment), in one pass each
+    kind_of = dict(zip(ids, kinds))
+    counted_flags = [
+        bool((r := rules.for_kind(kind_of.get(g, "basic")).role(role)) is not None and r.counts(e))
+        for g, role, e in zip(members["grid_id"], members["role"], members["employment"])]
+    m = members.assign(_counted=counted_flags)
+    counted = m[m["_counted"]].groupby(["grid_id", "role"]).size().to_dict()
+    listed = m.groupby(["grid_id", "role"]).size().to_dict()
+    workers_m = m[m["role"].isin(rules.worker_roles)]
+    part = workers_m.groupby("grid_id")["employment"].agg(lambda e: int((e == "part_time").sum())).to_dict()
+    total = workers_m.groupby("grid_id").size().to_dict()
+    people_n = m.groupby("grid_id")["staff_id"].nunique().to_dict()
+    far_of = pd.to_numeric(m["distance_m"], errors="coerce").groupby(m["grid_id"]).max().to_dict()
+    other_roles = [r for r in rules.roles if r not in ("leader", *rules.worker_roles)]
     rows: list[dict[str, Any]] = []
     for gid, kind, comm, h in zip(ids, kinds, community, hh):
         rule = rules.for_kind(kind)
-        m = by_grid.get(gid, members.iloc[0:0])
-        counted: dict[str, int] = {}
-        for r in rule.roles:
-            mine = m[m["role"] == r.role]
-            counted[r.role] = int(sum(r.counts(e) for e in mine["employment"]))
-        workers_all = m[m["role"].isin(rules.worker_roles)]
-        workers = sum(counted.get(r, 0) for r in rules.worker_roles)
+        have = {r.role: int(counted.get((gid, r.role), 0)) for r in rule.roles}
+        workers = sum(int(counted.get((gid, r), 0)) for r in rules.worker_roles)
         flags: list[str] = []
         missing: list[str] = []
         status = "ok"
         for r in rule.roles:
-            n = counted[r.role]
+            n = have[r.role]
             if n < r.min_count:
                 flags.append(_flag(r.role, "few"))
                 missing.append(f"{r.role} {r.min_count - n}")
@@ -95,23 +101,21 @@ def grid_staffing(grids: gpd.GeoDataFrame, households: pd.Series, members: pd.Da
         per_worker = h / workers if workers else (math.inf if h > 0 else 0.0)
         if per_worker > rules.max_households_per_worker:
             flags.append("over_household_ratio")
-        dist = pd.to_numeric(m["distance_m"], errors="coerce") if len(m) else pd.Series(dtype=float)
-        far = float(dist.max()) if dist.notna().any() else math.nan
+        far = float(far_of.get(gid, math.nan))
         if not math.isnan(far) and far > rules.max_distance_m:
             flags.append("living_too_far")
         if status == "ok" and flags:
             status = "warning"
         row: dict[str, Any] = {
             "grid_id": gid, "community_id": comm, "kind": kind, "households": int(h),
-            "leaders": counted.get("leader", int((m["role"] == "leader").sum())),
+            "leaders": have.get("leader", int(listed.get((gid, "leader"), 0))),
             "workers": int(workers),
-            "workers_full": int((workers_all["employment"] != "part_time").sum()),
-            "workers_part": int((workers_all["employment"] == "part_time").sum()),
+            "workers_full": int(total.get(gid, 0)) - int(part.get(gid, 0)),
+            "workers_part": int(part.get(gid, 0)),
         }
-        for name in rules.roles:
-            if name not in ("leader", *rules.worker_roles):
-                row[f"n_{name}"] = counted.get(name, int((m["role"] == name).sum()))
-        row["people"] = int(m["staff_id"].nunique()) if len(m) else 0
+        for name in other_roles:
+            row[f"n_{name}"] = have.get(name, int(listed.get((gid, name), 0)))
+        row["people"] = int(people_n.get(gid, 0))
         row["households_per_worker"] = round(per_worker, 1) if math.isfinite(per_worker) else math.nan
         if open_cases is not None:
             oc = int(open_cases.get(gid, 0))
@@ -138,15 +142,10 @@ def district_summary(table: pd.DataFrame, assignments: pd.DataFrame, rules: Staf
     grids_n = len(table)
     staffed = int((table["status"].isin(["ok", "warning"])).sum()) if grids_n else 0
     shortage: dict[str, int] = {}
-    kinds = table["kind"] if "kind" in table.columns else pd.Series("basic", index=table.index)
-    counted_cols = {"leader": "leaders"}
-    for gid, kind in kinds.items():
-        rule = rules.for_kind(str(kind))
-        for r in rule.roles:
-            col = counted_cols.get(r.role, "workers" if r.role in rules.worker_roles else f"n_{r.role}")
-            have = int(table.at[gid, col]) if col in table.columns else 0
-            if have < r.min_count:
-                shortage[r.role] = shortage.get(r.role, 0) + r.min_count - have
+    for miss in table["missing"] if grids_n else []:
+        for part in filter(None, str(miss).split(", ")):
+            role, n = part.rsplit(" ", 1)
+            shortage[role] = shortage.get(role, 0) + int(n)
     people = assignments.drop_duplicates("staff_id")
     assigned_ids = set(assignments.loc[assignments["grid_id"].astype(str) != "", "staff_id"])
     unassigned = people[~people["staff_id"].isin(assigned_ids)]

@@ -341,7 +341,9 @@ def _solve_role_highs(members: list[str], places: pd.DataFrame, role_grids: np.n
         statuses = []
         x = np.zeros(n_v)
         for c in goals:
-            if not c.any():                  # nothing to choose: y = 0 is dual optimal, nothing fixed
+            free = up > low
+            # nothing left to choose for this goal (all its variables fixed): y = 0 is dual optimal
+            if not (c[free].any()):
                 duals.append(np.zeros(n_p + n_q))
                 continue
             res = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=np.column_stack([low, up]), method="highs-ds")
