@@ -12,8 +12,8 @@ from streamlit_folium import st_folium
 from gridgeo import maps
 from gridgeo import staffing as sf
 from gridgeo.errors import GridgeoError
-from pages._ui import (K, UPLOAD_ROOT, GridsInUse, current_district, current_grids, init_state, lang, md_escape,
-                       mtime, show_error, stop, t)
+from pages._ui import (K, UPLOAD_ROOT, GridsInUse, _seeded, current_district, current_grids, init_state, lang,
+                       md_escape, mtime, show_error, stop, t)
 
 # this page's session keys (K holds the shared ones)
 RULE, MODE, KEEP, PT_GRIDS, UNMASK, UPLOAD = ("staffing_rule", "staffing_mode", "staffing_keep",
@@ -21,8 +21,16 @@ RULE, MODE, KEEP, PT_GRIDS, UNMASK, UPLOAD = ("staffing_rule", "staffing_mode", 
 EDITS, COMMUNITY, ROLE = "staffing_edits", "staffing_community", "staffing_role"
 
 init_state()
-for key, value in {RULE: "default", MODE: "assign", KEEP: True, PT_GRIDS: 1, UNMASK: False, EDITS: {}}.items():
+for key, value in {RULE: "default", MODE: "assign", KEEP: True, PT_GRIDS: 1, UNMASK: False, EDITS: {},
+                   COMMUNITY: "", ROLE: ""}.items():
     st.session_state.setdefault(key, value)
+
+
+def _kept(store: str) -> dict[str, Any]:
+    """Widget kwargs for a choice whose labels change with the language: one widget per language,
+    seeded from ``store`` (the frontend keeps a selection by its label)."""
+    widget = f"w_{store}_{lang()}"
+    return {"key": widget, "on_change": _seeded(store, widget)}
 
 path = st.session_state[K.DISTRICT]                                            # 1 inputs
 district = current_district()
@@ -36,9 +44,11 @@ except GridgeoError as err:
     stop()
 st.caption(t(f"app.grids_source.{grids_in_use.source}"))
 
-c1, c2, c3, c4 = st.columns([2, 2, 1, 1])
-c1.selectbox(t("staffing.rule"), list(sf.PRESETS), key=RULE, format_func=lambda r: t(f"staffing.rule.{r}"))
-c2.radio(t("staffing.mode"), ["assign", "check"], key=MODE, format_func=lambda m: t(f"staffing.mode.{m}"))
+c1, c2, c3, c4 = st.columns([2.2, 2, 1.4, 1.2])
+st.session_state[RULE] = c1.selectbox(t("staffing.rule"), list(sf.PRESETS), **_kept(RULE),
+                                      format_func=lambda r: t(f"staffing.rule.{r}"))
+st.session_state[MODE] = c2.radio(t("staffing.mode"), ["assign", "check"], **_kept(MODE),
+                                  format_func=lambda m: t(f"staffing.mode.{m}"))
 c3.checkbox(t("staffing.keep_current"), key=KEEP, disabled=st.session_state[MODE] != "assign")
 c4.number_input(t("staffing.part_time_grids"), min_value=1, max_value=3, step=1, key=PT_GRIDS)
 upload = st.file_uploader(t("staffing.roster_upload"), type=["csv", "xlsx"], key=UPLOAD)
@@ -153,11 +163,15 @@ communities = district.communities
 names = communities["name"].astype(str).to_dict()
 f1, f2 = st.columns(2)
 options = ["", *sorted(set(result.grids["community_id"].astype(str)))]
-f1.selectbox(t("staffing.filter_community"), options, key=COMMUNITY,
-             format_func=lambda c: t("staffing.all") if c == "" else f"{names.get(c, c)}（{c}）")
 roles = ["", *sorted(set(result.members["role"]))]
-f2.selectbox(t("staffing.filter_role"), roles, key=ROLE, format_func=lambda r: t("staffing.all") if r == "" else _role(r))
-community, role = st.session_state[COMMUNITY], st.session_state[ROLE]
+for store, choices in ((COMMUNITY, options), (ROLE, roles)):
+    if st.session_state[store] not in choices:
+        st.session_state[store] = ""
+        st.session_state.pop(f"w_{store}_{lang()}", None)
+community = f1.selectbox(t("staffing.filter_community"), options, **_kept(COMMUNITY),
+                         format_func=lambda c: t("staffing.all") if c == "" else f"{names.get(c, c)}（{c}）")
+role = f2.selectbox(t("staffing.filter_role"), roles, **_kept(ROLE),
+                    format_func=lambda r: t("staffing.all") if r == "" else _role(r))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -205,7 +219,7 @@ with st.expander(t("staffing.edit")):
     label = {sid: f"{sid} {n}（{_role(r)}）" for sid, n, r in
              result.members.drop_duplicates("staff_id")[["staff_id", "name", "role"]].itertuples(index=False)}
     sid = e1.selectbox(t("staffing.edit_person"), ids, format_func=lambda x: label.get(x, x), key="staffing_edit_sid")
-    action = e2.selectbox(t("staffing.edit_action"), ["move", "assign", "remove"], key="staffing_edit_action",
+    action = e2.selectbox(t("staffing.edit_action"), ["move", "assign", "remove"], key=f"staffing_edit_action_{lang()}",
                           format_func=lambda a: t(f"staffing.edit.{a}"))
     gid = e3.selectbox(t("staffing.edit_grid"), list(grids_in_use.grids.index.astype(str)), key="staffing_edit_gid",
                        disabled=action == "remove")

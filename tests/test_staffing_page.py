@@ -54,7 +54,7 @@ def test_staffing_page_on_the_demo() -> None:
     assert len(grid_table) == 118
     # filters: one community's grids only
     community = sorted(set(grid_table[t("staffing.col.community_id", "zh")]))[0]
-    at.selectbox(key="staffing_community").set_value(community).run()
+    at.selectbox(key="w_staffing_community_zh").set_value(community).run()
     grid_table = next(df.value for df in at.dataframe if t("staffing.col.households_per_worker", "zh") in df.value)
     assert set(grid_table[t("staffing.col.community_id", "zh")]) == {community}
     # the explicit unmask switch shows full numbers, for this session only
@@ -64,7 +64,7 @@ def test_staffing_page_on_the_demo() -> None:
     # a manual move beyond the rule is refused with the rule's reason
     first_leader = staff.loc[staff["role"] == "leader", "staff_id"].iloc[0]
     at.selectbox(key="staffing_edit_sid").set_value(first_leader)
-    at.selectbox(key="staffing_edit_action").set_value("assign")
+    at.selectbox(key="staffing_edit_action_zh").set_value("assign")
     at.button(key="staffing_edit_apply").click().run()
     assert any("grid_full" in e.value or "已达规则上限" in e.value or "already serves" in e.value
                or "1 grid" in e.value or "最多负责" in e.value for e in at.error)

@@ -10,9 +10,11 @@ from typing import Any
 import folium
 import geopandas as gpd
 import pandas as pd
+from branca.element import Element
 
 from gridgeo.i18n import Lang, t
-from gridgeo.maps.base import (GeoJSON, Legend, _geojson_layer, _labels, _outline_style,
+
+from gridgeo.maps.base import (GeoJSON, Legend, _geojson_layer, lat_lon, _outline_style,
                                _station_layer_data, _street_layer_data, _with_props, base_map, bounds_lat_lon,
                                slim_geojson, station_style, street_style, use_local_assets)
 
@@ -20,6 +22,9 @@ __all__ = ["STAFFING_COLOURS", "StaffingLayers", "staffing_layers", "staffing_ma
 
 #: Grid fill by staffing status (checks.STATUS_ORDER), worst first.
 STAFFING_COLOURS: dict[str, str] = {"short": "#e34a33", "over": "#9e9ac8", "warning": "#fdcc8a", "ok": "#74c476"}
+
+
+_LABEL_CSS = "<style>.gridgeo-grid-label { font-size: 10px; font-weight: 600; }</style>"
 
 
 def staffing_style(feature: Mapping[str, Any]) -> dict[str, Any]:
@@ -97,7 +102,13 @@ def staffing_map(layers: StaffingLayers, *, osm: bool = False) -> folium.Map:
         _geojson_layer(layers.stations, t("staffing.map_stations", lang), station_style,
                        fields=["name", "kind_label"], aliases=[t("map.name", lang), t("map.kind", lang)],
                        highlight=False, marker=folium.CircleMarker(radius=5)).add_to(m)
-    _labels(layers.grid_labels, t("staffing.map_labels", lang)).add_to(m)
+    labels = folium.FeatureGroup(name=t("staffing.map_labels", lang), show=True)
+    for lon, lat, text in layers.grid_labels:
+        folium.Marker(lat_lon(lon, lat), interactive=False, keyboard=False,
+                      icon=folium.DivIcon(html=f'<div class="gridgeo-label gridgeo-grid-label">{text}</div>',
+                                          icon_size=(70, 14), icon_anchor=(35, 7))).add_to(labels)
+    labels.add_to(m)
+    m.get_root().header.add_child(Element(_LABEL_CSS), name="gridgeo_staffing_css")  # type: ignore[attr-defined]
     items: Sequence[tuple[str, str]] = [(STAFFING_COLOURS[s], t(f"staffing.status.{s}", lang))
                                         for s in STAFFING_COLOURS]
     Legend([(t("staffing.legend", lang), items)]).add_to(m)

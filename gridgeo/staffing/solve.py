@@ -35,8 +35,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
-from scipy import sparse
-from scipy.optimize import linprog
+import highspy
 
 from gridgeo import crs as gcrs
 from gridgeo.errors import InputError
@@ -209,10 +208,9 @@ def solve_assignment(roster: Roster, grids: gpd.GeoDataFrame, households: pd.Ser
         rounds_max = max(rounds_max, rounds)
     key = objective_key(grids_of, people=people[people["counts"]], places=places, distance_m=exact)
     if method == "highs":
-        text = ("lexicographic LP per role and goal (HiGHS dual simplex via scipy; totally unimodular, "
+        text = ("lexicographic LP per role and goal (HiGHS simplex, warm-started; totally unimodular, "
                 "so integral), every pair priced")
-        # scipy reports HiGHS's model status, "Optimization terminated successfully. (HiGHS Status 7: Optimal)"
-        status = "optimal" if all("Optimal" in m for m in statuses) else "; ".join(sorted(statuses))
+        status = "optimal" if all(m == "Optimal" for m in statuses) else "; ".join(sorted(statuses))
     else:
         text = "min-cost flow per role (networkx network simplex, exact integers), every pair priced"
         status = "optimal"
@@ -304,88 +302,107 @@ def _solve_role_highs(members: list[str], places: pd.DataFrame, role_grids: np.n
         near = np.argpartition(sub_lower, k - 1, axis=0)[:k, :]
         arcs.update((homed[i], place_grids[j]) for j in range(len(role_grids)) for i in near[:, j])
     ppos = {s: i for i, s in enumerate(members)}
-    hhs = places["households"].to_numpy(dtype=float)
+    n_p, n_q = len(members), len(place_grids)
     lo = places["min_count"].to_numpy(dtype=float)
     hi = places["max_count"].to_numpy(dtype=float)
-    n_p, n_q = len(members), len(place_grids)
     stays = {(s, g) for s in members for g in current_of[s]} if keep_current else set()
+    # columns: unassigned per person | required per place | extra per place | person→place arcs (appended)
+    base_up = np.concatenate([[float(cap_of[s]) for s in members], lo, hi - lo])
+    fixed_cost = [  # goals 1–5 on the first 2·n_q + n_p columns
+        np.concatenate([np.zeros(n_p), -np.ones(n_q), np.zeros(n_q)]),
+        np.zeros(n_p + 2 * n_q),
+        np.concatenate([np.zeros(n_p), -places["households"].to_numpy(dtype=float), np.zeros(n_q)]),
+        np.concatenate([np.zeros(n_p + n_q), -np.ones(n_q)]),
+        np.zeros(n_p + 2 * n_q),
+    ]
+    h = highspy.Highs()  # type: ignore[no-untyped-call]
+    h.setOptionValue("output_flag", False)
+    h.addVars(n_p + 2 * n_q, np.zeros(n_p + 2 * n_q), base_up)
+    rows_b = np.concatenate([[float(cap_of[s]) for s in members], np.zeros(n_q)])
+    # person rows: unassigned + arcs = capacity; place rows: arcs - required - extra = 0
+    for i in range(n_p):
+        h.addRow(rows_b[i], rows_b[i], 1, np.array([i], dtype=np.int32), np.array([1.0]))
+    for j in range(n_q):
+        h.addRow(0.0, 0.0, 2, np.array([n_p + j, n_p + n_q + j], dtype=np.int32), np.array([-1.0, -1.0]))
+    arc_list: list[tuple[str, str]] = []
+    arc_cost: list[np.ndarray] = [np.zeros(0) for _ in range(5)]
     rounds = 0
     statuses: list[str] = []
+    pending = sorted(arcs)
     while True:
         rounds += 1
-        arc_list = sorted(arcs)
-        n_a = len(arc_list)
-        ap = np.array([ppos[s] for s, _ in arc_list], dtype=int)
-        aq = np.array([qpos[g] for _, g in arc_list], dtype=int)
-        metres = np.array([round(dist(s, g)) for s, g in arc_list], dtype=float)
-        stay = np.array([(s, g) in stays for s, g in arc_list], dtype=float)
-        # variables: arcs | unassigned per person | required per place | extra per place
-        n_v = n_a + n_p + 2 * n_q
-        rows_i = np.concatenate([ap, np.arange(n_p), n_p + aq, n_p + np.arange(n_q), n_p + np.arange(n_q)])
-        cols_i = np.concatenate([np.arange(n_a), n_a + np.arange(n_p), np.arange(n_a),
-                                 n_a + n_p + np.arange(n_q), n_a + n_p + n_q + np.arange(n_q)])
-        vals = np.concatenate([np.ones(n_a), np.ones(n_p), np.ones(n_a), -np.ones(n_q), -np.ones(n_q)])
-        a_eq = sparse.csr_array((vals, (rows_i, cols_i)), shape=(n_p + n_q, n_v))
-        b_eq = np.concatenate([[cap_of[s] for s in members], np.zeros(n_q)]).astype(float)
+        if pending:  # append the new arcs as columns
+            k = len(pending)
+            starts = np.arange(0, 2 * k, 2, dtype=np.int32)
+            index = np.empty(2 * k, dtype=np.int32)
+            index[0::2] = [ppos[s] for s, _ in pending]
+            index[1::2] = [n_p + qpos[g] for _, g in pending]
+            h.addCols(k, np.zeros(k), np.zeros(k), np.ones(k), 2 * k, starts, index, np.ones(2 * k))
+            metres = np.array([round(dist(s, g)) for s, g in pending], dtype=float)
+            stay = np.array([-1.0 if (s, g) in stays else 0.0 for s, g in pending])
+            zeros = np.zeros(k)
+            for goal, extra in enumerate((zeros, stay, zeros, zeros, metres)):
+                arc_cost[goal] = np.concatenate([arc_cost[goal], extra])
+            arc_list += pending
+        n_v = n_p + 2 * n_q + len(arc_list)
+        cols = np.arange(n_v, dtype=np.int32)
         low = np.zeros(n_v)
-        up = np.concatenate([np.ones(n_a), [cap_of[s] for s in members], lo, hi - lo]).astype(float)
-        zeros_a, zeros_p, zeros_q = np.zeros(n_a), np.zeros(n_p), np.zeros(n_q)
-        goals = [
-            np.concatenate([zeros_a, zeros_p, -np.ones(n_q), zeros_q]),     # 1 fill required places
-            np.concatenate([-stay, zeros_p, zeros_q, zeros_q]),              # 2 keep people where they are
-            np.concatenate([zeros_a, zeros_p, -hhs, zeros_q]),               # 3 shortfall in the smallest grids
-            np.concatenate([zeros_a, zeros_p, zeros_q, -np.ones(n_q)]),      # 4 fill extra places
-            np.concatenate([metres, zeros_p, zeros_q, zeros_q]),             # 5 shortest total distance
-        ]
+        up = np.concatenate([base_up, np.ones(len(arc_list))])
+        h.changeColsBounds(n_v, cols, low, up)
         duals: list[np.ndarray] = []
         statuses = []
-        x = np.zeros(n_v)
-        for c in goals:
+        for goal in range(5):
+            c = np.concatenate([fixed_cost[goal], arc_cost[goal]])
             free = up > low
-            # nothing left to choose for this goal (all its variables fixed): y = 0 is dual optimal
-            if not (c[free].any()):
+            if not c[free].any():            # nothing left to choose for this goal: y = 0 is dual optimal
                 duals.append(np.zeros(n_p + n_q))
                 continue
-            res = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=np.column_stack([low, up]), method="highs-ds")
-            statuses.append(str(res.message))
-            if res.status != 0:
-                raise RuntimeError(f"HiGHS failed on a staffing network: {res.message}")
-            x = res.x
-            y = res.eqlin.marginals
-            duals.append(y)
-            rc = c - a_eq.T @ y
-            fix_low = (rc > 0.5) & (up > low)
-            fix_up = (rc < -0.5) & (up > low)
-            up = np.where(fix_low, low, up)
-            low = np.where(fix_up, up, low)
+            h.changeColsCost(n_v, cols, c)
+            h.run()                          # warm start: the previous goal's optimal basis
+            status = h.modelStatusToString(h.getModelStatus())
+            statuses.append(status)
+            if status != "Optimal":
+                raise RuntimeError(f"HiGHS failed on a staffing network: {status}")
+            sol = h.getSolution()
+            duals.append(np.asarray(sol.row_dual, dtype=float))
+            rc = np.asarray(sol.col_dual, dtype=float)          # c - Aᵀy
+            fix_low = (rc > 0.5) & free
+            fix_up = (rc < -0.5) & free
+            if fix_low.any() or fix_up.any():
+                up = np.where(fix_low, low, up)
+                low = np.where(fix_up, up, low)
+                h.changeColsBounds(n_v, cols, low, up)
+        x = np.asarray(h.getSolution().col_value, dtype=float)
         if not np.allclose(x, np.round(x), atol=1e-6):
             raise RuntimeError("HiGHS returned a fractional vertex on a totally unimodular network")
         if not len(homed):
             break
         # lexicographic pricing of left-out pairs: goals 1–4 cost 0 on a non-stay arc, goal 5 its metres
-        new: set[tuple[str, str]] = set()
+        known = set(arc_list)
         y_p = [d[:n_p] for d in duals]
         y_q = [d[n_p:] for d in duals]
         hp = np.array([ppos[s] for s in homed], dtype=int)
         undecided = np.ones((len(homed), n_q), dtype=bool)
         improving = np.zeros((len(homed), n_q), dtype=bool)
         for goal in range(4):
-            rc = -(y_p[goal][hp][:, None] + y_q[goal][None, :])
-            improving |= undecided & (rc < -0.5)
-            undecided &= np.abs(rc) <= 0.5
+            rc_pair = -(y_p[goal][hp][:, None] + y_q[goal][None, :])
+            improving |= undecided & (rc_pair < -0.5)
+            undecided &= np.abs(rc_pair) <= 0.5
         threshold = y_p[4][hp][:, None] + y_q[4][None, :]          # metres < threshold improves
         maybe = improving | (undecided & (sub_lower < threshold - 0.5))
+        new: set[tuple[str, str]] = set()
         for i, j in np.argwhere(maybe):
             pair = (homed[int(i)], place_grids[int(j)])
-            if pair in arcs:
+            if pair in known:
                 continue
             if improving[i, j] or round(dist(*pair)) < threshold[i, j] - 0.5:
                 new.add(pair)
         if not new:
             break
-        arcs |= new
-    flow = {pair: int(round(v)) for pair, v in zip(arc_list, x[:n_a])}
-    return flow, len(arcs), rounds, len(homed) * n_q, statuses
+        pending = sorted(new)
+    start = n_p + 2 * n_q
+    flow = {pair: int(round(v)) for pair, v in zip(arc_list, x[start:])}
+    return flow, len(arc_list), rounds, len(homed) * n_q, statuses
 
 
 def _differences(pi_q: list[int], pi_p: list[int]) -> np.ndarray:
