@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+import highspy
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -34,22 +36,24 @@ WORKERS = max(1, min(4, os.cpu_count() or 1))
 
 def _case(name: str, grids: gpd.GeoDataFrame, households: object, roster: sf.Roster, target_s: float) -> bool:
     result = sf.assign_staff(roster, grids, households)  # type: ignore[arg-type]   # warm-up
-    times = []
+    times, cpu = [], []
     for _ in range(RUNS):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         result = sf.assign_staff(roster, grids, households)  # type: ignore[arg-type]
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
     med, best = statistics.median(times), min(times)
     ok = med < target_s
     solver = result.solver
     assert solver is not None
     s = result.summary
     print(f"staffing {name:<9} grids {s['grids']:>5}  people {s['people']:>5}  median {med:6.2f} s  min {best:6.2f} s  "
-          f"target < {target_s:g} s  {'PASS' if ok else 'FAIL'}  solver {solver.status}, gap {solver.gap:g}, "
+          f"target < {target_s:g} s  {'PASS' if ok else 'FAIL'}  (cpu median {statistics.median(cpu):.2f} s, "
+          f"load {os.getloadavg()[0]:.1f})  solver {solver.status}, gap {solver.gap:g}, "
           f"{solver.rounds} rounds, {solver.arcs:,} arcs, {solver.pairs_priced:,} pairs priced; "
           f"staffed {s['staffed_share']:.1%}, shortage {s['shortage']}, unassigned {s['unassigned']}  "
           f"({os.cpu_count()} cpu, scipy {scipy.__version__}, networkx {nx.__version__}, "
-          f"geopandas {gpd.__version__})", flush=True)
+          f"geopandas {gpd.__version__}, highspy {getattr(highspy, '__version__', '1.15.1')})", flush=True)
     return ok
 
 

@@ -317,6 +317,7 @@ def _solve_role_highs(members: list[str], places: pd.DataFrame, role_grids: np.n
     ]
     h = highspy.Highs()  # type: ignore[no-untyped-call]
     h.setOptionValue("output_flag", False)
+    h.setOptionValue("presolve", "off")   # presolve would discard the warm-start basis
     h.addVars(n_p + 2 * n_q, np.zeros(n_p + 2 * n_q), base_up)
     rows_b = np.concatenate([[float(cap_of[s]) for s in members], np.zeros(n_q)])
     # person rows: unassigned + arcs = capacity; place rows: arcs - required - extra = 0
