@@ -3,8 +3,8 @@
 Network: each person (supply 1, or ``part_time_max_grids`` for part-timers)
 sends flow to at most one place per grid of their role, or to "unassigned";
 each grid-role node passes up to ``min`` units through its *required* arc and
-up to ``max - min`` through its *extra* arc. Costs are exact Python integers
-weighted so that the order of goals is strict (lexicographic):
+up to ``max - min`` through its *extra* arc. The goals are strictly ordered
+(lexicographic):
 
 1. fill as many required places (rule minimums) as the roster allows;
 2. move as few people as possible from their current grid (stability);
@@ -13,12 +13,20 @@ weighted so that the order of goals is strict (lexicographic):
 4. fill as many extra places (up to the rule maximum) as possible;
 5. minimise the total home-to-grid distance (metres, to the grid polygon).
 
-Only the nearest grids of each person are arcs at first; the flow is then
-proved optimal over *all* person–grid pairs by pricing: node potentials of the
-optimal flow (shortest paths in its residual network) give every left-out
-pair's reduced cost, pairs that could improve the solution are added and the
-flow is solved again, until none can. networkx's network simplex works in
-exact integer arithmetic, so the optimum is exact (gap 0), not approximate.
+Only the nearest grids of each person (and nearest people of each grid) are
+arcs at first; the result is then proved optimal over *all* person–grid pairs
+by pricing: the duals of the optimal solution give every left-out pair's
+(lexicographic) reduced cost, pairs that could improve the result are added and
+the problem is solved again, until none can.
+
+Two exact solvers share this model. ``method="highs"`` (default) solves one
+linear program per goal with HiGHS (``highspy``), each on the optimal face of
+the previous goal (variables with a nonzero reduced cost fixed), warm-started
+from the previous basis; the network matrix is totally unimodular, so each
+vertex is integral and the optimum exact (gap 0). ``method="flow"`` runs
+networkx's network simplex on Python integers with weights that make the goal
+order strict, and prices with shortest-path potentials. Both give the same
+optimum; the tests compare them with brute force.
 """
 
 from __future__ import annotations
