@@ -49,8 +49,10 @@ st.session_state[RULE] = c1.selectbox(t("staffing.rule"), list(sf.PRESETS), **_k
                                       format_func=lambda r: t(f"staffing.rule.{r}"))
 st.session_state[MODE] = c2.radio(t("staffing.mode"), ["assign", "check"], **_kept(MODE),
                                   format_func=lambda m: t(f"staffing.mode.{m}"))
-c3.checkbox(t("staffing.keep_current"), key=KEEP, disabled=st.session_state[MODE] != "assign")
-c4.number_input(t("staffing.part_time_grids"), min_value=1, max_value=3, step=1, key=PT_GRIDS)
+st.session_state[KEEP] = c3.checkbox(t("staffing.keep_current"), **_kept(KEEP),
+                                     disabled=st.session_state[MODE] != "assign")
+st.session_state[PT_GRIDS] = c4.number_input(t("staffing.part_time_grids"), min_value=1, max_value=3, step=1,
+                                             **_kept(PT_GRIDS))
 upload = st.file_uploader(t("staffing.roster_upload"), type=["csv", "xlsx"], key=UPLOAD)
 
 
@@ -154,8 +156,8 @@ if len(result.shortage):
 else:
     st.success(t("staffing.shortage_none"))
 
-st.toggle(t("staffing.unmask"), key=UNMASK, help=t("staffing.unmask_help"))
-show_phones = bool(st.session_state[UNMASK])
+show_phones = bool(st.toggle(t("staffing.unmask"), help=t("staffing.unmask_help"), **_kept(UNMASK)))
+st.session_state[UNMASK] = show_phones
 if show_phones:
     st.warning(t("staffing.unmasked_warning"))
 

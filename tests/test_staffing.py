@@ -411,3 +411,23 @@ def test_cli_assign_and_check(demo, tmp_path: Path, capsys: pytest.CaptureFixtur
     code = main(["staff", "assign", "--grids", str(grids_path), "--buildings", "data/demo/buildings.geojson",
                  "--roster", str(tmp_path / "nope.csv"), "--out", str(out)])
     assert code == 2
+
+
+def test_cli_reads_a_district_folder_with_its_own_grids(demo, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    import shutil
+
+    grids, hh, _ = demo
+    folder = tmp_path / "district"
+    folder.mkdir()
+    for name in ("communities.geojson", "buildings.geojson", "staff.csv"):
+        shutil.copy(Path("data/demo") / name, folder / name)
+    grids[["community_id", "geometry"]].reset_index().to_file(folder / "grids.geojson")
+    code = main(["--lang", "zh", "staff", "assign", "--district", str(folder), "--rule", "heze",
+                 "--out", str(tmp_path / "out")])
+    stdout = capsys.readouterr().out
+    assert code == 0 and "网格指导员" in stdout and "solver: optimal (gap 0)" in stdout
+    g = pd.read_csv(tmp_path / "out" / "grid_staffing.csv", dtype={"grid_id": str}, encoding="utf-8-sig")
+    assert len(g) == len(grids)
+    assert g["n_instructor"].sum() == 6                     # the demo's 6 instructors, one grid each
+    assert (g["flags"].fillna("").str.contains("too_few_instructors")).sum() == len(grids) - 6

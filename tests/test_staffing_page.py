@@ -58,7 +58,7 @@ def test_staffing_page_on_the_demo() -> None:
     grid_table = next(df.value for df in at.dataframe if t("staffing.col.households_per_worker", "zh") in df.value)
     assert set(grid_table[t("staffing.col.community_id", "zh")]) == {community}
     # the explicit unmask switch shows full numbers, for this session only
-    at.toggle(key="staffing_unmask").set_value(True).run()
+    at.toggle(key="w_staffing_unmask_zh").set_value(True).run()
     assert not at.exception
     assert FULL_PHONE.search(_all_text(at))
     # a manual move beyond the rule is refused with the rule's reason
