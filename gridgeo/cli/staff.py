@@ -17,7 +17,7 @@ import pandas as pd
 from gridgeo import io
 from gridgeo import staffing as sf
 from gridgeo.errors import InputError
-from gridgeo.export import _write_atomic
+from gridgeo.export import write_atomic
 from gridgeo.grids import grid_households
 from gridgeo.i18n import Lang, t
 
@@ -81,7 +81,7 @@ def _write(result: sf.StaffingResult, out: Path, *, show_phones: bool, lang: Lan
         "staff_roster.xlsx": sf.roster_xlsx(result, show_phones=show_phones, lang=lang),
     }
     for name, data in files.items():
-        _write_atomic(out / name, data)
+        write_atomic(out / name, data)
     return [out / n for n in files]
 
 

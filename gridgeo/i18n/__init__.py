@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from typing import Literal
 
-from gridgeo.i18n import core, staffing
+from gridgeo.i18n import core, sla, staffing
+from gridgeo.i18n import export as export_strings
 
 Lang = Literal["zh", "en"]
 LANGS: tuple[Lang, ...] = ("zh", "en")
 
 _SECTIONS: tuple[dict[str, dict[str, str]], ...] = (
     core.STRINGS,
+    export_strings.STRINGS,
+    sla.STRINGS,
     staffing.STRINGS,
 )
 

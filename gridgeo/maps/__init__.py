@@ -13,3 +13,8 @@ from gridgeo.maps.staffing import *  # noqa: F401,F403
 from gridgeo.maps.staffing import __all__ as _staffing_all
 
 __all__ = list(_base_all) + list(_staffing_all)
+
+from gridgeo.maps.sla import *  # noqa: E402,F401,F403
+from gridgeo.maps.sla import __all__ as _sla_all  # noqa: E402
+
+__all__ += list(_sla_all)
