@@ -431,3 +431,22 @@ def test_cli_reads_a_district_folder_with_its_own_grids(demo, tmp_path: Path,
     assert len(g) == len(grids)
     assert g["n_instructor"].sum() == 6                     # the demo's 6 instructors, one grid each
     assert (g["flags"].fillna("").str.contains("too_few_instructors")).sum() == len(grids) - 6
+
+
+def test_open_cases_per_worker_counts_only_open_cases_in_each_grid() -> None:
+    grids = _grids([(0, 0, 300), (400, 0, 300)])
+    hh = pd.Series([400, 300], index=grids.index)
+    pts = gpd.GeoSeries([shapely.Point(X0 + x, Y0 + 100) for x in (50, 100, 150, 500, 550, 2000)],
+                        crs=UTM).to_crs(4326)
+    closed = pd.to_datetime([None, "2026-01-02", None, None, None, None]).tz_localize("Asia/Shanghai")
+    cases = gpd.GeoDataFrame({"closed_at": closed, "status": ["open", "closed", "closed", "", "", ""]},
+                             geometry=pts.values, crs=4326, index=pd.Index([f"C{i}" for i in range(6)],
+                                                                          name="case_id"))
+    open_cases = sf.open_cases_per_grid(cases, grids)
+    assert open_cases.to_dict() == {"G1": 1, "G2": 2}          # C1 closed_at, C2 status closed, C5 outside
+    people = [("leader", "full_time", (100, 100), ""), ("leader", "full_time", (500, 100), "")]
+    people += [("worker", "full_time", (100 + 400 * (i % 2), 120), "") for i in range(4)]
+    result = sf.assign_staff(_roster(people, grids), grids, hh, open_cases=open_cases)
+    assert result.grids["open_cases"].tolist() == [1, 2]
+    assert result.grids["open_cases_per_worker"].tolist() == [0.5, 1.0]
+    assert result.grids["households_per_worker"].tolist() == [200.0, 150.0]
