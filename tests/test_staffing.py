@@ -450,3 +450,20 @@ def test_open_cases_per_worker_counts_only_open_cases_in_each_grid() -> None:
     assert result.grids["open_cases"].tolist() == [1, 2]
     assert result.grids["open_cases_per_worker"].tolist() == [0.5, 1.0]
     assert result.grids["households_per_worker"].tolist() == [200.0, 150.0]
+
+
+def test_staffing_map_colours_grids_by_status_and_labels_them() -> None:
+    from gridgeo import maps
+
+    grids = _grids([(0, 0, 300), (400, 0, 300)])
+    hh = pd.Series([400, 300], index=grids.index)
+    people = [("leader", "full_time", (100, 100), "")]
+    people += [("worker", "full_time", (100 + 400 * (i % 2), 120), "") for i in range(4)]
+    result = sf.assign_staff(_roster(people, grids), grids, hh)
+    layers = maps.staffing_layers(grids, result.grids, lang="en")
+    fills = {f["properties"]["grid_id"]: f["properties"]["fill"] for f in layers.grids["features"]}
+    assert result.grids["status"].tolist() == ["ok", "short"]        # one leader for two grids
+    assert fills == {"G1": maps.STAFFING_COLOURS["ok"], "G2": maps.STAFFING_COLOURS["short"]}
+    assert sorted(text for _, _, text in layers.grid_labels) == ["G1 · 1+2", "G2 · 0+2"]
+    html = maps.staffing_map(layers).get_root().render()
+    assert "no leader" in html and "/app/static/vendor/leaflet" in html

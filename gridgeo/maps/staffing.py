@@ -14,7 +14,7 @@ from branca.element import Element
 
 from gridgeo.i18n import Lang, t
 
-from gridgeo.maps.base import (GeoJSON, Legend, _geojson_layer, lat_lon, _outline_style,
+from gridgeo.maps.base import (_STATION_COLOURS, GeoJSON, Legend, _geojson_layer, lat_lon, _outline_style,
                                _station_layer_data, _street_layer_data, _with_props, base_map, bounds_lat_lon,
                                slim_geojson, station_style, street_style, use_local_assets)
 
@@ -111,7 +111,13 @@ def staffing_map(layers: StaffingLayers, *, osm: bool = False) -> folium.Map:
     m.get_root().header.add_child(Element(_LABEL_CSS), name="gridgeo_staffing_css")  # type: ignore[attr-defined]
     items: Sequence[tuple[str, str]] = [(STAFFING_COLOURS[s], t(f"staffing.status.{s}", lang))
                                         for s in STAFFING_COLOURS]
-    Legend([(t("staffing.legend", lang), items)]).add_to(m)
+    sections: list[tuple[str, Sequence[tuple[str, str]]]] = [(t("staffing.legend", lang), items)]
+    if layers.stations is not None:
+        kinds = sorted({f["properties"].get("kind", "other") for f in layers.stations["features"]},
+                       key=list(_STATION_COLOURS).index)
+        sections.append((t("staffing.map_stations", lang),
+                         [(_STATION_COLOURS[k], t(f"map.station.{k}", lang)) for k in kinds]))
+    Legend(sections, circles=(False, True)).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     return use_local_assets(m)
 
