@@ -16,5 +16,6 @@ st.navigation([
     st.Page("pages/planner.py", title=t("nav.planner"), icon=":material/grid_view:"),
     st.Page("pages/staffing.py", title=t("nav.staffing"), icon=":material/groups:"),
     st.Page("pages/compliance.py", title=t("nav.compliance"), icon=":material/timer:"),
+    st.Page("pages/coverage.py", title=t("nav.coverage"), icon=":material/directions_walk:"),
     st.Page("pages/export.py", title=t("nav.export"), icon=":material/download:"),
 ]).run()

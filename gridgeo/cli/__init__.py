@@ -14,11 +14,11 @@ import sys
 from collections.abc import Sequence
 
 from gridgeo import __version__
-from gridgeo.cli import cases, demo, export, partition, staff, validate
+from gridgeo.cli import cases, coverage, demo, export, partition, staff, validate
 from gridgeo.errors import GridgeoError
 
 #: command modules, in the order ``--help`` lists them
-COMMANDS = (validate, partition, cases, staff, export, demo)
+COMMANDS = (validate, partition, cases, coverage, staff, export, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from gridgeo.i18n import core, sla, staffing
+from gridgeo.i18n import core, coverage, sla, staffing
 from gridgeo.i18n import export as export_strings
 
 Lang = Literal["zh", "en"]
@@ -18,6 +18,7 @@ LANGS: tuple[Lang, ...] = ("zh", "en")
 
 _SECTIONS: tuple[dict[str, dict[str, str]], ...] = (
     core.STRINGS,
+    coverage.STRINGS,
     export_strings.STRINGS,
     sla.STRINGS,
     staffing.STRINGS,

@@ -14,9 +14,10 @@ from branca.element import Element
 
 from gridgeo.i18n import Lang, t
 
-from gridgeo.maps.base import (_STATION_COLOURS, GeoJSON, Legend, _geojson_layer, lat_lon, _outline_style,
-                               _station_layer_data, _street_layer_data, _with_props, base_map, bounds_lat_lon,
-                               slim_geojson, station_style, street_style, use_local_assets)
+from gridgeo.maps.base import (GeoJSON, Legend, _geojson_layer, lat_lon, _outline_style,
+                               _street_layer_data, _with_props, base_map, bounds_lat_lon,
+                               slim_geojson, street_style, use_local_assets)
+from gridgeo.maps.stations import add_stations, station_layer_data
 
 __all__ = ["STAFFING_COLOURS", "StaffingLayers", "staffing_layers", "staffing_map", "staffing_style"]
 
@@ -77,7 +78,7 @@ def staffing_layers(grids: gpd.GeoDataFrame, table: pd.DataFrame, *, communities
                                 tolerance_m=1.0, coverage=True)
     bounds = bounds_lat_lon((communities if communities is not None and not communities.empty else grids).total_bounds)
     present = tuple(s for s in STAFFING_COLOURS if s in set(status))
-    return StaffingLayers(data, labels, outlines, _street_layer_data(streets), _station_layer_data(stations, lang),
+    return StaffingLayers(data, labels, outlines, _street_layer_data(streets), station_layer_data(stations, lang),
                           bounds, present, lang)
 
 
@@ -98,10 +99,7 @@ def staffing_map(layers: StaffingLayers, *, osm: bool = False) -> folium.Map:
     if layers.communities is not None:
         _geojson_layer(layers.communities, t("map.communities", lang), _outline_style, highlight=False,
                        interactive=False).add_to(m)
-    if layers.stations is not None:
-        _geojson_layer(layers.stations, t("staffing.map_stations", lang), station_style,
-                       fields=["name", "kind_label"], aliases=[t("map.name", lang), t("map.kind", lang)],
-                       highlight=False, marker=folium.CircleMarker(radius=5)).add_to(m)
+    add_stations(m, layers.stations, lang)          # gridgeo.maps.stations: icons, layer and legend
     labels = folium.FeatureGroup(name=t("staffing.map_labels", lang), show=True)
     for lon, lat, text in layers.grid_labels:
         folium.Marker(lat_lon(lon, lat), interactive=False, keyboard=False,
@@ -111,13 +109,7 @@ def staffing_map(layers: StaffingLayers, *, osm: bool = False) -> folium.Map:
     m.get_root().header.add_child(Element(_LABEL_CSS), name="gridgeo_staffing_css")  # type: ignore[attr-defined]
     items: Sequence[tuple[str, str]] = [(STAFFING_COLOURS[s], t(f"staffing.status.{s}", lang))
                                         for s in STAFFING_COLOURS]
-    sections: list[tuple[str, Sequence[tuple[str, str]]]] = [(t("staffing.legend", lang), items)]
-    if layers.stations is not None:
-        kinds = sorted({f["properties"].get("kind", "other") for f in layers.stations["features"]},
-                       key=list(_STATION_COLOURS).index)
-        sections.append((t("staffing.map_stations", lang),
-                         [(_STATION_COLOURS[k], t(f"map.station.{k}", lang)) for k in kinds]))
-    Legend(sections, circles=(False, True)).add_to(m)
+    Legend([(t("staffing.legend", lang), items)]).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     return use_local_assets(m)
 
