@@ -107,7 +107,8 @@ def test_staffing_page_in_the_browser(server: str, browser: object, language: st
         labels = frame.locator(".gridgeo-label").all_inner_texts()
         assert len(labels) == 118 and all(re.fullmatch(r"\d{3} · \d\+\d", x) for x in labels)
         assert frame.locator("path.leaflet-interactive").count() > 118
-        assert t("staffing.legend", language) in frame.locator(".gridgeo-legend").inner_text()
+        legends = " ".join(frame.locator(".gridgeo-legend").all_inner_texts())
+        assert t("staffing.legend", language) in legends and t("map.stations", language) in legends
         shortage = page.locator('[data-testid="stMetric"]', has_text=t("staffing.m.shortage", language))  # type: ignore[attr-defined]
         assert shortage.locator('[data-testid="stMetricValue"]').inner_text() == "7"
         body = page.locator("body").inner_text()  # type: ignore[attr-defined]
