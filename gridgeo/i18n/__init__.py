@@ -18,6 +18,7 @@ from gridgeo.i18n import export as _export
 from gridgeo.i18n import partition as _partition
 from gridgeo.i18n import plans as _plans
 from gridgeo.i18n import sla as _sla
+from gridgeo.i18n import staffing as _staffing
 
 Lang = Literal["zh", "en"]
 LANGS: tuple[Lang, ...] = ("zh", "en")
@@ -31,6 +32,7 @@ _SECTIONS: tuple[dict[str, dict[str, str]], ...] = (
     _partition.STRINGS,
     _plans.STRINGS,
     _sla.STRINGS,
+    _staffing.STRINGS,
 )
 
 

@@ -15,10 +15,12 @@ from gridgeo.maps.coverage import *  # noqa: F401,F403
 from gridgeo.maps.coverage import __all__ as _coverage_all
 from gridgeo.maps.stations import *  # noqa: F401,F403
 from gridgeo.maps.stations import __all__ as _stations_all
+from gridgeo.maps.staffing import *  # noqa: F401,F403
+from gridgeo.maps.staffing import __all__ as _staffing_all
 
 from gridgeo.maps.edit import *  # noqa: F401,F403
 from gridgeo.maps.edit import __all__ as _edit_all
 from gridgeo.maps.sla import *  # noqa: F401,F403
 from gridgeo.maps.sla import __all__ as _sla_all
 
-__all__ = [*_base_all, *_cases_all, *_stations_all, *_coverage_all, *_sla_all, *_edit_all]
+__all__ = [*_base_all, *_cases_all, *_stations_all, *_coverage_all, *_staffing_all, *_sla_all, *_edit_all]

@@ -1,0 +1,132 @@
+"""What leaves the staffing module: CSV and XLSX downloads, and the table saved with a plan.
+
+Phone numbers are masked (``138****1234``) in every output unless the caller
+passes ``show_phones=True``, an explicit choice the page keeps per session and
+the CLI takes as ``--show-phones``.
+"""
+
+from __future__ import annotations
+
+import io as _io
+from typing import Any
+
+import pandas as pd
+
+from gridgeo.errors import SchemaError
+from gridgeo.i18n import STRINGS, Lang, t
+from gridgeo.staffing.assign import StaffingResult
+from gridgeo.staffing.roster import mask_phones, split_grid_ids
+
+__all__ = ["ASSIGNMENT_COLUMNS", "GRID_COLUMNS", "PLAN_TABLE_COLUMNS", "PLAN_TABLE_VERSION",
+           "assignments_table", "grid_table", "roster_table", "csv_bytes", "xlsx_bytes", "roster_xlsx",
+           "staffing_to_table", "staffing_from_table"]
+
+#: ``staff_assignments.csv``: one row per person and grid ("" grid = unassigned).
+ASSIGNMENT_COLUMNS = ("staff_id", "name", "role", "employment", "grid_id", "distance_m", "moved",
+                      "previous_grid_id", "reason")
+#: ``grid_staffing.csv``: the issue's columns first, then the rest of the checks.
+GRID_COLUMNS = ("grid_id", "leaders", "workers", "households", "households_per_worker", "flags")
+#: The staffing table a plan version carries (no phone numbers: the roster keeps those).
+PLAN_TABLE_COLUMNS = ("staff_id", "grid_id", "role", "employment", "distance_m", "moved")
+PLAN_TABLE_VERSION = 1
+
+_ROSTER_HEADERS = ("staff_id", "name", "role", "employment", "phone", "community_id", "grid_id",
+                   "distance_m", "moved", "previous_grid_id", "reason")
+
+
+def assignments_table(result: StaffingResult) -> pd.DataFrame:
+    """One row per person and grid, the columns of ``staff_assignments.csv`` (no phone numbers)."""
+    return result.members[list(ASSIGNMENT_COLUMNS)].reset_index(drop=True)
+
+
+def grid_table(result: StaffingResult) -> pd.DataFrame:
+    """Per-grid ratios and flags, the columns of ``grid_staffing.csv`` first."""
+    frame = result.grids.reset_index()
+    rest = [c for c in frame.columns if c not in GRID_COLUMNS]
+    return frame[[*GRID_COLUMNS, *rest]]
+
+
+def roster_table(result: StaffingResult, *, show_phones: bool = False, lang: Lang = "zh") -> pd.DataFrame:
+    """The roster with grid codes (网格员花名册): one row per person, grids joined by ``;``.
+
+    Headers, roles and employment types in ``lang``; phones masked unless ``show_phones``.
+    """
+    m = result.members
+    agg: dict[str, Any] = {c: "first" for c in _ROSTER_HEADERS if c not in ("staff_id", "grid_id",
+                                                                              "community_id", "distance_m")}
+    agg.update({"grid_id": lambda s: ";".join(g for g in s if g),
+                "community_id": lambda s: ";".join(dict.fromkeys(g for g in s if g)),
+                "distance_m": "max"})
+    per = m.groupby("staff_id", sort=False).agg(agg).reset_index()[list(_ROSTER_HEADERS)]
+    if not show_phones:
+        per["phone"] = mask_phones(per["phone"])
+    per["role"] = [t(f"staffing.role.{r}", lang) for r in per["role"]]
+    per["employment"] = [t(f"staffing.employment.{e}", lang) for e in per["employment"]]
+    per["moved"] = [t("staffing.yes", lang) if v else "" for v in per["moved"]]
+    per["reason"] = [t(f"staffing.reason.{r}", lang) if r else "" for r in per["reason"]]
+    return per.rename(columns={c: t(f"staffing.col.{c}", lang) for c in _ROSTER_HEADERS})
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """CSV with a byte-order mark so Excel shows Chinese text."""
+    text: str = frame.to_csv(index=False, lineterminator="\n")
+    return text.encode("utf-8-sig")
+
+
+def xlsx_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
+    """An XLSX workbook (openpyxl) with one sheet per frame, header row frozen."""
+    buffer = _io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        for name, frame in sheets.items():
+            frame.to_excel(writer, sheet_name=name[:31], index=False)
+            ws = writer.sheets[name[:31]]
+            ws.freeze_panes = "A2"
+            for col in ws.columns:
+                width = max(len(str(c.value or "")) for c in col)
+                ws.column_dimensions[col[0].column_letter].width = min(max(8, width * 1.6), 40)
+    return buffer.getvalue()
+
+
+def roster_xlsx(result: StaffingResult, *, show_phones: bool = False, lang: Lang = "zh") -> bytes:
+    """网格员花名册: the roster with grid codes, plus the per-grid ratios, as one workbook."""
+    grids = grid_table(result)
+    grids = grids.rename(columns={c: t(f"staffing.col.{c}", lang) for c in grids.columns
+                                  if f"staffing.col.{c}" in STRINGS})
+    return xlsx_bytes({t("staffing.sheet_roster", lang): roster_table(result, show_phones=show_phones, lang=lang),
+                       t("staffing.sheet_grids", lang): grids})
+
+
+def staffing_to_table(result: StaffingResult) -> pd.DataFrame:
+    """The staffing a plan version carries: one row per (person, grid), strings only, no phones.
+
+    Pure: the plans store saves this frame with the version and gives it back
+    to ``staffing_from_table``; ``attrs["staffing_table_version"]`` marks the layout.
+    """
+    placed = result.members[result.members["grid_id"] != ""]
+    out = pd.DataFrame({
+        "staff_id": placed["staff_id"].astype(str), "grid_id": placed["grid_id"].astype(str),
+        "role": placed["role"].astype(str), "employment": placed["employment"].astype(str),
+        "distance_m": placed["distance_m"].astype(float), "moved": placed["moved"].astype(bool),
+    }).sort_values(["grid_id", "staff_id"]).reset_index(drop=True)
+    out.attrs["staffing_table_version"] = PLAN_TABLE_VERSION
+    return out
+
+
+def staffing_from_table(table: pd.DataFrame) -> dict[str, tuple[str, ...]]:
+    """Read a saved staffing table back into ``staff_id -> grid ids`` (feed it to ``evaluate``).
+
+    Raises ``SchemaError`` if a column is missing or a version is newer than this code.
+    """
+    missing = [c for c in ("staff_id", "grid_id") if c not in table.columns]
+    if missing:
+        raise SchemaError(f"staffing table lacks column(s) {', '.join(missing)}", value=list(table.columns),
+                          code="err.staffing.bad_table", remedy="save the staffing with staffing_to_table")
+    version = int(table.attrs.get("staffing_table_version", PLAN_TABLE_VERSION))
+    if version > PLAN_TABLE_VERSION:
+        raise SchemaError("staffing table was saved by a newer gridgeo", value=version,
+                          code="err.staffing.bad_table", remedy="update gridgeo")
+    pairs: dict[str, tuple[str, ...]] = {}
+    for sid, gid in zip(table["staff_id"].astype(str), table["grid_id"]):
+        for g in split_grid_ids(gid):
+            pairs[sid] = tuple(sorted({*pairs.get(sid, ()), g}))
+    return pairs

@@ -1,0 +1,252 @@
+"""Grid staff (网格人员): assign the roster to the grids in use, check every grid, edit by hand, download."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from gridgeo import maps
+from gridgeo import staffing as sf
+from gridgeo.errors import GridgeoError
+from pages._ui import (K, UPLOAD_ROOT, GridsInUse, _seeded, current_district, current_grids, init_state, lang,
+                       md_escape, mtime, show_error, stop, t)
+
+# this page's session keys (K holds the shared ones)
+RULE, MODE, KEEP, PT_GRIDS, UNMASK, UPLOAD = ("staffing_rule", "staffing_mode", "staffing_keep",
+                                              "staffing_pt_grids", "staffing_unmask", "staffing_upload")
+EDITS, COMMUNITY, ROLE = "staffing_edits", "staffing_community", "staffing_role"
+
+init_state()
+for key, value in {RULE: "default", MODE: "assign", KEEP: True, PT_GRIDS: 1, UNMASK: False, EDITS: {},
+                   COMMUNITY: "", ROLE: ""}.items():
+    st.session_state.setdefault(key, value)
+
+
+def _kept(store: str) -> dict[str, Any]:
+    """Widget kwargs for a choice whose labels change with the language: one widget per language,
+    seeded from ``store`` (the frontend keeps a selection by its label)."""
+    widget = f"w_{store}_{lang()}"
+    return {"key": widget, "on_change": _seeded(store, widget)}
+
+path = st.session_state[K.DISTRICT]                                            # 1 inputs
+district = current_district()
+version = mtime(path)
+st.title(t("staffing.title"))
+st.caption(t("staffing.intro"))
+try:
+    grids_in_use = current_grids(district)
+except GridgeoError as err:
+    show_error(err)
+    stop()
+st.caption(t(f"app.grids_source.{grids_in_use.source}"))
+
+c1, c2, c3, c4 = st.columns([2.2, 2, 1.4, 1.2])
+st.session_state[RULE] = c1.selectbox(t("staffing.rule"), list(sf.PRESETS), **_kept(RULE),
+                                      format_func=lambda r: t(f"staffing.rule.{r}"))
+st.session_state[MODE] = c2.radio(t("staffing.mode"), ["assign", "check"], **_kept(MODE),
+                                  format_func=lambda m: t(f"staffing.mode.{m}"))
+st.session_state[KEEP] = c3.checkbox(t("staffing.keep_current"), **_kept(KEEP),
+                                     disabled=st.session_state[MODE] != "assign")
+st.session_state[PT_GRIDS] = c4.number_input(t("staffing.part_time_grids"), min_value=1, max_value=3, step=1,
+                                             **_kept(PT_GRIDS))
+upload = st.file_uploader(t("staffing.roster_upload"), type=["csv", "xlsx"], key=UPLOAD)
+
+
+def _grids_key(g: GridsInUse) -> str:
+    """A small cache key for the grids in use (their codes and total households)."""
+    h = hashlib.sha256("|".join(map(str, g.grids.index)).encode())
+    h.update(str(int(g.households["households"].sum())).encode())
+    return f"{g.source}:{h.hexdigest()[:16]}"
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _solve(key: tuple[Any, ...], _grids: GridsInUse, _roster: sf.Roster, _cases: pd.Series | None,
+           rule: str, mode: str, keep: bool, pt_grids: int) -> sf.StaffingResult:
+    """Assign (or check) once per inputs; ``key`` stands for the unhashable arguments."""
+    rules = sf.preset(rule).evolve(part_time_max_grids=int(pt_grids))
+    if mode == "check":
+        return sf.check_staff(_roster, _grids.grids, _grids.households, rules=rules, open_cases=_cases)
+    return sf.assign_staff(_roster, _grids.grids, _grids.households, rules=rules, keep_current=keep,
+                           open_cases=_cases)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _open_cases(key: tuple[Any, ...], _grids: GridsInUse, _cases: Any) -> pd.Series:
+    return sf.open_cases_per_grid(_cases, _grids.grids)
+
+
+mode = st.session_state[MODE]
+unknown = "warning" if mode == "assign" else "error"
+try:
+    if upload is not None:
+        data = upload.getvalue()
+        folder = UPLOAD_ROOT / "staff" / hashlib.sha256(data).hexdigest()[:20]
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / (upload.name.replace("/", "_") or "staff.csv")
+        if not target.exists():
+            target.write_bytes(data)
+        roster = sf.read_roster(target, grids_in_use.grids, unknown_grid=unknown)
+        roster_key = f"upload:{target}"
+        st.caption(t("staffing.roster_source.upload", name=md_escape(upload.name), n=len(roster.frame)))
+    elif district.staff is not None:
+        roster = sf.roster_from_frame(district.staff, grids_in_use.grids, path="staff", unknown_grid=unknown)
+        roster_key = f"district:{path}:{version}"
+        st.caption(t("staffing.roster_source.district", n=len(roster.frame)))
+    else:
+        st.info(t("staffing.no_roster"))
+        stop()
+except GridgeoError as err:
+    show_error(err)
+    stop()
+
+gkey = _grids_key(grids_in_use)
+cases = (_open_cases((path, version, gkey), grids_in_use, district.cases) if district.cases is not None else None)
+key = (path, version, gkey, roster_key)
+rule, keep, pt = st.session_state[RULE], bool(st.session_state[KEEP]), int(st.session_state[PT_GRIDS])
+with st.spinner(t("staffing.title")):
+    try:
+        result = _solve(key, grids_in_use, roster, cases, rule, mode, keep, pt)        # 2 gridgeo
+    except GridgeoError as err:
+        show_error(err)
+        stop()
+
+# manual changes of this session, replayed on the cached result
+edit_key = str((key, rule, mode, keep, pt))
+edits: list[tuple[str, str, str | None]] = st.session_state[EDITS].setdefault(edit_key, [])
+for action, sid, gid in edits:
+    try:
+        result = sf.edit_staff(result, roster, grids_in_use.grids, grids_in_use.households, action=action,  # type: ignore[arg-type]
+                               staff_id=sid, grid_id=gid, force=True, open_cases=cases)
+    except GridgeoError:
+        continue
+
+no_home = sum(1 for p in roster.problems if p.code == "err.staffing.no_home")
+unknown_grids = {p.feature_id for p in roster.problems if p.code == "err.staffing.unknown_grid"}
+if unknown_grids:
+    st.warning(t("staffing.grids_unknown", n=len(unknown_grids)))
+if no_home:
+    st.caption(t("staffing.no_home_count", n=no_home))
+
+s = result.summary                                                               # 3 render
+m1, m2, m3, m4, m5, m6 = st.columns(6)
+m1.metric(t("staffing.m.staffed"), f"{s['staffed_share']:.0%}", help=t("staffing.m.staffed_help"))
+m2.metric(t("staffing.m.assigned"), f"{s['assigned']:,} / {s['people']:,}")
+m3.metric(t("staffing.m.shortage"), f"{sum(s['shortage'].values()):,}")
+m4.metric(t("staffing.m.surplus"), f"{s['unassigned']:,}")
+m5.metric(t("staffing.m.per_1000"), f"{s['people_per_1000_households']:.1f}")
+m6.metric(t("staffing.m.moved"), f"{s['moved']:,}")
+if result.solver is not None:
+    st.caption(t("staffing.solver", status=result.solver.status, gap=f"{result.solver.gap:g}", moved=s["moved"])
+               + " " + t("staffing.solver_detail", method=md_escape(result.solver.describe())))
+
+
+def _role(r: str) -> str:
+    return t(f"staffing.role.{r}")
+
+
+if len(result.shortage):
+    lines = [f"- {md_escape(str(g))}：{_role(r)} −{n}（{h:,} {t('col.households')}）" if lang() == "zh"
+             else f"- {md_escape(str(g))}: {_role(r)} −{n} ({h:,} {t('col.households').lower()})"
+             for g, r, n, h in result.shortage[["grid_id", "role", "missing", "households"]].itertuples(index=False)]
+    st.warning(t("staffing.shortage_where") + "\n\n" + "\n".join(lines))
+else:
+    st.success(t("staffing.shortage_none"))
+
+show_phones = bool(st.toggle(t("staffing.unmask"), help=t("staffing.unmask_help"), **_kept(UNMASK)))
+st.session_state[UNMASK] = show_phones
+if show_phones:
+    st.warning(t("staffing.unmasked_warning"))
+
+communities = district.communities
+names = communities["name"].astype(str).to_dict()
+f1, f2 = st.columns(2)
+options = ["", *sorted(set(result.grids["community_id"].astype(str)))]
+roles = ["", *sorted(set(result.members["role"]))]
+for store, choices in ((COMMUNITY, options), (ROLE, roles)):
+    if st.session_state[store] not in choices:
+        st.session_state[store] = ""
+        st.session_state.pop(f"w_{store}_{lang()}", None)
+community = f1.selectbox(t("staffing.filter_community"), options, **_kept(COMMUNITY),
+                         format_func=lambda c: t("staffing.all") if c == "" else f"{names.get(c, c)}（{c}）")
+role = f2.selectbox(t("staffing.filter_role"), roles, **_kept(ROLE),
+                    format_func=lambda r: t("staffing.all") if r == "" else _role(r))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _layers(key: tuple[Any, ...], _grids: GridsInUse, _table: pd.DataFrame, language: str) -> maps.StaffingLayers:
+    return maps.staffing_layers(_grids.grids, _table, communities=district.communities, streets=district.streets,
+                                stations=district.stations, lang="en" if language == "en" else "zh")
+
+
+@st.fragment
+def staffing_view() -> None:
+    """Map and its tile toggle; the toggle reruns only this block."""
+    st.subheader(t("staffing.map"))
+    st.toggle(t("app.osm"), key=K.OSM)
+    layers = _layers((key, rule, mode, keep, pt, len(edits), str(edits)), grids_in_use, result.grids, lang())
+    st_folium(maps.staffing_map(layers, osm=bool(st.session_state[K.OSM])), key="staffing_map",
+              returned_objects=[], use_container_width=True, height=600)
+
+
+staffing_view()
+
+st.subheader(t("staffing.grid_table"))
+table = sf.grid_table(result)
+if community:
+    table = table[table["community_id"] == community]
+shown = table.drop(columns=["missing"]).copy()
+shown["status"] = [t(f"staffing.status.{x}") for x in shown["status"]]
+shown["flags"] = ["; ".join(t(f"staffing.flag.{f}") for f in fl.split(";") if f) for fl in shown["flags"]]
+shown["kind"] = [t(f"staffing.kind.{k}") for k in shown["kind"]]
+shown = shown.rename(columns={c: t(f"staffing.col.{c}") for c in shown.columns})
+st.dataframe(shown, hide_index=True, width="stretch", height=min(35 * (len(shown) + 1) + 3, 520))
+
+st.subheader(t("staffing.person_table"))
+people = sf.roster_table(result, show_phones=show_phones, lang=lang())
+raw = result.members.drop_duplicates("staff_id").set_index("staff_id")
+keep_rows = pd.Series(True, index=people.index)
+if community:
+    keep_rows &= people[t("staffing.col.community_id")].astype(str).str.contains(community, regex=False)
+if role:
+    keep_rows &= (raw.loc[people[t("staffing.col.staff_id")], "role"] == role).to_numpy()
+st.dataframe(people[keep_rows], hide_index=True, width="stretch", height=420)
+
+with st.expander(t("staffing.edit")):
+    e1, e2, e3 = st.columns(3)
+    ids = list(result.members["staff_id"].drop_duplicates())
+    label = {sid: f"{sid} {n}（{_role(r)}）" for sid, n, r in
+             result.members.drop_duplicates("staff_id")[["staff_id", "name", "role"]].itertuples(index=False)}
+    sid = e1.selectbox(t("staffing.edit_person"), ids, format_func=lambda x: label.get(x, x), key="staffing_edit_sid")
+    action = e2.selectbox(t("staffing.edit_action"), ["move", "assign", "remove"], key=f"staffing_edit_action_{lang()}",
+                          format_func=lambda a: t(f"staffing.edit.{a}"))
+    gid = e3.selectbox(t("staffing.edit_grid"), list(grids_in_use.grids.index.astype(str)), key="staffing_edit_gid",
+                       disabled=action == "remove")
+    b1, b2 = st.columns(2)
+    if b1.button(t("staffing.edit_apply"), key="staffing_edit_apply"):
+        try:
+            sf.edit_staff(result, roster, grids_in_use.grids, grids_in_use.households, action=action, staff_id=sid,
+                          grid_id=None if action == "remove" else gid, open_cases=cases)
+        except GridgeoError as err:
+            show_error(err)
+        else:
+            edits.append((action, sid, None if action == "remove" else gid))
+            st.rerun()
+    if edits:
+        st.caption(t("staffing.edit_done", n=len(edits)))
+        if b2.button(t("staffing.edit_reset"), key="staffing_edit_reset"):
+            edits.clear()
+            st.rerun()
+
+st.subheader(t("staffing.downloads"))
+d1, d2, d3 = st.columns(3)
+d1.download_button(t("staffing.download_roster"), sf.roster_xlsx(result, show_phones=show_phones, lang=lang()),
+                   file_name="网格员花名册.xlsx", key="staffing_dl_roster", on_click="ignore",
+                   mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+d2.download_button(t("staffing.download_grids"), sf.csv_bytes(sf.grid_table(result)), file_name="grid_staffing.csv",
+                   mime="text/csv", key="staffing_dl_grids", on_click="ignore")
+d3.download_button(t("staffing.download_assignments"), sf.csv_bytes(sf.assignments_table(result)),
+                   file_name="staff_assignments.csv", mime="text/csv", key="staffing_dl_assignments", on_click="ignore")

@@ -1,0 +1,119 @@
+"""The Staffing page (网格人员) through AppTest and in a real browser (zh and en, offline)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from gridgeo.i18n import t
+from pages._ui import DEMO_PATH, K
+from tests.browser_support import MAP_IFRAME, offline_page
+
+ROOT = Path(__file__).resolve().parents[1]
+TIMEOUT = 600  # the demo is partitioned and staffed on a shared 2-core machine
+FULL_PHONE = re.compile(r"1[3-9]\d{9}")
+ARTIFACTS = ROOT / "tests" / "artifacts"
+
+
+def _page(district: Path | str, lang: str = "zh") -> AppTest:
+    at = AppTest.from_file(str(ROOT / "pages" / "staffing.py"), default_timeout=TIMEOUT)
+    at.session_state[K.DISTRICT] = str(district)
+    at.session_state[K.LANG] = lang
+    return at
+
+
+def _metric(at: AppTest, label: str) -> str:
+    values = [m.value for m in at.metric if m.label == label]
+    assert len(values) == 1, [m.label for m in at.metric]
+    return values[0]
+
+
+def _all_text(at: AppTest) -> str:
+    parts = [str(df.value.to_csv()) for df in at.dataframe]
+    parts += [m.value for m in at.markdown] + [c.value for c in at.caption] + [w.value for w in at.warning]
+    return "\n".join(parts)
+
+
+def test_staffing_page_on_the_demo() -> None:
+    at = _page(DEMO_PATH).run()
+    assert not at.exception
+    staff = pd.read_csv(Path(DEMO_PATH) / "staff.csv", dtype=str)
+    # 116 leaders, 5 of them without a home location, for 118 grids: 7 leader places stay empty
+    assert _metric(at, t("staffing.m.shortage", "zh")) == "7"
+    assert _metric(at, t("staffing.m.assigned", "zh")) == f"350 / {len(staff)}"
+    assert any("optimal" in c.value and "gap 0" in c.value for c in at.caption)
+    text = _all_text(at)
+    assert not FULL_PHONE.search(text)                              # masked by default
+    assert staff["phone"].str[:3].iloc[0] + "****" + staff["phone"].str[-4:].iloc[0] in text
+    grid_table = next(df.value for df in at.dataframe if t("staffing.col.households_per_worker", "zh") in df.value)
+    assert len(grid_table) == 118
+    # filters: one community's grids only
+    community = sorted(set(grid_table[t("staffing.col.community_id", "zh")]))[0]
+    at.selectbox(key="w_staffing_community_zh").set_value(community).run()
+    grid_table = next(df.value for df in at.dataframe if t("staffing.col.households_per_worker", "zh") in df.value)
+    assert set(grid_table[t("staffing.col.community_id", "zh")]) == {community}
+    # the explicit unmask switch shows full numbers, for this session only
+    at.toggle(key="w_staffing_unmask_zh").set_value(True).run()
+    assert not at.exception
+    assert FULL_PHONE.search(_all_text(at))
+    # a manual move beyond the rule is refused with the rule's reason
+    first_leader = staff.loc[staff["role"] == "leader", "staff_id"].iloc[0]
+    at.selectbox(key="staffing_edit_sid").set_value(first_leader)
+    at.selectbox(key="staffing_edit_action_zh").set_value("assign")
+    at.button(key="staffing_edit_apply").click().run()
+    assert any("grid_full" in e.value or "已达规则上限" in e.value or "already serves" in e.value
+               or "1 grid" in e.value or "最多负责" in e.value for e in at.error)
+
+
+def test_staffing_page_names_a_bad_roster(tmp_path: Path) -> None:
+    folder = tmp_path / "district"
+    folder.mkdir()
+    for name in ("communities.geojson", "buildings.geojson", "streets.geojson"):
+        shutil.copy(Path(DEMO_PATH) / name, folder / name)
+    roster = pd.read_csv(Path(DEMO_PATH) / "staff.csv", dtype=str, keep_default_na=False).head(20)
+    roster.loc[5, "phone"] = roster.loc[2, "phone"]
+    roster.to_csv(folder / "staff.csv", index=False)
+    at = _page(folder, "en").run()
+    assert not at.exception
+    assert at.error and "is used by 2 people: S0003, S0006" in at.error[0].value
+    assert not FULL_PHONE.search(at.error[0].value)
+    (folder / "staff.csv").unlink()
+    at = _page(folder, "en").run()
+    assert not at.exception
+    assert at.info and "No staff roster" in at.info[0].value
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_staffing_page_in_the_browser(server: str, browser: object, language: str) -> None:
+    blocked: list[str] = []
+    page = offline_page(browser, blocked)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shot = ARTIFACTS / f"staffing_{language}.png"
+    try:
+        page.goto(f"{server}/staffing")  # type: ignore[attr-defined]
+        page.get_by_role("heading", name=t("staffing.title", "zh")).wait_for(timeout=300_000)  # type: ignore[attr-defined]
+        if language == "en":
+            page.locator('[data-testid="stSidebar"]').get_by_text("English").click()  # type: ignore[attr-defined]
+            page.get_by_role("heading", name=t("staffing.title", "en")).wait_for(timeout=300_000)  # type: ignore[attr-defined]
+        page.get_by_role("heading", name=t("staffing.map", language)).wait_for(timeout=600_000)  # type: ignore[attr-defined]
+        frame = page.frame_locator(MAP_IFRAME)  # type: ignore[attr-defined]
+        frame.locator(".gridgeo-label").first.wait_for(state="attached", timeout=120_000)
+        labels = frame.locator(".gridgeo-label").all_inner_texts()
+        assert len(labels) == 118 and all(re.fullmatch(r"\d{3} · \d\+\d", x) for x in labels)
+        assert frame.locator("path.leaflet-interactive").count() > 118
+        legends = " ".join(frame.locator(".gridgeo-legend").all_inner_texts())
+        assert t("staffing.legend", language) in legends and t("map.stations", language) in legends
+        shortage = page.locator('[data-testid="stMetric"]', has_text=t("staffing.m.shortage", language))  # type: ignore[attr-defined]
+        assert shortage.locator('[data-testid="stMetricValue"]').inner_text() == "7"
+        body = page.locator("body").inner_text()  # type: ignore[attr-defined]
+        assert not FULL_PHONE.search(body)
+        page.wait_for_timeout(1500)  # type: ignore[attr-defined]
+    finally:
+        page.screenshot(path=str(shot), full_page=True)  # type: ignore[attr-defined]
+    assert blocked == [], f"the page asked the internet for: {blocked}"
