@@ -191,10 +191,8 @@ def stabilize(grids: gpd.GeoDataFrame, assignments: pd.DataFrame, previous: Plan
     renamed = {n: c for n, c in mapping.items() if n != c}
     g.index = pd.Index([mapping.get(str(i), str(i)) for i in g.index], name="grid_id")
     for n, c in mapping.items():
-        if n in kept_from:
-            vf_old = kept_from[n]
-            g.at[c, "valid_from"] = vf_old if pd.notna(vf_old) else g.at[c, "valid_from"]
-    g["valid_from"] = g["valid_from"].fillna(now)
+        vf_old = kept_from.get(n, pd.NaT)
+        g.at[c, "valid_from"] = vf_old if pd.notna(vf_old) else now   # a fresh code starts now
     g["valid_to"] = pd.Series(pd.NaT, index=g.index, dtype=f"datetime64[ns, {TZ}]")
     a["grid_id"] = a["grid_id"].astype(str).map(lambda x: mapping.get(x, x))
     retired = {str(o): now.isoformat() for o in old.index.astype(str) if o not in set(g.index)}
