@@ -58,4 +58,6 @@ STRINGS: dict[str, dict[str, str]] = {
     "err.plans.import.blank_grid.fix": {"zh": "为每栋楼填写网格编码", "en": "fill in 网格编码 for every building"},
     "err.plans.import.unknown_grid": {"zh": "网格 {value} 不在网格图层中", "en": "Grid {value} is not in the grids layer"},
     "err.plans.import.unknown_grid.fix": {"zh": "使用网格图层中的网格编码", "en": "use a grid code of the grids layer"},
+    "err.plans.format": {"zh": "不支持的导出格式 {value}", "en": "Unknown export format {value}"},
+    "err.plans.format.fix": {"zh": "可选 geojson、gpkg、csv、xlsx", "en": "use one of: geojson, gpkg, csv, xlsx"},
 }

@@ -118,7 +118,8 @@ def _serial(code: str, community: str) -> int | None:
 
 
 def stabilize(grids: gpd.GeoDataFrame, assignments: pd.DataFrame, previous: PlanVersion | None, *,
-              issued: Iterable[str] = (), when: pd.Timestamp | None = None, reinstate: bool = False) -> Coded:
+              issued: Iterable[str] = (), when: pd.Timestamp | None = None, reinstate: bool = False,
+              keep: bool = False) -> Coded:
     """Give the grids of a revision stable codes against ``previous`` (see the module doc).
 
     ``issued`` holds every code any version ever used (retired ones included), so
@@ -126,7 +127,9 @@ def stabilize(grids: gpd.GeoDataFrame, assignments: pd.DataFrame, previous: Plan
     and a city's own file already code them) and only missing ``valid_from``
     dates are filled. With ``reinstate`` (restoring an old version) a grid no
     previous grid matches keeps its own code when that code is free: it is the
-    same ground the code was first given to. Inputs are not modified.
+    same ground the code was first given to. With ``keep`` (a city's own grids
+    imported) every grid keeps its id; only dates and retired codes are worked
+    out against ``previous``. Inputs are not modified.
     """
     now = when if when is not None else pd.Timestamp.now(tz=TZ)
     g = grids.copy()
@@ -156,7 +159,7 @@ def stabilize(grids: gpd.GeoDataFrame, assignments: pd.DataFrame, previous: Plan
     for cid in communities:
         new_ids = [str(i) for i in g.index[g["community_id"].astype(str) == cid]]
         old_ids = [str(i) for i in old.index[old["community_id"].astype(str) == cid]]
-        if new_ids and old_ids:
+        if new_ids and old_ids and not keep:
             m = np.zeros((len(old_ids), len(new_ids)))
             pos_o = {k: i for i, k in enumerate(old_ids)}
             pos_n = {k: i for i, k in enumerate(new_ids)}
@@ -171,6 +174,14 @@ def stabilize(grids: gpd.GeoDataFrame, assignments: pd.DataFrame, previous: Plan
                     mapping[new_ids[c]] = old_ids[r]
                     kept_from[new_ids[c]] = old.at[old_ids[r], "valid_from"] if "valid_from" in old.columns \
                         else pd.NaT
+        if keep:
+            for i in new_ids:
+                mapping[i] = i
+                if i in old_ids:
+                    kept_from[i] = old.at[i, "valid_from"] if "valid_from" in old.columns else pd.NaT
+                elif pd.notna(g.at[i, "valid_from"]):
+                    kept_from[i] = g.at[i, "valid_from"]
+            continue
         fresh = [i for i in new_ids if i not in mapping]
         if reinstate:
             taken = set(mapping.values())

@@ -380,7 +380,7 @@ class Workspace:
     # ------------------------------------------------------------------ writing
 
     def save(self, plan: PlanVersion, *, parent: str | None, author: str, note: str = "", name: str = "",
-             branch: bool | str = False, recode: bool = True) -> str:
+             branch: bool | str = False, recode: bool = True, keep_codes: bool = False) -> str:
         """Save ``plan`` as a new version and return its id (``v<n>``).
 
         ``parent`` is the version the plan was made from (None for a first plan).
@@ -395,8 +395,10 @@ class Workspace:
         unused serial of their community; the grids the parent had and this
         version dropped are recorded as retired in ``meta["retired"]``.
         A plan whose ``meta`` has ``restored_from`` (see :meth:`restore`) gets its
-        own codes back where no current grid holds them. Everything is written in
-        one SQLite transaction.
+        own codes back where no current grid holds them. ``keep_codes`` (an
+        imported city layer: its codes are the city's) keeps every id as given and
+        only fills dates and the retired list. Everything is written in one
+        SQLite transaction.
         """
         if not author.strip():
             raise InputError("a version needs an author", code="err.plans.no_author",
@@ -431,7 +433,7 @@ class Workspace:
             if recode:
                 previous = self._load(conn, parent) if parent is not None else None
                 coded = codes.stabilize(plan.grids, plan.assignments, previous, issued=self._issued(conn),
-                                        when=now, reinstate="restored_from" in plan.meta)
+                                        when=now, reinstate="restored_from" in plan.meta, keep=keep_codes)
                 grids, assignments, retired = coded.grids, coded.assignments, coded.retired
             meta = {**plan.meta, "retired": {**plan.meta.get("retired", {}), **retired}} if recode else plan.meta
             g = normalize_grids(grids)
