@@ -13,6 +13,7 @@ from gridgeo import maps
 from gridgeo.errors import GridgeoError
 from gridgeo.export import assignments_csv, grids_geojson
 from gridgeo.partition import partition
+from pages._plans_ui import plans_section
 from pages._ui import (K, RULES, current_district, init_state, kept_number_input, lang, md_escape, mtime,
                        show_error, stop, t)
 
@@ -75,6 +76,7 @@ shown_key = st.session_state[K.PLAN]
 entry = plans.get(shown_key) if shown_key is not None else None
 if entry is None or shown_key[:2] != (path, version):
     st.info(t("planner.press_run"))
+    plans_section(district, None)
     stop()
 if shown_key != key:
     st.warning(t("planner.stale", lo=shown_key[2], hi=shown_key[3], target=shown_key[4], seed=shown_key[5]))
@@ -133,3 +135,5 @@ d1.download_button(t("planner.download_grids"), grids_geojson(result.grids), fil
                    mime="application/geo+json", key="dl_grids", on_click="ignore")
 d2.download_button(t("planner.download_assignments"), assignments_csv(result.assignments),
                    file_name="assignments.csv", mime="text/csv", key="dl_assignments", on_click="ignore")
+
+plans_section(district, result)

@@ -9,5 +9,7 @@ from __future__ import annotations
 
 from gridgeo.maps.base import *  # noqa: F401,F403
 from gridgeo.maps.base import __all__ as _base_all
+from gridgeo.maps.plans import *  # noqa: F401,F403
+from gridgeo.maps.plans import __all__ as _plans_all
 
-__all__ = list(_base_all)
+__all__ = [*_base_all, *_plans_all]
