@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -91,3 +92,28 @@ def test_a_diff_of_a_version_with_itself_is_empty() -> None:
     result = diff(plan, plan)
     assert result.moved.empty and set(result.grids["status"]) == {"unchanged"}
     assert pd.Series(result.grids["delta"]).eq(0).all()
+
+
+def test_the_comparison_map_colours_grids_by_status_and_shows_moved_buildings() -> None:
+    from gridgeo.maps import DIFF_COLOURS, diff_layers, diff_map
+
+    d = small_district()
+    plan = small_plan()
+    rows = plan.assignments.copy()
+    whole = rows[rows["unit_range"] == ""]
+    bid, src = whole["building_id"].iloc[0], whole["grid_id"].iloc[0]
+    dst = next(g for g in plan.grids.index if g != src)
+    rows.loc[rows["building_id"] == bid, "grid_id"] = dst
+    gone = plan.grids.index[-1]
+    grids = plan.grids.drop(index=[gone])
+    result = diff(plan.evolve(version_id="v1"), plan.evolve(grids=grids, assignments=rows, version_id="v2"))
+    layers = diff_layers(result, d.communities, d.buildings, d.streets, lang="zh")
+    fills = {f["properties"]["grid_id"]: f["properties"]["fill"] for f in layers.grids["features"]}
+    assert fills[src] == fills[dst] == DIFF_COLOURS["changed"]
+    assert [f["properties"]["grid_id"] for f in layers.retired["features"]] == [gone]
+    moved_ids = {f["properties"]["building_id"] for f in layers.moved["features"]}
+    assert bid in moved_ids
+    html = diff_map(layers).get_root().render()
+    for label in ("停用的网格", "调整网格的楼栋", "网格（v1 → v2）"):
+        assert label in html or json.dumps(label)[1:-1] in html, label
+    assert "cdn.jsdelivr" not in html and "/app/static/vendor/" in html

@@ -310,7 +310,16 @@ def import_table(district: io.District, path: str | Path, *, grids: gpd.GeoDataF
 def _table_assignments(table: pd.DataFrame, households: pd.Series, units_of: pd.Series,
                        problems: list[Problem]) -> pd.DataFrame:
     out: list[dict[str, Any]] = []
-    for bid, part in table.groupby("building_id", sort=False):
+    counts = table["building_id"].map(table["building_id"].value_counts())
+    single = table[(counts == 1) & (table["unit_range"] == "")]
+    if len(single):                       # the common case, vectorised: one row, the whole building
+        ids = single["building_id"]
+        units = pd.array(pd.to_numeric(units_of.reindex(ids).to_numpy()), dtype="Int64")
+        out.extend(pd.DataFrame({
+            "row": single["row"].to_numpy(), "building_id": ids.to_numpy(), "grid_id": single["grid_id"].to_numpy(),
+            "households": households.reindex(ids).to_numpy(dtype="int64"), "units": units, "unit_range": "",
+            "estimated": False}).to_dict("records"))
+    for bid, part in table[~table.index.isin(single.index)].groupby("building_id", sort=False):
         total = int(households[bid])
         n_units = units_of.get(bid)
         n_units = int(n_units) if pd.notna(n_units) else None

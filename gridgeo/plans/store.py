@@ -101,7 +101,7 @@ def _json_default(value: object) -> object:
 
 def grid_rows(version_id: str, grids: gpd.GeoDataFrame) -> Iterator[tuple[Any, ...]]:
     """Rows of ``plan_grids`` for one version (a generator: tests inject failures here)."""
-    g = normalize_grids(grids)
+    g = grids if grids.attrs.get("gridgeo_normalized") else normalize_grids(grids)
     extra_cols = [c for c in g.columns if c not in GRID_COLUMNS and c != g.geometry.name]
     values = {c: to_sql_values(g[c]) for c in GRID_COLUMNS}
     extras = g[extra_cols].astype(object).where(g[extra_cols].notna(), None).to_dict("records") \
@@ -141,6 +141,7 @@ def normalize_grids(grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     for col in ("valid_from", "valid_to"):
         s = pd.to_datetime(g[col])
         g[col] = s.dt.tz_localize(TZ) if s.dt.tz is None else s.dt.tz_convert(TZ)
+    g.attrs["gridgeo_normalized"] = True
     return g
 
 
