@@ -154,3 +154,21 @@ def test_shared_households_follow_unit_ranges() -> None:
                         "households": [400, 200, 50], "unit_range": ["1-4", "5-6", ""]})
     shares = shared_households(old, new).set_index(["old", "new"])["shared"].to_dict()
     assert shares == {("g1", "n1"): 300.0, ("g2", "n1"): 100.0, ("g2", "n2"): 200.0, ("g1", "n2"): 50.0}
+
+
+def test_history_gives_each_code_its_validity_dates(ws: Workspace) -> None:
+    v1 = ws.save(small_plan(seed=0), parent=None, author="a")
+    old = ws.load(v1)
+    v2 = ws.save(_redivide_one(old, seed=7, target=300), parent=v1, author="b")
+    new = ws.load(v2)
+    history = ws.history()
+    retired = set(new.meta["retired"])
+    assert set(history.index) == set(old.grids.index) | set(new.grids.index)
+    assert set(history.index[history["valid_to"].notna()]) == retired
+    for code in retired:
+        assert history.at[code, "last_version"] == "v1"
+        assert history.at[code, "valid_to"] == pd.Timestamp(new.meta["retired"][code])
+    for code in new.grids.index:
+        assert pd.isna(history.at[code, "valid_to"]) and history.at[code, "last_version"] == "v2"
+        assert history.at[code, "valid_from"] == new.grids.at[code, "valid_from"]
+    assert ws.history("v1")["valid_to"].isna().all()

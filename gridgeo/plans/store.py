@@ -369,6 +369,54 @@ class Workspace:
             meta=json.loads(meta) if meta else {},
         )
 
+    def history(self, version: str | None = None) -> pd.DataFrame:
+        """Every grid code along the line of versions leading to ``version`` (default: the latest).
+
+        One row per code (index ``grid_id``): ``community_id``, ``valid_from``,
+        ``valid_to`` (NaT while current), ``first_version``, ``last_version``, so
+        "which grid held this address on that day" has an answer after revisions.
+        """
+        with self._connect() as conn:
+            start = version or self._head_any(conn)
+            line: list[str] = []
+            current = start
+            while current is not None:
+                row = conn.execute("SELECT parent FROM plan_versions WHERE version_id = ?", (current,)).fetchone()
+                if row is None:
+                    raise StoreError("unknown plan version", path=self.path, value=current,
+                                     code="err.plans.unknown_version", remedy="pick a saved version")
+                line.append(current)
+                current = row[0]
+            line.reverse()
+            records: dict[str, dict[str, Any]] = {}
+            for vid in line:
+                retired = json.loads(conn.execute("SELECT meta FROM plan_versions WHERE version_id = ?",
+                                                  (vid,)).fetchone()[0] or "{}").get("retired", {})
+                for code, when in retired.items():
+                    if code in records and pd.isna(records[code]["valid_to"]):
+                        records[code]["valid_to"] = pd.Timestamp(when).tz_convert(TZ)
+                for gid, cid, vf in conn.execute("SELECT grid_id, community_id, valid_from FROM plan_grids "
+                                                 "WHERE version_id = ?", (vid,)):
+                    rec = records.get(gid)
+                    if rec is None or pd.notna(rec["valid_to"]):
+                        records[gid] = {"community_id": cid, "valid_from": pd.Timestamp(vf).tz_convert(TZ)
+                                        if vf else pd.NaT, "valid_to": pd.NaT, "first_version": vid,
+                                        "last_version": vid}
+                    else:
+                        rec["last_version"] = vid
+        frame = pd.DataFrame.from_dict(records, orient="index",
+                                       columns=["community_id", "valid_from", "valid_to", "first_version",
+                                                "last_version"])
+        for col in ("valid_from", "valid_to"):
+            frame[col] = pd.to_datetime(frame[col], utc=True).dt.tz_convert(TZ)
+        frame.index.name = "grid_id"
+        return frame.sort_index()
+
+    @staticmethod
+    def _head_any(conn: sqlite3.Connection) -> str | None:
+        row = conn.execute("SELECT version_id FROM plan_versions ORDER BY seq DESC LIMIT 1").fetchone()
+        return None if row is None else str(row[0])
+
     def issued_codes(self) -> set[str]:
         """Every grid code any version ever used: retired codes are never given again."""
         with self._connect() as conn:
