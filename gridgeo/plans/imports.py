@@ -221,54 +221,67 @@ def import_table(district: io.District, path: str | Path, *, grids: gpd.GeoDataF
     by_name: dict[tuple[str, str], list[str]] = {}
     if cols["building_id"] is None and "name" in b.columns:
         compound = b["compound_id"].fillna("").astype(str) if "compound_id" in b.columns else ""
-        for bid, name, comp in zip(b.index.astype(str), b["name"].fillna("").astype(str),
-                                   np.broadcast_to(np.asarray(compound, dtype=object), len(b)), strict=True):
-            by_name.setdefault((name.strip(), str(comp).strip()), []).append(bid)
+        for b_id, name, comp in zip(b.index.astype(str), b["name"].fillna("").astype(str),
+                                    np.broadcast_to(np.asarray(compound, dtype=object), len(b)), strict=True):
+            by_name.setdefault((name.strip(), str(comp).strip()), []).append(b_id)
     known_grids = set(grids.index.astype(str)) if grids is not None else None
-    rows: list[dict[str, Any]] = []
-    grid_meta: dict[str, dict[str, str]] = {}
     households = b["households"].astype("int64")
     units_of = b["units"] if "units" in b.columns else pd.Series(pd.NA, index=b.index)
-    for i, rec in enumerate(frame.to_dict("records")):
-        row_no = i + 2
-        gid = rec[cols["grid_id"]].strip() if cols["grid_id"] else ""
-        if cols["building_id"] is not None:
-            bid = rec[cols["building_id"]].strip()
-            label = bid
-            if bid not in households.index:
-                problems.append(_p("unknown_building", "names a building that is not in the buildings layer",
-                                   row=row_no, feature_id=bid, value=bid,
-                                   remedy="use a building id of the buildings layer, or remove the row"))
-                continue
-        else:
-            name = rec[cols["building_name"]].strip() if cols["building_name"] else ""
-            comp = rec[cols["compound"]].strip() if cols["compound"] else ""
-            label = f"{comp} {name}".strip()
-            hits = by_name.get((name, comp), [])
+    n = len(frame)
+    row_no = np.arange(2, n + 2)
+
+    def text(field: str) -> pd.Series:
+        c = cols[field]
+        return frame[c].str.strip() if c is not None else pd.Series("", index=frame.index)
+
+    gid = text("grid_id")
+    ok = np.ones(n, dtype=bool)
+    if cols["building_id"] is not None:
+        bid = text("building_id")
+        label = bid
+        unknown = ~bid.isin(households.index.astype(str))
+        for k in np.flatnonzero(unknown.to_numpy()):
+            problems.append(_p("unknown_building", "names a building that is not in the buildings layer",
+                               row=int(row_no[k]), feature_id=bid.iat[k], value=bid.iat[k],
+                               remedy="use a building id of the buildings layer, or remove the row"))
+        ok &= ~unknown.to_numpy()
+    else:
+        names, comps = text("building_name"), text("compound")
+        label = (comps + " " + names).str.strip()
+        found: list[str] = []
+        for pos, key in enumerate(zip(names, comps, strict=True)):
+            hits = by_name.get(key, [])
+            found.append(hits[0] if len(hits) == 1 else "")
             if len(hits) != 1:
+                ok[pos] = False
                 problems.append(_p("unknown_building" if not hits else "ambiguous_building",
                                    "names no building" if not hits else f"matches {len(hits)} buildings",
-                                   row=row_no, feature_id=label, value=label,
+                                   row=int(row_no[pos]), feature_id=label.iat[pos], value=label.iat[pos],
                                    remedy="give the 楼栋编码 column, or a unique building name + compound"))
-                continue
-            bid = hits[0]
-        if not gid:
-            problems.append(_p("blank_grid", "has no grid id", row=row_no, feature_id=label,
-                               remedy="fill in 网格编码 for every building"))
+        bid = pd.Series(found, index=frame.index)
+    blank = (gid == "").to_numpy() & ok
+    for k in np.flatnonzero(blank):
+        problems.append(_p("blank_grid", "has no grid id", row=int(row_no[k]), feature_id=label.iat[k],
+                           remedy="fill in 网格编码 for every building"))
+    ok &= ~blank
+    if known_grids is not None:
+        stray = ~gid.isin(known_grids).to_numpy() & ok
+        for k in np.flatnonzero(stray):
+            problems.append(_p("unknown_grid", "names a grid that is not in the grids layer", row=int(row_no[k]),
+                               feature_id=label.iat[k], value=gid.iat[k], remedy="use a grid code of the grids layer"))
+        ok &= ~stray
+    hh_text = text("households")
+    table = pd.DataFrame({"row": row_no, "building_id": bid.to_numpy(), "grid_id": gid.to_numpy(),
+                          "unit_range": text("unit_range").to_numpy(),
+                          "households_in_table": pd.to_numeric(hh_text, errors="coerce").to_numpy()})[ok]
+    grid_meta: dict[str, dict[str, str]] = {}
+    for field in ("grid_name", "kind", "community_id"):
+        if cols[field] is None:
             continue
-        if known_grids is not None and gid not in known_grids:
-            problems.append(_p("unknown_grid", "names a grid that is not in the grids layer", row=row_no,
-                               feature_id=label, value=gid, remedy="use a grid code of the grids layer"))
-            continue
-        meta = grid_meta.setdefault(gid, {})
-        for field in ("grid_name", "kind", "community_id"):
-            if cols[field] is not None and rec[cols[field]].strip():
-                meta.setdefault(field, rec[cols[field]].strip())
-        hh = rec[cols["households"]].strip() if cols["households"] else ""
-        rows.append({"row": row_no, "building_id": bid, "grid_id": gid,
-                     "unit_range": rec[cols["unit_range"]].strip() if cols["unit_range"] else "",
-                     "households_in_table": int(float(hh)) if hh.replace(".", "", 1).isdigit() else None})
-    table = pd.DataFrame(rows, columns=["row", "building_id", "grid_id", "unit_range", "households_in_table"])
+        values = pd.DataFrame({"g": gid, "v": text(field)})[ok]
+        values = values[values["v"] != ""].drop_duplicates("g")
+        for g_, v_ in zip(values["g"], values["v"], strict=True):
+            grid_meta.setdefault(str(g_), {})[field] = str(v_)
     assignments = _table_assignments(table, households, units_of, problems)
     # buildings of the district the table leaves out
     for bid in sorted(set(households.index.astype(str)) - set(table["building_id"])):
@@ -276,19 +289,18 @@ def import_table(district: io.District, path: str | Path, *, grids: gpd.GeoDataF
                            remedy="add a row giving this building's grid"))
     # a grid holds buildings of one community only
     comm_of = b["community_id"].astype(str)
-    if len(assignments):
-        spread = assignments.assign(c=assignments["building_id"].map(comm_of)).groupby("grid_id")["c"].unique()
-        for gid, cs in spread.items():
-            if len(cs) > 1:
-                problems.append(_p("crosses_community", f"holds buildings of {len(cs)} communities",
-                                   feature_id=gid, value=", ".join(sorted(map(str, cs))),
-                                   remedy="a grid belongs to one community: split it or move the buildings"))
+    with_comm = assignments.assign(c=assignments["building_id"].map(comm_of))
+    spread = with_comm.groupby("grid_id")["c"].nunique()
+    for grid_code in spread.index[spread > 1]:
+        cs = sorted(map(str, with_comm.loc[with_comm["grid_id"] == grid_code, "c"].unique()))
+        problems.append(_p("crosses_community", f"holds buildings of {len(cs)} communities",
+                           feature_id=grid_code, value=", ".join(cs),
+                           remedy="a grid belongs to one community: split it or move the buildings"))
     if problems:
         raise _fail(problems, str(path), "building→grid table")
 
-    community = {str(g): str(cs[0]) for g, cs in
-                 assignments.assign(c=assignments["building_id"].map(comm_of)).groupby("grid_id")["c"].unique()
-                 .items()}
+    first = with_comm.drop_duplicates("grid_id")
+    community = dict(zip(first["grid_id"].astype(str), first["c"].astype(str), strict=True))
     if grids is not None and _agrees(district.buildings, grids, assignments):
         polys = grids.loc[sorted(community)]
     else:
@@ -310,15 +322,16 @@ def import_table(district: io.District, path: str | Path, *, grids: gpd.GeoDataF
 def _table_assignments(table: pd.DataFrame, households: pd.Series, units_of: pd.Series,
                        problems: list[Problem]) -> pd.DataFrame:
     out: list[dict[str, Any]] = []
+    fast = pd.DataFrame()
     counts = table["building_id"].map(table["building_id"].value_counts())
     single = table[(counts == 1) & (table["unit_range"] == "")]
     if len(single):                       # the common case, vectorised: one row, the whole building
         ids = single["building_id"]
         units = pd.array(pd.to_numeric(units_of.reindex(ids).to_numpy()), dtype="Int64")
-        out.extend(pd.DataFrame({
+        fast = pd.DataFrame({
             "row": single["row"].to_numpy(), "building_id": ids.to_numpy(), "grid_id": single["grid_id"].to_numpy(),
             "households": households.reindex(ids).to_numpy(dtype="int64"), "units": units, "unit_range": "",
-            "estimated": False}).to_dict("records"))
+            "estimated": False})
     for bid, part in table[~table.index.isin(single.index)].groupby("building_id", sort=False):
         total = int(households[bid])
         n_units = units_of.get(bid)
@@ -355,8 +368,9 @@ def _table_assignments(table: pd.DataFrame, households: pd.Series, units_of: pd.
             out.append({"row": int(r["row"]), "building_id": bid, "grid_id": r["grid_id"], "households": int(h),
                         "units": len(s),
                         "unit_range": r["unit_range"], "estimated": n_units is None})
-    frame = pd.DataFrame(out, columns=["row", "building_id", "grid_id", "households", "units", "unit_range",
-                                       "estimated"])
+    columns = ["row", "building_id", "grid_id", "households", "units", "unit_range", "estimated"]
+    frame = pd.concat([f for f in (fast, pd.DataFrame(out, columns=columns)) if len(f)] or
+                      [pd.DataFrame(out, columns=columns)], ignore_index=True)
     frame = frame.sort_values("row", kind="stable").drop(columns="row").reset_index(drop=True)
     frame["units"] = frame["units"].astype("Int64")
     frame["households"] = frame["households"].astype("int64")
