@@ -192,7 +192,7 @@ def _save_tab(ws: Workspace, result: Any | None) -> None:
     if result is None:
         st.info(t("plans.no_result"))
     else:
-        st.caption(t("plans.based_on", version=_base(ws) or "—"))
+        based_on = st.empty()             # filled after a save, so it names the version just saved
         with st.form("plans_save_form"):
             name = st.text_input(t("plans.name"), key="plans_name")
             author = st.text_input(t("plans.author"), key=PK.AUTHOR)
@@ -202,6 +202,7 @@ def _save_tab(ws: Workspace, result: Any | None) -> None:
             plan = PlanVersion(result.grids, result.assignments, result.rules,
                                meta={"source": "partition", "seed": int(result.seed)})
             _save(ws, plan, author=author, note=note, name=name, branch=False)
+        based_on.caption(t("plans.based_on", version=_base(ws) or "—"))
     pending = st.session_state.get(PK.CONFLICT)
     if pending is not None and st.button(t("plans.save_branch"), key="plans_branch"):
         _save(ws, pending["plan"], author=pending["author"], note=pending["note"], name=pending["name"],
@@ -298,10 +299,12 @@ def _compare_tab(ws: Workspace) -> None:
     stamp = _stamp(ws)
     result = comparison(str(ws.path), stamp, a, b)
     st.markdown(t("plans.diff_summary", **result.summary()))
-    src = st.session_state[K.DISTRICT]
-    layers = comparison_layers(str(ws.path), stamp, a, b, src, mtime(src), lang())
-    st_folium(maps.diff_map(layers, osm=bool(st.session_state.get(K.OSM))), key="plans_diff_map",
-              returned_objects=[], use_container_width=True, height=520)
+    # The map is drawn on request: tabs render every tab, and one map iframe per page keeps the page light.
+    if st.toggle(t("plans.show_map"), key="plans_show_map"):
+        src = st.session_state[K.DISTRICT]
+        layers = comparison_layers(str(ws.path), stamp, a, b, src, mtime(src), lang())
+        st_folium(maps.diff_map(layers, osm=bool(st.session_state.get(K.OSM))), key="plans_diff_map",
+                  returned_objects=[], use_container_width=True, height=520)
     changed = result.grids[result.grids["status"] != "unchanged"].reset_index()
     st.subheader(t("plans.changed_grids"))
     st.dataframe(pd.DataFrame({

@@ -161,4 +161,5 @@ STRINGS: dict[str, dict[str, str]] = {
     "plans.size.under": {"zh": "偏小", "en": "under"},
     "plans.size.over": {"zh": "偏大", "en": "over"},
     "plans.size.exempt": {"zh": "不限（专属）", "en": "exempt (dedicated)"},
+    "plans.show_map": {"zh": "在地图上显示比较", "en": "Show the comparison on a map"},
 }
