@@ -166,6 +166,7 @@ def stabilize(grids: gpd.GeoDataFrame, assignments: pd.DataFrame, previous: Plan
     for gid, cid in zip(old_index, old["community_id"].astype(str), strict=True):
         old_by.setdefault(cid, []).append(gid)
     pos_of_old = {gid: k for k, gid in enumerate(old_index)}
+    hh_of = {str(k): float(v) for k, v in old_hh.items()}
     pos_of_new = {gid: k for k, gid in enumerate(new_index)}
     share_by: dict[str, list[tuple[str, str, float]]] = {}
     old_comm = dict(zip(old_index, old["community_id"].astype(str), strict=True))
@@ -181,7 +182,7 @@ def stabilize(grids: gpd.GeoDataFrame, assignments: pd.DataFrame, previous: Plan
             for o, n, sh in share_by.get(cid, []):
                 if o in pos_o and n in pos_n:
                     m[pos_o[o], pos_n[n]] = sh
-            ground = old_hh.reindex(old_ids).fillna(0.0).to_numpy()
+            ground = np.array([hh_of.get(i, 0.0) for i in old_ids], dtype=float)
             if (ground <= 0).any():
                 _empty_grid_overlap(m, old.iloc[[pos_of_old[i] for i in old_ids]],
                                     g.iloc[[pos_of_new[i] for i in new_ids]], pd.Series(ground))

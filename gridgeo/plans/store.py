@@ -262,6 +262,7 @@ class Workspace:
             conn.execute("INSERT INTO gpkg_geometry_columns VALUES ('plan_grids_latest', 'geom', 'GEOMETRY', "
                          "4326, 0, 0)")
             conn.execute("CREATE INDEX plan_grids_version ON plan_grids (version_id)")
+            conn.execute("CREATE INDEX plan_grids_code ON plan_grids (grid_id)")
             conn.execute("CREATE INDEX plan_assignments_version ON plan_assignments (version_id)")
         tmp.replace(self.path)
 
