@@ -14,11 +14,11 @@ import sys
 from collections.abc import Sequence
 
 from gridgeo import __version__
-from gridgeo.cli import demo, partition, plan, validate
+from gridgeo.cli import cases, coverage, demo, export, partition, plan, validate
 from gridgeo.errors import GridgeoError
 
 #: command modules, in the order ``--help`` lists them
-COMMANDS = (validate, partition, plan, demo)
+COMMANDS = (validate, partition, plan, cases, coverage, export, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

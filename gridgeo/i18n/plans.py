@@ -61,7 +61,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "err.plans.format": {"zh": "不支持的导出格式 {value}", "en": "Unknown export format {value}"},
     "err.plans.format.fix": {"zh": "可选 geojson、gpkg、csv、xlsx", "en": "use one of: geojson, gpkg, csv, xlsx"},
     # --- the 方案与版本 section of the planner page ------------------------------------
-    "app.grids_source.store": {"zh": "网格来自方案库的版本 {version}", "en": "Grids from version {version} of the plan store"},
+    "app.grids_source.store": {"zh": "网格来自方案库（方案与版本）中的当前版本", "en": "Grids from the current version in the plan store"},
     "plans.section": {"zh": "方案与版本", "en": "Plans and versions"},
     "plans.intro": {"zh": "方案保存在工作区文件 {path} 中；每次保存生成一个新版本，旧版本保留不变。",
                     "en": "Plans are kept in the workspace {path}; every save makes a new version and keeps the old ones."},

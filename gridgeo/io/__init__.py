@@ -19,6 +19,7 @@ import pandas as pd
 
 from gridgeo.errors import (CRSError, GeometryError, GridgeoWarning, InputError, Problem, SchemaError,
                             summarize)
+from gridgeo.grids import fill_community_ids
 from gridgeo.io.formats import ACCEPTED, TABLE_SUFFIXES, VECTOR_SUFFIXES, read_raw
 from gridgeo.io.validate import Coords, check_communities_overlap, check_layer, join_buildings
 from gridgeo.schema import LAYERS
@@ -235,6 +236,8 @@ def read_district(folder: str | Path, *, rules: Rules = DEFAULT_RULES) -> Distri
                                   path=root, code="err.schema.duplicate_id",
                                   remedy="give every record one id across all files")
             layers[name] = gpd.GeoDataFrame(merged, geometry="geometry", crs=4326)
+    if layers.get("grids") is not None:
+        layers["grids"] = fill_community_ids(layers["grids"], communities)
     return District(
         communities=communities, buildings=buildings, problems=tuple(problems), source=str(root),
         name=str(meta.get("name", root.name)), synthetic=bool(meta.get("synthetic", False)),

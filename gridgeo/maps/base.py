@@ -444,19 +444,12 @@ def overview_map(layers: OverviewLayers, *, osm: bool = False) -> folium.Map:
                    fields=["building_id", "name", "households", "units", "compound_id"],
                    aliases=[t("map.building_id", lang), t("map.name", lang), t("map.households", lang),
                             t("map.units", lang), t("map.compound", lang)]).add_to(m)
-    if layers.stations is not None:
-        _geojson_layer(layers.stations, t("map.stations", lang), station_style,
-                       fields=["name", "kind_label"], aliases=[t("map.name", lang), t("map.kind", lang)],
-                       highlight=False, marker=folium.CircleMarker(radius=5)).add_to(m)
+    from gridgeo.maps.stations import add_stations  # the station layer lives in maps.stations
+    add_stations(m, layers.stations, lang)
     _labels(layers.labels, t("map.labels", lang)).add_to(m)
     sections: list[tuple[str, Sequence[tuple[str, str]]]] = [
         (t("map.legend_households", lang), list(zip(HOUSEHOLD_COLOURS, household_class_labels())))]
-    if layers.stations is not None:
-        kinds = sorted({f["properties"].get("kind", "other") for f in layers.stations["features"]},
-                       key=list(_STATION_COLOURS).index)
-        sections.append((t("map.stations", lang),
-                         [(_STATION_COLOURS[k], t(f"map.station.{k}", lang)) for k in kinds]))
-    Legend(sections, circles=(False, True)).add_to(m)
+    Legend(sections).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     return use_local_assets(m)
 
