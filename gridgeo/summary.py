@@ -11,7 +11,8 @@ from typing import Any
 
 import pandas as pd
 
-from gridgeo.errors import Problem
+from gridgeo.errors import Problem, render
+from gridgeo.i18n import Lang
 from gridgeo.io import District
 from gridgeo.settings import DEFAULT_RULES, Rules
 
@@ -74,17 +75,17 @@ def district_figures(district: District, rules: Rules = DEFAULT_RULES) -> dict[s
     }
 
 
-def problem_table(problems: Sequence[Problem], *, max_ids: int = 20) -> pd.DataFrame:
-    """Group load problems by code: how many, which ids, one example message.
+def problem_table(problems: Sequence[Problem], *, max_ids: int = 20, lang: Lang = "en") -> pd.DataFrame:
+    """Group load problems by code: how many, which ids, one example message (in ``lang``).
 
     The ids are what a user searches for in their own file, so they are listed
-    (the first ``max_ids``, then "…and n more").
+    (the first ``max_ids``, then "…and n more" / "等 n 个").
     """
     rows: dict[str, dict[str, Any]] = {}
     for p in problems:
         row = rows.setdefault(p.code, {"code": p.code, "severity": p.severity, "count": 0,
-                                       "ids": [], "message": p.render()})
-        row["count"] += 1
+                                       "ids": [], "message": render(p, lang)})
+        row["count"] += p.count
         ids = list(p.ids) or ([str(p.feature_id)] if p.feature_id not in (None, "") else [])
         row["ids"].extend(i for i in map(str, ids) if i not in row["ids"])
     out = []
@@ -92,7 +93,7 @@ def problem_table(problems: Sequence[Problem], *, max_ids: int = 20) -> pd.DataF
         ids = row["ids"]
         shown = ", ".join(ids[:max_ids])
         if len(ids) > max_ids:
-            shown += f" …and {len(ids) - max_ids} more"
+            shown += f" …and {len(ids) - max_ids} more" if lang == "en" else f" 等另 {len(ids) - max_ids} 个"
         out.append({**row, "ids": shown, "n_ids": len(ids)})
     columns = ["code", "severity", "count", "n_ids", "ids", "message"]
     return pd.DataFrame(out, columns=columns)

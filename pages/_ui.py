@@ -22,8 +22,8 @@ import streamlit as st
 
 from gridgeo import grids as gridlayer
 from gridgeo import io, maps, summary
-from gridgeo.errors import GridgeoError
-from gridgeo.i18n import STRINGS, Lang
+from gridgeo.errors import GridgeoError, render
+from gridgeo.i18n import Lang
 from gridgeo.i18n import t as _t
 from gridgeo.settings import DEFAULT_RULES, Rules
 
@@ -103,10 +103,13 @@ def md_escape(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text).replace("\n", "  \n")
 
 
-def show_error(err: GridgeoError) -> None:
-    """Show a ``GridgeoError``: the translated title, then the message naming file, row and remedy."""
-    title = t(err.code, **err.fields) if err.code in STRINGS else t("app.error_title")
-    st.error(f"**{md_escape(title)}**\n\n{md_escape(str(err))}", icon=":material/error:")
+def show_error(err: GridgeoError, *, title: str | None = None) -> None:
+    """Show a ``GridgeoError`` in the page's language: a title, then the sentence naming the file,
+    row or feature, the value seen and the fix (``gridgeo.errors.render``), never a server path."""
+    body = render(err, lang())
+    lines = body.split("\n")
+    text = md_escape(lines[0]) + "".join(f"\n- {md_escape(line[2:])}" for line in lines[1:])
+    st.error(f"**{md_escape(title or t('app.error_title'))}**\n\n{text}", icon=":material/error:")
 
 
 def mtime(path: str | Path) -> float:
@@ -148,11 +151,12 @@ def stop() -> NoReturn:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def district_summary(path: str, mtime: float) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
-    """Key figures, per-community table and grouped load problems of a district."""
+def district_summary(path: str, mtime: float, lang: Lang = "zh") -> tuple[dict[str, Any], pd.DataFrame,
+                                                                         pd.DataFrame]:
+    """Key figures, per-community table and grouped load problems (in ``lang``) of a district."""
     district = load_district(path, mtime)
     return (summary.district_figures(district, RULES), summary.community_table(district, RULES),
-            summary.problem_table(district.problems))
+            summary.problem_table(district.problems, lang=lang))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

@@ -15,7 +15,7 @@ st.title(t("home.title"))
 path = st.session_state[K.DISTRICT]                                            # 1 inputs
 district = current_district()
 version = mtime(path)
-figures, table, problems = district_summary(path, version)                     # 2 gridgeo
+figures, table, problems = district_summary(path, version, lang())                     # 2 gridgeo
 lo, hi = RULES.min_households, RULES.max_households
 
 caption = t("app.district", name=md_escape(district.name or "—"))

@@ -136,8 +136,10 @@ def test_bad_upload_shows_the_file_and_row() -> None:
     assert at.session_state[K.DISTRICT] != DEMO_PATH
     errors = [e.value for e in at.error]
     assert len(errors) == 1
-    assert "bad_households.csv row 3 (B101)" in errors[0]
-    assert "约300" in errors[0]
+    # in the page's language (zh): the file, the row and id, the user's header, the value, the fix
+    assert "文件 bad_households.csv（楼栋）有 3 处问题，未载入任何数据" in errors[0]
+    assert "第 3 行（B101）：“户数”必须是大于 0 的整数，读到的值为“约300”。处理办法：请填写数字" in errors[0]
+    assert "row 3" not in errors[0] and "/tmp" not in errors[0]
     assert not at.metric                                   # nothing half-loaded is shown
 
 

@@ -96,7 +96,8 @@ def test_bad_households_name_each_row_and_value() -> None:
         io.read_buildings(DATA / "bad_households.csv")
     msg = str(err.value)
     # spreadsheet rows: header is row 1, so data row index 1 is row 3
-    assert "bad_households.csv row 3 (B101): households must be a whole number greater than 0, got '约300'" in msg
+    # the user's own header (户数) is named, not the internal field name
+    assert "bad_households.csv row 3 (B101): 户数 must be a whole number greater than 0, got '约300'" in msg
     assert "row 4 (B102)" in msg and "got '0'" in msg
     assert "row 5 (B103)" in msg and "got '-5'" in msg
     assert "Fix: enter a number such as 300" in msg

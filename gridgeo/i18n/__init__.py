@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from gridgeo.i18n import core
+from gridgeo.i18n import core, errors
 
 Lang = Literal["zh", "en"]
 LANGS: tuple[Lang, ...] = ("zh", "en")
 
 _SECTIONS: tuple[dict[str, dict[str, str]], ...] = (
     core.STRINGS,
+    errors.STRINGS,
 )
 
 

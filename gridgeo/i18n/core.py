@@ -137,8 +137,6 @@ STRINGS: dict[str, dict[str, str]] = {
     "planner.download_grids": {"zh": "下载网格（grids.geojson）", "en": "Download grids (grids.geojson)"},
     "planner.download_assignments": {"zh": "下载楼栋归属（assignments.csv）",
                                      "en": "Download building assignments (assignments.csv)"},
-    # --- errors (io) -----------------------------------------------------------
-    "err.generic": {"zh": "输入有误", "en": "Input error"},
     # --- partition -------------------------------------------------------------
     "partition.explain_feasible": {
         "zh": "{households} 户：可划 {k_min}–{k_max} 个网格；已划 {grids} 个，每格 {lo}–{hi} 户。",
@@ -178,6 +176,5 @@ STRINGS: dict[str, dict[str, str]] = {
                                  "en": "A unit or unsplittable building exceeds {max} households."},
     "partition.note_locked": {"zh": "保留 {n} 个锁定网格（{households} 户），其余部分重新划分。",
                               "en": "{n} locked grid(s) kept ({households} households); the rest was re-divided."},
-    "err.partition.input": {"zh": "划分输入有误", "en": "Partition input error"},
 }
 

@@ -1,0 +1,251 @@
+"""The error catalogue: every error and problem code, its message and its fix, in zh and en.
+
+Convention (shared by every area): an error or problem raised with
+``code="err.<area>.<what>"`` has two entries, ``err.<area>.<what>`` (the
+message) and ``err.<area>.<what>.fix`` (the remedy). Both are ``str.format``
+templates filled with ``value``, ``message`` (the English message, a last
+resort) and the error's extra keyword fields / the problem's ``params``. A
+code built per column with an f-string (``f"err.schema.{f.name}_empty"``) is
+covered by one wildcard entry (``err.schema.*_empty``). Templates carry no
+final full stop: ``gridgeo.errors.render`` adds the location, the value seen
+and the punctuation. ``tests/test_i18n_errors.py`` fails on a code raised
+anywhere in ``gridgeo/`` without both entries in both languages.
+
+The ``errfmt.*`` and ``layer.*`` keys are the pieces ``render`` assembles.
+"""
+
+from __future__ import annotations
+
+_FORMATS_ZH = "GeoJSON（.geojson）、GeoPackage（.gpkg）、压缩的 Shapefile（.zip）、CSV（.csv）或 Excel（.xlsx）"
+_FORMATS_EN = "GeoJSON (.geojson), GeoPackage (.gpkg), zipped Shapefile (.zip), CSV (.csv) or Excel (.xlsx)"
+
+STRINGS: dict[str, dict[str, str]] = {
+    # --- how a sentence is assembled ---------------------------------------------------
+    "errfmt.file": {"zh": "文件 {name}", "en": "{name}"},
+    "errfmt.row": {"zh": "第 {row} 行", "en": "row {row}"},
+    "errfmt.feature": {"zh": "（{id}）", "en": " ({id})"},
+    "errfmt.where": {"zh": "{where}：{message}", "en": "{where}: {message}"},
+    "errfmt.value": {"zh": "，读到的值为“{value}”", "en": ", got '{value}'"},
+    "errfmt.example_value": {"zh": "，如第 {row} 行读到“{value}”", "en": ", e.g. row {row} has '{value}'"},
+    "errfmt.fix": {"zh": "。处理办法：{fix}", "en": ". Fix: {fix}"},
+    "errfmt.all_rows": {"zh": "全部 {n} 行", "en": "all {n} rows"},
+    "errfmt.some_rows": {"zh": "共 {n} 行", "en": "{n} rows"},
+    "errfmt.all_features": {"zh": "全部 {n} 个要素", "en": "all {n} features"},
+    "errfmt.some_features": {"zh": "共 {n} 个要素", "en": "{n} features"},
+    "errfmt.example_rows": {"zh": "（例如第 {rows} 行）", "en": " (e.g. rows {rows})"},
+    "errfmt.example_ids": {"zh": "（例如 {ids}）", "en": " (e.g. {ids})"},
+    "errfmt.file_problems": {"zh": "文件 {file}（{layer}）有 {n} 处问题，未载入任何数据：",
+                             "en": "{file} ({layer}) has {n} problem(s); nothing was loaded:"},
+    "errfmt.more": {"zh": "另有 {n} 处问题未列出", "en": "…and {n} more"},
+    "errfmt.library_warning": {"zh": "提示：{text}", "en": "note: {text}"},
+    "errfmt.cli_error": {"zh": "错误：{text}", "en": "error: {text}"},
+    "errfmt.cli_warning": {"zh": "提示：{text}", "en": "warning: {text}"},
+    "cli.validate.ok": {"zh": "通过：{file}{features}（{n_errors} 个错误，{n_warnings} 条提示）",
+                        "en": "OK: {file}{features} ({n_errors} errors, {n_warnings} warnings)"},
+    "cli.validate.problems": {"zh": "有问题：{file}（{n_errors} 个错误，{n_warnings} 条提示）",
+                              "en": "PROBLEMS: {file} ({n_errors} errors, {n_warnings} warnings)"},
+    "cli.validate.features": {"zh": "，{n} 条{layer}记录", "en": ", {n} {layer}"},
+    # --- layer names ---------------------------------------------------------------------
+    "layer.communities": {"zh": "社区边界", "en": "communities"},
+    "layer.buildings": {"zh": "楼栋", "en": "buildings"},
+    "layer.streets": {"zh": "道路", "en": "streets"},
+    "layer.stations": {"zh": "服务站点", "en": "stations"},
+    "layer.staff": {"zh": "网格人员", "en": "staff"},
+    "layer.cases": {"zh": "事件", "en": "cases"},
+    "layer.grids": {"zh": "网格", "en": "grids"},
+    "geomkind.polygon": {"zh": "面（多边形）", "en": "polygons"},
+    "geomkind.point": {"zh": "点", "en": "points"},
+    "geomkind.line": {"zh": "线", "en": "lines"},
+    "geomkind.polygon_or_point": {"zh": "面或点", "en": "polygons or points"},
+    # --- generic -------------------------------------------------------------------------
+    "err.generic": {"zh": "输入有误：{message}", "en": "{message}"},
+    "err.generic.fix": {"zh": "请检查输入数据", "en": "check the input"},
+    # --- io: files -----------------------------------------------------------------------
+    "err.io.unknown_layer": {"zh": "未知的图层“{value}”", "en": "unknown layer '{value}'"},
+    "err.io.unknown_layer.fix": {"zh": "可用的图层：{layers}", "en": "use one of: {layers}"},
+    "err.io.bad_manifest": {"zh": "district.json 不是有效的 JSON（第 {line} 行附近）",
+                            "en": "district.json is not valid JSON (near line {line})"},
+    "err.io.bad_manifest.fix": {"zh": "修正该文件，或删除 district.json 以按文件名读取各图层",
+                                "en": "fix the JSON or delete district.json to read files by name"},
+    "err.io.manifest_layers": {"zh": "district.json 中的 layers 必须是一个对象",
+                               "en": "'layers' in district.json must be an object"},
+    "err.io.manifest_layers.fix": {"zh": '写成 {{"layers": {{"buildings": "buildings.geojson"}}}} 的形式',
+                                   "en": 'write e.g. {{"layers": {{"buildings": "buildings.geojson"}}}}'},
+    "err.io.manifest_unknown_layer": {"zh": "district.json 列出了未知的图层“{value}”",
+                                      "en": "district.json names an unknown layer '{value}'"},
+    "err.io.manifest_unknown_layer.fix": {"zh": "可用的图层：{layers}", "en": "use one of: {layers}"},
+    "err.io.missing_file": {"zh": "找不到文件", "en": "file not found"},
+    "err.io.missing_file.fix": {"zh": "请检查路径：{layer}文件必须存在且可读",
+                                "en": "check the path; the {layer} file must exist and be readable"},
+    "err.io.missing_folder": {"zh": "找不到辖区文件夹", "en": "district folder not found"},
+    "err.io.missing_folder.fix": {"zh": "请指定存放社区边界和楼栋文件的文件夹",
+                                  "en": "pass the folder holding communities and buildings files"},
+    "err.io.missing_layer": {"zh": "文件夹中没有{layer}文件", "en": "the folder has no {layer} file"},
+    "err.io.missing_layer.fix": {"zh": f"添加 {{layer_file}}.geojson（或其他格式：{_FORMATS_ZH}）",
+                                 "en": f"add {{layer_file}}.geojson (or another of: {_FORMATS_EN})"},
+    "err.io.is_dir": {"zh": "这是一个文件夹，不是文件", "en": "is a folder, not a file"},
+    "err.io.is_dir.fix": {"zh": f"请选择{{layer}}文件本身（{_FORMATS_ZH}）",
+                          "en": f"choose the {{layer}} file itself ({_FORMATS_EN})"},
+    "err.io.unknown_format": {"zh": "无法识别的文件格式", "en": "unknown file format"},
+    "err.io.unknown_format.fix": {"zh": f"gridgeo 可读取 {_FORMATS_ZH}，请另存为其中一种",
+                                  "en": f"save it as one of: {_FORMATS_EN}"},
+    "err.io.unreadable": {"zh": "无法作为 {expected} 文件读取：文件已损坏，或是改了扩展名的其他文件",
+                          "en": "cannot be read as {expected}: the file is damaged or another kind of file "
+                                "renamed"},
+    "err.io.unreadable.fix": {"zh": f"gridgeo 可读取 {_FORMATS_ZH}；请在 QGIS 或 Excel 中重新导出为其中一种",
+                              "en": f"gridgeo reads {_FORMATS_EN}; export the data again as one of them "
+                                    "(QGIS, Excel)"},
+    "err.io.no_layer": {"zh": "GeoPackage 中没有名为“{value}”的图层；现有图层：{layers}",
+                        "en": "has no layer named '{value}'; layers: {layers}"},
+    "err.io.no_layer.fix": {"zh": "请选择列出的图层之一", "en": "choose one of the listed layers"},
+    "err.io.which_layer": {"zh": "GeoPackage 含 {n} 个图层（{layers}），没有一个名为“{layer_file}”",
+                           "en": "holds {n} layers ({layers}) and none is named '{layer_file}'"},
+    "err.io.which_layer.fix": {"zh": "请指明要读取的图层（--layer-name）",
+                               "en": "name the layer to read (--layer-name / layer=)"},
+    "err.io.zip_many_shp": {"zh": "压缩包中有多个 Shapefile（{names}）",
+                            "en": "the zip holds several shapefiles ({names})"},
+    "err.io.zip_many_shp.fix": {"zh": "每个压缩包只放一个 Shapefile，或将其命名为 {layer_file}.shp",
+                                "en": "zip one shapefile per file, or name one {layer_file}.shp"},
+    "err.io.zip_no_shp": {"zh": "压缩包中没有 .shp 文件", "en": "the zip holds no .shp file"},
+    "err.io.zip_no_shp.fix": {"zh": "将 .shp 与 .shx、.dbf、.prj（及 .cpg）一起压缩",
+                              "en": "zip the .shp together with its .shx, .dbf, .prj (and .cpg)"},
+    "err.io.zip_incomplete": {"zh": "Shapefile {shp} 缺少 {ext} 部分", "en": "shapefile {shp} lacks its {ext} part"},
+    "err.io.zip_incomplete.fix": {"zh": "把 Shapefile 的全部文件（.shp .shx .dbf .prj .cpg）一起压缩",
+                                  "en": "zip all parts of the shapefile (.shp .shx .dbf .prj .cpg)"},
+    "err.io.bad_zip": {"zh": "不是有效的 zip 压缩包", "en": "is not a valid zip file"},
+    "err.io.bad_zip.fix": {"zh": "请重新压缩", "en": "re-create the zip archive"},
+    "err.io.encoding": {"zh": "文本编码既不是 UTF-8 也不是 GBK", "en": "the text encoding is neither UTF-8 nor GBK"},
+    "err.io.encoding.fix": {"zh": "请将 CSV 另存为 UTF-8 编码", "en": "save the CSV as UTF-8"},
+    "err.io.empty": {"zh": "没有任何数据行；{layer}图层至少需要一行",
+                     "en": "has no rows; a {layer} layer needs at least one"},
+    "err.io.empty.fix": {"zh": "请确认选择了正确的文件", "en": "check that the right file was chosen"},
+    "err.io.reader_note": {"zh": "读取时的提示：{value}", "en": "note from the reader: {value}"},
+    "err.io.reader_note.fix": {"zh": "如数据显示不对，请在 QGIS 中检查该文件",
+                               "en": "if the data look wrong, check the file in QGIS"},
+    # --- schema: columns and cells ------------------------------------------------------
+    "err.schema.missing_field": {"zh": "缺少必需的列“{column}”（可用的表头：{accepted}）；文件中的列：{found}",
+                                 "en": "missing required column '{column}' (accepted headers: {accepted}); "
+                                       "found columns: {found}"},
+    "err.schema.missing_field.fix": {"zh": "添加这一列，或把某个表头改成可用的名称",
+                                     "en": "add the column or rename a header to an accepted one"},
+    "err.schema.*_empty": {"zh": "“{column}”为空", "en": "{column} is empty"},
+    "err.schema.*_empty.fix": {"zh": "请填写“{column}”", "en": "fill in {column} ({meaning})"},
+    "err.schema.*_unknown": {"zh": "“{column}”的值无法识别", "en": "{column} is not a known value"},
+    "err.schema.*_unknown.fix": {"zh": "可用的值：{accepted}", "en": "use one of: {accepted}"},
+    "err.schema.*_not_positive_int": {"zh": "“{column}”必须是大于 0 的整数",
+                                      "en": "{column} must be a whole number greater than 0"},
+    "err.schema.*_not_positive_int.fix": {"zh": "请填写数字，例如 {example}", "en": "enter a number such as {example}"},
+    "err.schema.*_not_int": {"zh": "“{column}”必须是不小于 0 的整数", "en": "{column} must be a whole number ≥ 0"},
+    "err.schema.*_not_int.fix": {"zh": "请填写数字，例如 {example}", "en": "enter a number such as {example}"},
+    "err.schema.*_not_number": {"zh": "“{column}”不是数字", "en": "{column} is not a number"},
+    "err.schema.*_not_number.fix": {"zh": "请填写小数，例如 12.5", "en": "enter a decimal number such as 12.5"},
+    "err.schema.*_not_bool": {"zh": "“{column}”不是“是/否”", "en": "{column} is not yes/no"},
+    "err.schema.*_not_bool.fix": {"zh": "请填写 是/否、true/false 或 1/0", "en": "use 是/否, true/false or 1/0"},
+    "err.schema.*_not_datetime": {"zh": "“{column}”不是日期时间", "en": "{column} is not a date-time"},
+    "err.schema.*_not_datetime.fix": {"zh": "请写成 2026-01-31 09:30（北京时间）",
+                                      "en": "write it as 2026-01-31 09:30 (Beijing time)"},
+    "err.schema.duplicate_id": {"zh": "“{column}”中的“{value}”出现了 {n} 次（第 {rows} 行）",
+                                "en": "{column} '{value}' is used {n} times (rows {rows})"},
+    "err.schema.duplicate_id.fix": {"zh": "每条记录应有唯一的编码", "en": "give every record its own id"},
+    "err.schema.duplicate_feature_id": {"zh": "“{column}”中的“{value}”出现了 {n} 次（第 {features} 个要素）",
+                                        "en": "{column} '{value}' is used {n} times (features {features})"},
+    "err.schema.duplicate_feature_id.fix": {"zh": "每条记录应有唯一的编码", "en": "give every record its own id"},
+    "err.schema.duplicate_across_files": {"zh": "{layer}编码在多个文件中重复：{ids}",
+                                          "en": "{layer} ids repeat across files: {ids}"},
+    "err.schema.duplicate_across_files.fix": {"zh": "所有文件中每条记录只用一个编码",
+                                              "en": "give every record one id across all files"},
+    "err.schema.closed_before_created": {"zh": "办结时间早于上报时间", "en": "closed_at is earlier than created_at"},
+    "err.schema.closed_before_created.fix": {"zh": "请更正时间（格式 2026-01-31 09:30）",
+                                             "en": "correct the times (format 2026-01-31 09:30)"},
+    "err.schema.unknown_community": {"zh": "{n} 栋楼填写的社区编码不在社区边界图层中，已按位置确定所属社区",
+                                     "en": "{n} building(s) name a community_id that is not in the communities "
+                                           "layer; their location decided instead"},
+    "err.schema.unknown_community.fix": {"zh": "核对楼栋表中的社区编码", "en": "check the community codes in the "
+                                                                                  "buildings file"},
+    # --- geometry ---------------------------------------------------------------------------
+    "err.geom.bad_coordinate": {"zh": "“{column}”列不是数字或 WKT 几何", "en": "column {column} is not a number "
+                                                                                "or WKT geometry"},
+    "err.geom.bad_coordinate.fix": {"zh": "请填写十进制度数，例如 116.445 / 36.290",
+                                    "en": "enter decimal degrees such as 116.445 / 36.290"},
+    "err.geom.no_geometry_columns": {"zh": "没有位置信息：需要“经度/纬度”两列或一列 WKT 几何",
+                                     "en": "has no geometry: expected lon/lat columns (经度/纬度) or a WKT column"},
+    "err.geom.no_geometry_columns.fix": {"zh": "添加“经度”“纬度”两列，或一列“geometry”（WKT）",
+                                         "en": "add columns lon/lat (经度/纬度) or geometry (WKT)"},
+    "err.geom.empty": {"zh": "几何为空", "en": "geometry is empty"},
+    "err.geom.empty.fix": {"zh": "请补画该要素或删除这一行", "en": "draw the feature or remove the row"},
+    "err.geom.wrong_type": {"zh": "几何类型为 {actual}，{layer}图层应为{expected}",
+                            "en": "geometry is a {actual}, expected {expected}"},
+    "err.geom.wrong_type.fix": {"zh": "{layer}图层只能包含{expected}",
+                                "en": "the {layer} layer holds {expected}"},
+    "err.geom.invalid": {"zh": "几何无效（{reason}），自动修复会使面积改变 {change}",
+                         "en": "geometry is invalid ({reason}) and repairing it would change its area by {change}"},
+    "err.geom.invalid.fix": {"zh": "重新绘制边界，使边线互不交叉（QGIS：修复几何）",
+                             "en": "redraw the outline so its edges do not cross (QGIS: Fix Geometries)"},
+    "err.geom.repaired": {"zh": "几何无效（{reason}），已自动修复（面积变化 {change}）",
+                          "en": "geometry was invalid ({reason}) and was repaired (area change {change})"},
+    "err.geom.repaired.fix": {"zh": "如需精确边界，请在 GIS 软件中核对", "en": "check the outline in a GIS if "
+                                                                             "it must be exact"},
+    "err.geom.communities_overlap": {"zh": "社区 {a} 与 {b} 重叠 {area} 平方米",
+                                     "en": "communities {a} and {b} overlap by {area} m²"},
+    "err.geom.communities_overlap.fix": {"zh": "修正边界，使每处地方只属于一个社区",
+                                         "en": "correct the boundaries so every place belongs to one community"},
+    "err.geom.building_in_two_communities": {"zh": "位于 {n} 个相互重叠的社区内（{ids}）",
+                                             "en": "lies in {n} overlapping communities ({ids})"},
+    "err.geom.building_in_two_communities.fix": {"zh": "修正社区边界，使其互不重叠",
+                                                 "en": "correct the community boundaries so they do not overlap"},
+    "err.geom.building_snapped": {"zh": "{n} 栋楼位于所属社区边界外不到 {tol} 米处，已归入该社区",
+                                  "en": "{n} building(s) lay just outside their community (< {tol} m) and were "
+                                        "placed in it"},
+    "err.geom.building_snapped.fix": {"zh": "如需精确，请核对这些楼栋或社区边界",
+                                      "en": "check these buildings or the community boundary if it matters"},
+    "err.geom.building_outside": {"zh": "不在任何社区内", "en": "lies outside every community"},
+    "err.geom.building_outside.fix": {"zh": "检查其坐标，或添加/扩大包含它的社区",
+                                      "en": "check its coordinates, or add/extend the community that contains it"},
+    "err.geom.community_mismatch": {"zh": "{n} 栋楼填写的社区编码与其所在位置的社区不同，已按位置确定",
+                                    "en": "{n} building(s) carry a community_id other than the community they lie "
+                                          "in; their location decided instead"},
+    "err.geom.community_mismatch.fix": {"zh": "核对楼栋表中的社区编码或社区边界",
+                                        "en": "check the community codes or the boundaries"},
+    # --- coordinates --------------------------------------------------------------------
+    "err.crs.missing": {"zh": "未声明坐标系，且坐标（{x}, {y}）不是经纬度",
+                        "en": "declares no coordinate system and its coordinates ({x}, {y}) are not "
+                              "longitude/latitude"},
+    "err.crs.missing.fix": {"zh": "把 .prj 文件一起放进压缩包（或在 QGIS 中设置坐标系后另存为 GeoJSON/GeoPackage）",
+                            "en": "include the .prj file in the zip (or set the CRS in QGIS and export again as "
+                                  "GeoJSON/GeoPackage)"},
+    "err.crs.assumed_wgs84": {"zh": "未声明坐标系；坐标看起来是经纬度，已按 WGS-84（EPSG:4326）读取",
+                              "en": "declares no coordinate system; its coordinates look like longitude/latitude, "
+                                    "so WGS 84 (EPSG:4326) was assumed"},
+    "err.crs.assumed_wgs84.fix": {"zh": "附上 .prj 文件以明确坐标系", "en": "include the .prj file so the CRS is "
+                                                                             "explicit"},
+    "err.crs.swapped": {"zh": "经度、纬度似乎填反了", "en": "longitude and latitude look swapped"},
+    "err.crs.swapped.fix": {"zh": "交换“经度”和“纬度”两列（中国位于经度 73–136、纬度 3–54）",
+                            "en": "swap the 经度/lon and 纬度/lat columns (China is at lon 73–136, lat 3–54)"},
+    "err.crs.out_of_range": {"zh": "坐标不在中国境内", "en": "coordinates lie outside China"},
+    "err.crs.out_of_range.fix": {"zh": "检查坐标系及经度、纬度两列",
+                                 "en": "check the coordinate system and the lon/lat columns"},
+    # --- crs module (library calls) ---------------------------------------------------------
+    "crs.missing": {"zh": "图层没有坐标参考系，无法量算距离",
+                    "en": "the layer has no coordinate reference system (CRS), so distances cannot be measured"},
+    "crs.missing.fix": {"zh": "保存文件时带上坐标系（经纬度为 EPSG:4326）",
+                        "en": "save the file with its CRS (EPSG:4326 for lon/lat degrees)"},
+    "crs.no_geometry": {"zh": "图层没有几何，无法选择米制坐标系", "en": "cannot choose a metric CRS for a layer "
+                                                                         "without geometries"},
+    "crs.no_geometry.fix": {"zh": "请载入至少含一个几何的图层", "en": "load a layer with at least one geometry"},
+    "crs.no_utm": {"zh": "无法为该图层选择米制坐标系", "en": "cannot choose a metric CRS for this layer"},
+    "crs.no_utm.fix": {"zh": "检查经度、纬度是否填反，以及坐标系是否与坐标相符",
+                       "en": "check that longitude and latitude are not swapped and that the CRS matches the "
+                             "coordinates"},
+    "crs.unknown_coords": {"zh": "未知的坐标系", "en": "unknown coordinate system"},
+    "crs.unknown_coords.fix": {"zh": "可用：wgs84、gcj02、bd09", "en": "use one of wgs84, gcj02, bd09"},
+    "crs.not_geographic": {"zh": "GCJ-02/BD-09 换算需要经纬度坐标", "en": "GCJ-02/BD-09 conversion needs "
+                                                                              "longitude/latitude in degrees"},
+    "crs.not_geographic.fix": {"zh": "先转换为 EPSG:4326", "en": "convert to EPSG:4326 first"},
+    # --- partition / synthetic ---------------------------------------------------------------
+    "err.partition.input": {"zh": "划分的输入数据有误（{message}）", "en": "{message}"},
+    "err.partition.input.fix": {"zh": "请先用“python -m gridgeo validate”检查输入文件",
+                                "en": "check the input files with python -m gridgeo validate"},
+    "err.synthetic.scale": {"zh": "规模必须是不小于 1 的整数", "en": "scale must be a whole number ≥ 1"},
+    "err.synthetic.scale.fix": {"zh": "示例规模用 1，压力测试可用 10", "en": "pass 1 for the demo size or e.g. 10 "
+                                                                              "for a benchmark"},
+}
