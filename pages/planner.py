@@ -104,7 +104,8 @@ def grid_view() -> None:
     st.toggle(t("app.osm"), key=K.OSM)
     layers = entry["layers"].get(lang())
     if layers is None:
-        layers = maps.grid_layers(result.grids, district.communities, district.streets, lang=lang())
+        layers = maps.grid_layers(result.grids, district.communities, district.streets,
+                                  buildings=district.buildings, lang=lang())
         entry["layers"][lang()] = layers
     m = maps.grid_map(layers, osm=bool(st.session_state[K.OSM]))
     st_folium(m, key="planner_map", returned_objects=[], use_container_width=True, height=600)
