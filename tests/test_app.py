@@ -16,7 +16,7 @@ import pytest
 from shapely.geometry import box
 from streamlit.testing.v1 import AppTest
 
-from gridgeo import io
+from gridgeo import io, summary
 from gridgeo.crs import convert_geometries
 from gridgeo.i18n import t
 from pages._ui import DEMO_PATH, K, md_escape, source_widget_key, stage_upload
@@ -235,9 +235,11 @@ def test_planner_on_the_demo_flags_infeasible_communities() -> None:
     warning = " ".join(w.value for w in at.warning)
     assert "锦水社区" in warning and "北苑社区" in warning
     table = at.dataframe[0].value.set_index(t("col.community_id", "zh"))
-    assert not table.loc["370124002001", t("col.feasible", "zh")]
-    assert table.loc["370124002001", t("planner.explanation", "zh")] == report.loc["370124002001", "explanation_zh"]
+    assert table.loc["370124002001", t("col.plan_status", "zh")] == t("planner.state.infeasible", "zh")
     assert table[t("col.grids", "zh")].sum() == len(plan.grids)
+    # the explanation is shown whole (not a cut-off column): the first flagged community's, by default
+    first = report.index[summary.plan_status(report, plan.grids).to_numpy() != "ok"][0]
+    assert any(md_escape(report.loc[first, "explanation_zh"]) in w.value for w in at.warning)
     labels = [b.label for b in at.get("download_button")]
     assert labels == [t("planner.download_grids", "zh"), t("planner.download_assignments", "zh")]
 
@@ -260,8 +262,33 @@ def test_planner_counts_grids_on_a_small_district(tmp_path: Path) -> None:
     assert int(plan.grids["households"].sum()) == int(buildings["households"].sum())
     assert _as_int(_metric(at, "Grids")) == len(plan.grids)
     table = at.dataframe[0].value.set_index("Community code")
-    assert not table.loc["370124001002", "Feasible"]          # 550 households
-    assert table.loc["370124001002", "Explanation"] == plan.report.loc["370124001002", "explanation_en"]
+    assert table.loc["370124001002", "Status"] == t("planner.state.infeasible", "en")   # 550 households
+    assert any(md_escape(plan.report.loc["370124001002", "explanation_en"]) in w.value for w in at.warning)
+
+
+def test_planner_says_how_many_grids_are_out_of_bounds_and_where() -> None:
+    # bounds the demo's buildings cannot meet everywhere (issue 15: 100–150 left 26% of grids out, silently)
+    at = _page("planner.py", DEMO_PATH)
+    at.session_state[K.MIN], at.session_state[K.MAX], at.session_state[K.TARGET] = 100, 150, 125
+    at = _run_planner(at)
+    plan = at.session_state[K.PLANS][at.session_state[K.PLAN]]["result"]
+    h = plan.grids["households"]
+    out = plan.grids[(h < 100) | (h > 150)]                   # counted independently of the status column
+    assert len(out) > 0
+    head = t("planner.out_of_bounds", "zh", n=len(out), under=int((out["households"] < 100).sum()),
+             over=int((out["households"] > 150).sum()), communities=out["community_id"].nunique(), lo=100, hi=150)
+    box = [w.value for w in at.warning if w.value.startswith(head)]
+    assert len(box) == 1
+    names = io.read_district(DEMO_PATH).communities["name"]
+    for cid in out["community_id"].unique():
+        assert f"**{names[cid]}**" in box[0]
+    table = at.dataframe[0].value.set_index(t("col.community_id", "zh"))
+    status = table[t("col.plan_status", "zh")]
+    feasible = plan.report["feasible"].astype(bool)
+    for cid, n in out.groupby("community_id").size().items():
+        expected = t("planner.state.grids_out", "zh", n=n) if feasible[cid] else t("planner.state.infeasible", "zh")
+        assert status[cid] == expected                        # never ticked while its grids are out
+    assert (status == t("planner.state.ok", "zh")).sum() == len(table) - out["community_id"].nunique()
 
 
 def test_home_lists_load_warnings_with_ids(tmp_path: Path) -> None:
