@@ -13,8 +13,8 @@ from gridgeo import maps, summary
 from gridgeo.errors import GridgeoError
 from gridgeo.export import assignments_csv, grids_geojson
 from gridgeo.partition import partition
-from pages._ui import (K, RULES, current_district, init_state, kept_number_input, lang, md_escape, mtime,
-                       show_error, stop, t)
+from pages._ui import (K, RULES, current_district, district_caption, init_state, kept_number_input, lang,
+                       md_escape, mtime, show_error, stop, t)
 
 MAX_KEPT_PLANS = 3  # partition results kept per session (each holds every grid geometry)
 # Communities are independent: partition forks one worker per core (fork, so the
@@ -27,7 +27,7 @@ district = current_district()
 version = mtime(path)
 
 st.title(t("planner.title"))
-st.caption(t("planner.intro"))
+st.caption(district_caption(district) + " · " + t("planner.intro"))
 c1, c2, c3, c4 = st.columns(4)
 with c1:
     lo = kept_number_input(t("planner.min"), K.MIN, min_value=1, step=10)
@@ -157,5 +157,5 @@ st.subheader(t("planner.export"))
 d1, d2 = st.columns(2)
 d1.download_button(t("planner.download_grids"), grids_geojson(result.grids), file_name="grids.geojson",
                    mime="application/geo+json", key="dl_grids", on_click="ignore")
-d2.download_button(t("planner.download_assignments"), assignments_csv(result.assignments),
+d2.download_button(t("planner.download_assignments"), assignments_csv(result.assignments, lang=lang()),
                    file_name="assignments.csv", mime="text/csv", key="dl_assignments", on_click="ignore")

@@ -19,7 +19,7 @@ from streamlit.testing.v1 import AppTest
 from gridgeo import io, summary
 from gridgeo.crs import convert_geometries
 from gridgeo.i18n import t
-from pages._ui import DEMO_PATH, K, md_escape, source_widget_key, stage_upload
+from pages._ui import DEMO_PATH, UPLOAD_ROOT, K, md_escape, source_widget_key, stage_upload
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
@@ -154,6 +154,42 @@ def test_good_upload_replaces_the_demo(tmp_path: Path) -> None:
     at.run()
     assert not at.exception and not at.error
     assert _as_int(_metric(at, t("home.households", "zh"))) == int(buildings["households"].sum())
+    # named after the communities' street, never after the file ("communities")
+    assert at.caption[0].value == t("app.district", "zh", name="榆山街道")
+    first = Path(at.session_state[K.DISTRICT])
+    assert first.is_dir() and str(first).startswith(str(UPLOAD_ROOT))
+    # the user names the district; a replaced upload's folder is removed
+    at.text_input(key=f"w_{K.DISTRICT_NAME}").set_value("平阴县城区").run()
+    assert at.caption[0].value == t("app.district", "zh", name="平阴县城区")
+    fewer = buildings.iloc[:4]
+    uploaders = {u.label: u for u in at.get("file_uploader")}
+    uploaders[t("app.upload_buildings", "zh")].set_value(("buildings.geojson", fewer.to_json().encode(),
+                                                          "application/geo+json"))
+    at.run()
+    assert not at.exception and not at.error
+    assert _as_int(_metric(at, t("home.households", "zh"))) == int(fewer["households"].sum())
+    assert Path(at.session_state[K.DISTRICT]) != first and not first.exists()
+    # the uploader's own texts are replaced by ours, with the accepted formats and size in Chinese
+    assert any(c.value == t("app.upload_limits", "zh", size=200) for c in at.sidebar.caption)
+
+
+def test_require_names_each_missing_input_and_stops() -> None:
+    def page() -> None:
+        import streamlit as st
+
+        from pages._ui import Need, init_state, need_plan, require
+        init_state()
+        require(Need(True, "layer.buildings", "app.how_upload"), Need(False, "layer.cases", "app.how_upload"),
+                need_plan())
+        st.write("never shown")
+
+    at = AppTest.from_function(page, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert at.warning[0].value == t("app.missing_inputs", "zh", n=2)
+    shown = [m.value for m in at.markdown]
+    assert f"- **{t('layer.cases', 'zh')}**：{t('app.how_upload', 'zh')}" in shown
+    assert f"- **{t('app.need_plan', 'zh')}**：{t('app.how_plan', 'zh')}" in shown
+    assert "never shown" not in shown
 
 
 def test_upload_in_gcj02_is_converted_when_the_option_says_so(tmp_path: Path) -> None:

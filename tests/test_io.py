@@ -224,3 +224,15 @@ def test_extra_columns_are_kept_and_geometry_columns_are_not(tmp_path: Path) -> 
     s = io.read_staff(staff)
     assert s.loc["S1", "备注"] == "快递员" and s.loc["S1", "role"] == "worker"
     assert s.loc["S1", "employment"] == "part_time"
+
+
+def test_district_is_named_after_its_street_never_after_a_file(tmp_path: Path) -> None:
+    folder = tmp_path / "communities"
+    folder.mkdir()
+    for name in ("communities.geojson", "buildings.geojson"):
+        (folder / name).write_bytes((DATA / name).read_bytes())
+    streets = gpd.read_file(DATA / "communities.geojson")["street"]
+    assert io.read_district(folder).name == streets.value_counts().index[0]
+    (folder / "district.json").write_text('{"name": "平阴县城区", "layers": {"communities": "communities.geojson", '
+                                          '"buildings": "buildings.geojson"}}', encoding="utf-8")
+    assert io.read_district(folder).name == "平阴县城区"

@@ -202,6 +202,32 @@ def _layer_files(folder: Path) -> tuple[dict[str, list[tuple[Path, Coords]]], di
     return found, meta
 
 
+#: folder names that say nothing about the place (never shown as a district's name)
+_GENERIC_NAMES = {"communities", "buildings", "data", "upload", "uploads", "district", "社区", "楼栋", "数据"}
+
+
+def district_name(meta: dict[str, object], communities: gpd.GeoDataFrame, folder: Path) -> str:
+    """The district's name: ``district.json``'s ``name``, else the communities' street (街道)
+    shared by most communities, else the folder's name unless it is generic or a staging hash.
+
+    Returns "" when nothing names the place (the page then says "unnamed district").
+    """
+    given = str(meta.get("name") or "").strip()
+    if given:
+        return given
+    if "street" in communities.columns:
+        streets = communities["street"].dropna().astype(str).str.strip()
+        streets = streets[streets != ""]
+        if len(streets):
+            counts = streets.value_counts()
+            top = counts[counts == counts.iloc[0]].index.tolist()
+            return "、".join(sorted(top)[:3])
+    name = folder.name
+    if meta.get("uploaded") or name.lower() in _GENERIC_NAMES:
+        return ""
+    return name
+
+
 def read_district(folder: str | Path, *, rules: Rules = DEFAULT_RULES) -> District:
     """Read every layer of a district folder (``district.json`` or files named by layer).
 
@@ -242,6 +268,6 @@ def read_district(folder: str | Path, *, rules: Rules = DEFAULT_RULES) -> Distri
             layers[name] = gpd.GeoDataFrame(merged, geometry="geometry", crs=4326)
     return District(
         communities=communities, buildings=buildings, problems=tuple(problems), source=str(root),
-        name=str(meta.get("name", root.name)), synthetic=bool(meta.get("synthetic", False)),
+        name=district_name(meta, communities, root), synthetic=bool(meta.get("synthetic", False)),
         files={k: [str(p) for p, _ in v] for k, v in files.items()}, **layers,
     )
