@@ -105,7 +105,8 @@ infeasible = report[~report["feasible"].astype(bool)]
 if len(infeasible):
     names = district.communities["name"].astype(str)
     explanation = "explanation_en" if lang() == "en" else "explanation_zh"
-    lines = [f"- **{md_escape(names.get(cid, str(cid)))}**: {md_escape(str(row[explanation]))}"
+    colon = "：" if lang() == "zh" else ": "
+    lines = [f"- **{md_escape(names.get(cid, str(cid)))}**{colon}{md_escape(str(row[explanation]))}"
              for cid, row in infeasible.iterrows()]
     st.warning(t("planner.infeasible", n=len(infeasible)) + "\n\n" + "\n".join(lines))
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 STRINGS: dict[str, dict[str, str]] = {
     # --- app frame and shared -------------------------------------------------
     "app.title": {"zh": "网格化服务管理 · 网格规划", "en": "Grid governance · grid planning"},
-    "app.language": {"zh": "语言 / Language", "en": "Language / 语言"},
+    "app.language": {"zh": "语言", "en": "Language"},
     "app.data_source": {"zh": "数据来源", "en": "Data source"},
     "app.source_demo": {"zh": "内置示例辖区", "en": "Bundled demo district"},
     "app.source_upload": {"zh": "上传自己的数据", "en": "Upload your own files"},
@@ -122,7 +122,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "home.communities": {"zh": "社区", "en": "Communities"},
     "home.buildings": {"zh": "楼栋", "en": "Buildings"},
     "home.households": {"zh": "户数", "en": "Households"},
-    "home.feasible": {"zh": "可按 {lo}–{hi} 户划分的社区", "en": "Communities that fit {lo}–{hi} households"},
+    "home.feasible": {"zh": "可按 {lo}–{hi} 户划分的社区", "en": "Fit {lo}–{hi} households"},
     "home.feasible_help": {
         "zh": "存在网格数 k，使 {lo}·k ≤ 户数 ≤ {hi}·k 的社区；其余社区需调整边界或放宽户数范围。",
         "en": "Communities with some grid count k such that {lo}·k ≤ households ≤ {hi}·k; "

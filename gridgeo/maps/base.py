@@ -393,6 +393,43 @@ class LabelLayer(MacroElement):
                      for lon, lat, text, prio, size in labels]
 
 
+class FitOnResize(MacroElement):
+    """Fit the district again when the map's frame changes size, until the user moves the map.
+
+    Streamlit sizes the map's iframe after Leaflet's first ``fitBounds``, which then
+    leaves the district small in a corner; refitting on ``resize`` fixes that.
+    """
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }};
+            var moved = false;
+            var box = map.getContainer();
+            ["mousedown", "wheel", "touchstart", "keydown"].forEach(function (ev) {
+                box.addEventListener(ev, function () { moved = true; }, {passive: true});
+            });
+            function fit() {
+                if (!moved) {
+                    map.fitBounds({{ this.bounds|tojson }}, {paddingTopLeft: {{ this.top_left|tojson }},
+                                  paddingBottomRight: {{ this.bottom_right|tojson }}, animate: false});
+                }
+            }
+            map.on("resize", fit);
+            // streamlit-folium sets its own view after the map script ran: fit after it, too
+            [0, 200, 800].forEach(function (ms) { setTimeout(function () { map.invalidateSize(); fit(); }, ms); });
+        })();
+        {% endmacro %}
+    """)
+
+    def __init__(self, bounds: list[list[float]], padding: tuple[tuple[int, int], tuple[int, int]]) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "FitOnResize"
+        self.bounds = bounds
+        self.top_left = list(padding[0])
+        self.bottom_right = list(padding[1])
+
+
 class Declutter(MacroElement):
     """Hide labels that would overlap a control, a higher-priority label, or not fit their feature.
 
@@ -473,16 +510,38 @@ def base_map(bounds: list[list[float]], *, lang: Lang = "zh", osm: bool = False,
     district clear of the zoom buttons and the legend column.
     """
     (south, west), (north, east) = bounds
-    # zoomSnap 0.25: a district a little wider than one zoom level still fills the frame
+    # zoomSnap 0.1: a district a little wider than one zoom level still fills the frame
     centre = lat_lon(round((west + east) / 2, _PRECISION), round((south + north) / 2, _PRECISION))
-    m = folium.Map(location=centre, zoom_start=14, tiles=None, control_scale=False, zoom_snap=0.25,
+    m = folium.Map(location=centre, zoom_start=_fit_zoom(bounds, padding),  # type: ignore[arg-type]
+                   tiles=None, control_scale=False, zoom_snap=0.1,
                    zoom_delta=0.5, prefer_canvas=True)
     folium.TileLayer("OpenStreetMap", name=t("map.osm", lang), overlay=True, show=osm,
                      control=True).add_to(m)
     m.get_root().header.add_child(Element(_MAP_CSS), name="gridgeo_css")  # type: ignore[attr-defined]
     MetricScale().add_to(m)
     m.fit_bounds(bounds, padding_top_left=padding[0], padding_bottom_right=padding[1])
+    FitOnResize(bounds, padding).add_to(m)
     return m
+
+
+def _fit_zoom(bounds: list[list[float]], padding: tuple[tuple[int, int], tuple[int, int]],
+              frame_px: tuple[int, int] = (940, 600)) -> float:
+    """The zoom at which ``bounds`` fill a ``frame_px`` map less ``padding`` (web Mercator, 0.1 steps).
+
+    The starting view before Leaflet's own ``fitBounds`` runs (streamlit-folium applies
+    ``zoom_start`` after the map script), so the first frame is already the right one.
+    """
+    (south, west), (north, east) = bounds
+    width = max(frame_px[0] - padding[0][0] - padding[1][0], 100)
+    height = max(frame_px[1] - padding[0][1] - padding[1][1], 100)
+
+    def y(lat: float) -> float:
+        return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+
+    dx = max(east - west, 1e-9) / 360.0
+    dy = max(y(north) - y(south), 1e-9) / (2 * math.pi)
+    zoom = min(math.log2(width / (256 * dx)), math.log2(height / (256 * dy)))
+    return max(1.0, min(18.0, math.floor(zoom * 10) / 10))
 
 
 def _finish(m: folium.Map) -> folium.Map:
