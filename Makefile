@@ -6,7 +6,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 PORT    ?= 8501
 
-.PHONY: run test bench demo browser static lint clean help
+.PHONY: run test bench demo browser gdal static lint clean help
 
 help:
 	@echo "make run    start the app on the bundled demo data (http://localhost:$(PORT))"
@@ -36,7 +36,12 @@ browser:
 run: $(STAMP) static
 	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true
 
-test: $(STAMP) static browser
+# GDAL's command-line tools: the export tests open every file with ogrinfo, as QGIS users would.
+gdal:
+	@command -v ogrinfo >/dev/null 2>&1 || { echo "installing gdal-bin with apt-get"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gdal-bin >/dev/null; }
+
+test: $(STAMP) static browser gdal
 	$(BIN)/python -m mypy gridgeo
 	$(BIN)/python -m pytest
 

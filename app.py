@@ -21,4 +21,7 @@ data_source_sidebar()
 st.navigation([
     st.Page("pages/home.py", title=t("nav.home"), icon=":material/home:", default=True),
     st.Page("pages/planner.py", title=t("nav.planner"), icon=":material/grid_view:"),
+    st.Page("pages/compliance.py", title=t("nav.compliance"), icon=":material/timer:"),
+    st.Page("pages/coverage.py", title=t("nav.coverage"), icon=":material/directions_walk:"),
+    st.Page("pages/export.py", title=t("nav.export"), icon=":material/download:"),
 ]).run()

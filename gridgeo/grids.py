@@ -13,7 +13,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-__all__ = ["locate_buildings", "grid_households"]
+from gridgeo.crs import metric_crs
+
+__all__ = ["locate_buildings", "grid_households", "fill_community_ids", "grid_table"]
 
 
 def locate_buildings(buildings: gpd.GeoDataFrame, grids: gpd.GeoDataFrame) -> pd.Series:
@@ -54,4 +56,42 @@ def grid_households(grids: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame,
                                           buildings=("building_id", "nunique"))
     out = grouped.reindex(grids.index).fillna(0).astype(int)
     out.index.name = grids.index.name or "grid_id"
+    return out
+
+
+def fill_community_ids(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Return ``grids`` with a missing ``community_id`` filled by the community it overlaps most.
+
+    A city's grids file often lacks the community code; every grid still belongs
+    to exactly one community. Overlap is measured in metres. Grids overlapping no
+    community keep NaN (the plan checks report them).
+    """
+    out = grids.copy()
+    if "community_id" not in out.columns:
+        out["community_id"] = None
+    missing = out["community_id"].isna() | (out["community_id"].astype(str).str.strip() == "")
+    if not missing.any() or communities.empty:
+        return out
+    crs = metric_crs(communities)
+    todo = out.loc[missing, [out.geometry.name]].to_crs(crs)
+    comm = communities[[communities.geometry.name]].to_crs(crs)
+    pairs = gpd.overlay(todo.reset_index(names="_grid"), comm.reset_index(names="_community"),
+                        how="intersection", keep_geom_type=True)
+    if len(pairs):
+        pairs["_area"] = pairs.geometry.area
+        best = pairs.sort_values("_area", ascending=False).drop_duplicates("_grid").set_index("_grid")["_community"]
+        out.loc[best.index, "community_id"] = best.astype(str).to_numpy()
+    return out
+
+
+def grid_table(grids: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, assignments: pd.DataFrame | None = None,
+               communities: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
+    """The grids with ``households`` and ``buildings`` recounted from the buildings (never trusted from a
+    file) and, when ``communities`` are given, ``community_name`` after ``community_id``."""
+    counted = grid_households(grids, buildings, assignments)
+    out = grids.drop(columns=[c for c in counted.columns if c in grids.columns]).join(counted)
+    if communities is not None and "community_id" in out.columns and "name" in communities.columns:
+        names = communities["name"].astype(str)
+        position = list(out.columns).index("community_id") + 1
+        out.insert(position, "community_name", out["community_id"].astype(str).map(names).fillna("").to_numpy())
     return out

@@ -122,6 +122,7 @@ def grid_view() -> None:
                                   buildings=district.buildings, lang=lang())
         entry["layers"][lang()] = layers
     m = maps.grid_map(layers, osm=bool(st.session_state[K.OSM]))
+    maps.add_stations(m, district.stations, lang())
     st_folium(m, key="planner_map", returned_objects=[], use_container_width=True, height=600)
 
 

@@ -6,7 +6,7 @@ import geopandas as gpd
 import pandas as pd
 from shapely.geometry import Point, Polygon, box
 
-from gridgeo.grids import grid_households, locate_buildings
+from gridgeo.grids import fill_community_ids, grid_households, grid_table, locate_buildings
 
 LON, LAT = 117.0, 36.0
 D = 0.001  # about 90 m east-west, 110 m north-south here
@@ -50,3 +50,25 @@ def test_households_per_grid_by_containment_and_by_assignments() -> None:
     by_plan = grid_households(grids, buildings, assignments)
     assert by_plan["households"].to_dict() == {"G1": 120, "G2": 230, "G3": 50}
     assert by_plan["buildings"].to_dict() == {"G1": 1, "G2": 2, "G3": 1}
+
+
+def test_grid_table_recounts_and_names_communities() -> None:
+    grids = _grids().assign(households=[999, 999, 999], community_id=["C1", "C1", "C2"])  # a file's stale counts
+    communities = gpd.GeoDataFrame({"community_id": ["C1", "C2"], "name": ["翠屏社区", "锦水社区"]},
+                                   geometry=[box(LON, LAT, LON + 2 * D, LAT + D), box(LON, LAT + D, LON + D, LAT + 2 * D)],
+                                   crs=4326).set_index("community_id")
+    table = grid_table(grids, _buildings(), communities=communities)
+    assert table["households"].to_dict() == {"G1": 120, "G2": 280, "G3": 0}
+    columns = list(table.columns)
+    assert columns.index("community_name") == columns.index("community_id") + 1
+    assert table["community_name"].to_dict() == {"G1": "翠屏社区", "G2": "翠屏社区", "G3": "锦水社区"}
+
+
+def test_missing_community_ids_come_from_the_largest_overlap() -> None:
+    communities = gpd.GeoDataFrame({"community_id": ["C1", "C2"]},
+                                   geometry=[box(LON, LAT, LON + 1.8 * D, LAT + 2 * D),
+                                             box(LON + 1.8 * D, LAT, LON + 3 * D, LAT + 2 * D)],
+                                   crs=4326).set_index("community_id")
+    filled = fill_community_ids(_grids(), communities)
+    # G2 spans both communities: 80% of it lies in C1
+    assert filled["community_id"].to_dict() == {"G1": "C1", "G2": "C1", "G3": "C1"}

@@ -20,12 +20,12 @@ import warnings
 from collections.abc import Sequence
 
 from gridgeo import __version__
-from gridgeo.cli import demo, partition, validate
+from gridgeo.cli import cases, coverage, demo, export, partition, validate
 from gridgeo.errors import GridgeoError, render, warning_line
 from gridgeo.i18n import Lang, t
 
 #: command modules, in the order ``--help`` lists them
-COMMANDS = (validate, partition, demo)
+COMMANDS = (validate, partition, cases, coverage, export, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

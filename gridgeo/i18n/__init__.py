@@ -11,6 +11,9 @@ from __future__ import annotations
 from typing import Literal
 
 from gridgeo.i18n import core, errors
+from gridgeo.i18n import coverage
+from gridgeo.i18n import export as export_strings
+from gridgeo.i18n import sla
 
 Lang = Literal["zh", "en"]
 LANGS: tuple[Lang, ...] = ("zh", "en")
@@ -18,6 +21,9 @@ LANGS: tuple[Lang, ...] = ("zh", "en")
 _SECTIONS: tuple[dict[str, dict[str, str]], ...] = (
     core.STRINGS,
     errors.STRINGS,
+    coverage.STRINGS,
+    export_strings.STRINGS,
+    sla.STRINGS,
 )
 
 

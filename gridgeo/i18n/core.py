@@ -110,13 +110,6 @@ STRINGS: dict[str, dict[str, str]] = {
     "flag.oversized_unit": {"zh": "单个单元超过上限", "en": "one unit above the maximum"},
     "flag.locked": {"zh": "已锁定", "en": "locked"},
     "flag.empty_community": {"zh": "社区无住户", "en": "community without households"},
-    "csv.building_id": {"zh": "楼栋编码", "en": "Building"},
-    "csv.grid_id": {"zh": "网格编码", "en": "Grid"},
-    "csv.community_id": {"zh": "社区编码", "en": "Community code"},
-    "csv.households": {"zh": "户数", "en": "Households"},
-    "csv.units": {"zh": "单元数", "en": "Units"},
-    "csv.unit_range": {"zh": "单元范围", "en": "Unit range"},
-    "csv.estimated": {"zh": "单元为估算", "en": "Units estimated"},
     # --- home -------------------------------------------------------------------
     "home.title": {"zh": "辖区概览", "en": "District overview"},
     "home.communities": {"zh": "社区", "en": "Communities"},

@@ -241,6 +241,12 @@ STRINGS: dict[str, dict[str, str]] = {
     "crs.not_geographic": {"zh": "GCJ-02/BD-09 换算需要经纬度坐标", "en": "GCJ-02/BD-09 conversion needs "
                                                                               "longitude/latitude in degrees"},
     "crs.not_geographic.fix": {"zh": "先转换为 EPSG:4326", "en": "convert to EPSG:4326 first"},
+    # --- cases for response times (gridgeo.sla): column families without their own entries -----
+    "err.sla.*_not_bool": {"zh": "该单元格应为“是/否”", "en": "{message}"},
+    "err.sla.*_not_bool.fix": {"zh": "请填写 是/否、true/false 或 1/0", "en": "use 是/否, true/false or 1/0"},
+    "err.sla.*_not_datetime": {"zh": "该单元格不是日期时间", "en": "{message}"},
+    "err.sla.*_not_datetime.fix": {"zh": "请写成 2026-12-28 09:30（北京时间）",
+                                   "en": "write it as 2026-12-28 09:30 (Beijing time)"},
     # --- partition / synthetic ---------------------------------------------------------------
     "err.partition.input": {"zh": "划分的输入数据有误（{message}）", "en": "{message}"},
     "err.partition.input.fix": {"zh": "请先用“python -m gridgeo validate”检查输入文件",

@@ -19,6 +19,7 @@ import pandas as pd
 
 from gridgeo.errors import (CRSError, GeometryError, GridgeoWarning, InputError, Problem, SchemaError, Tr,
                             collapse_repeats, summarize)
+from gridgeo.grids import fill_community_ids
 from gridgeo.io.formats import ACCEPTED, TABLE_SUFFIXES, VECTOR_SUFFIXES, read_raw
 from gridgeo.io.validate import Coords, check_communities_overlap, check_layer, join_buildings
 from gridgeo.schema import LAYERS
@@ -266,6 +267,8 @@ def read_district(folder: str | Path, *, rules: Rules = DEFAULT_RULES) -> Distri
                                   ids=", ".join(map(str, dups)),
                                   remedy="give every record one id across all files")
             layers[name] = gpd.GeoDataFrame(merged, geometry="geometry", crs=4326)
+    if layers.get("grids") is not None:
+        layers["grids"] = fill_community_ids(layers["grids"], communities)
     return District(
         communities=communities, buildings=buildings, problems=tuple(problems), source=str(root),
         name=district_name(meta, communities, root), synthetic=bool(meta.get("synthetic", False)),

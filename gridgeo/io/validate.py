@@ -271,9 +271,8 @@ def _check_ids(ids: pd.Series, col: Collector, spec: LayerSpec, header: str | No
         where = f"rows {places}" if by_row else f"features {places}"
         col.whole(f"{spec.id_field} {value!r} is used {len(positions)} times ({where})",
                   "err.schema.duplicate_id" if by_row else "err.schema.duplicate_feature_id", ids=(str(value),),
-                  value=str(value),
                   remedy=f"give every {spec.name[:-1] if spec.name.endswith('s') else spec.name} its own id",
-                  params={"column": header or spec.id_field, "n": len(positions),
+                  params={"column": header or spec.id_field, "n": len(positions), "value": str(value),
                           "rows" if by_row else "features": places})
 
 

@@ -9,5 +9,12 @@ from __future__ import annotations
 
 from gridgeo.maps.base import *  # noqa: F401,F403
 from gridgeo.maps.base import __all__ as _base_all
+from gridgeo.maps.coverage import *  # noqa: F401,F403
+from gridgeo.maps.coverage import __all__ as _coverage_all
+from gridgeo.maps.stations import *  # noqa: F401,F403
+from gridgeo.maps.stations import __all__ as _stations_all
 
-__all__ = list(_base_all)
+from gridgeo.maps.sla import *  # noqa: F401,F403
+from gridgeo.maps.sla import __all__ as _sla_all
+
+__all__ = [*_base_all, *_stations_all, *_coverage_all, *_sla_all]

@@ -36,7 +36,7 @@ __all__ = [
     "slim_geojson", "building_style", "community_style", "street_style", "station_style", "grid_style",
     "highlight_style", "use_local_assets", "base_map", "overview_layers", "overview_map",
     "grid_layers", "grid_map", "GRID_PALETTE", "STATUS_BORDERS", "grid_colour_index", "grid_border_style",
-    "LabelLayer", "Declutter", "MetricScale", "LEGEND_PADDING",
+    "LabelLayer", "Declutter", "MetricScale", "FitOnResize", "LEGEND_PADDING", "finish_map",
 ]
 
 GeoJSON = dict[str, Any]
@@ -459,15 +459,22 @@ class Declutter(MacroElement):
                 labels.sort(function (a, b) { return (+b.dataset.prio || 0) - (+a.dataset.prio || 0); });
                 var lat = map.getCenter().lat * Math.PI / 180;
                 var metresPerPx = 40075016.686 * Math.cos(lat) / Math.pow(2, map.getZoom() + 8);
-                labels.forEach(function (el) {
-                    el.style.visibility = "visible";
-                    var r = el.getBoundingClientRect();
+                // read every box first, then write: one layout for 1,000s of labels, not one per label
+                var rects = labels.map(function (el) { return el.getBoundingClientRect(); });
+                var hidden = labels.map(function (el, k) {
+                    var r = rects[k];
+                    if (r.right < frame.left || r.left > frame.right || r.bottom < frame.top || r.top > frame.bottom) {
+                        return true;
+                    }
                     var size = +el.dataset.size || 0;
-                    var hide = r.right < frame.left || r.left > frame.right || r.bottom < frame.top
-                        || r.top > frame.bottom;
-                    if (!hide && size > 0 && size / metresPerPx < Math.max(r.width, r.height) * 1.1) { hide = true; }
-                    for (var i = 0; !hide && i < taken.length; i++) { if (overlaps(r, taken[i])) { hide = true; } }
-                    if (hide) { el.style.visibility = "hidden"; } else { taken.push(r); }
+                    if (size > 0 && size / metresPerPx < Math.max(r.width, r.height) * 1.1) { return true; }
+                    for (var i = 0; i < taken.length; i++) { if (overlaps(r, taken[i])) { return true; } }
+                    taken.push(r);
+                    return false;
+                });
+                labels.forEach(function (el, k) {
+                    var v = hidden[k] ? "hidden" : "visible";
+                    if (el.style.visibility !== v) { el.style.visibility = v; }
                 });
             }
             var pending = null;
@@ -544,8 +551,12 @@ def _fit_zoom(bounds: list[list[float]], padding: tuple[tuple[int, int], tuple[i
     return max(1.0, min(18.0, math.floor(zoom * 10) / 10))
 
 
-def _finish(m: folium.Map) -> folium.Map:
-    """Collapsed layer switch, label decluttering, local assets: the last step of every map."""
+def finish_map(m: folium.Map) -> folium.Map:
+    """Collapsed layer switch, label decluttering, local assets: the last step of every map.
+
+    Every theme map (``maps.cases``, ``maps.coverage`` …) should end with ``return finish_map(m)``
+    instead of adding its own ``LayerControl`` and calling ``use_local_assets``.
+    """
     folium.LayerControl(collapsed=True, position="topright").add_to(m)
     Declutter().add_to(m)
     return use_local_assets(m)
@@ -699,19 +710,11 @@ def overview_map(layers: OverviewLayers, *, osm: bool = False) -> folium.Map:
                    aliases=[t("map.community", lang), t("map.street", lang), t("map.households", lang),
                             t("map.buildings_n", lang), t("map.k_range", lang)]).add_to(m)
     _building_layer(layers.buildings, lang).add_to(m)
-    if layers.stations is not None:
-        _geojson_layer(layers.stations, t("map.stations", lang), station_style,
-                       fields=["name", "kind_label"], aliases=[t("map.name", lang), t("map.kind", lang)],
-                       highlight=False, marker=folium.CircleMarker(radius=5)).add_to(m)
+    from gridgeo.maps.stations import add_stations  # the station layer lives in maps.stations
+    add_stations(m, layers.stations, lang)
     _labels(layers.labels, t("map.labels", lang)).add_to(m)
-    sections: list[tuple[str, Sequence[tuple[str, ...]]]] = [_household_legend(lang)]
-    if layers.stations is not None:
-        kinds = sorted({f["properties"].get("kind", "other") for f in layers.stations["features"]},
-                       key=list(_STATION_COLOURS).index)
-        sections.append((t("map.stations", lang),
-                         [(_STATION_COLOURS[k], t(f"map.station.{k}", lang)) for k in kinds]))
-    Legend(sections, circles=(False, True)).add_to(m)
-    return _finish(m)
+    Legend([_household_legend(lang)], circles=(False,)).add_to(m)
+    return finish_map(m)
 
 
 # --- planner grids ------------------------------------------------------------------------
@@ -839,4 +842,4 @@ def grid_map(layers: GridLayers, *, osm: bool = False) -> folium.Map:
     if layers.buildings is not None:
         sections.append(_household_legend(lang))
     Legend(sections, circles=(False, False, True)).add_to(m)
-    return _finish(m)
+    return finish_map(m)

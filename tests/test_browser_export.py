@@ -1,0 +1,49 @@
+"""The Export page in Debian's chromium, offline, in Chinese and English: a GeoPackage download that GDAL opens."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyogrio
+import pytest
+
+from gridgeo.i18n import t
+from tests.browser_support import offline_page
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_export_page_downloads_a_geopackage(server: str, browser: object, lang: str, tmp_path: Path) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    blocked: list[str] = []
+    page = offline_page(browser, blocked)
+    shot = ARTIFACTS / f"export_{lang}.png"
+    try:
+        page.goto(f"{server}/export")  # type: ignore[attr-defined]
+        page.get_by_role("heading", name=t("export.title", "zh")).wait_for(timeout=120_000)  # type: ignore[attr-defined]
+        if lang == "en":
+            page.locator('[data-testid="stSidebar"]').get_by_text("English").click()  # type: ignore[attr-defined]
+            page.get_by_role("heading", name=t("export.title", "en")).wait_for(timeout=60_000)  # type: ignore[attr-defined]
+        # the default grids of the demo come from the automatic division: wait for the source line
+        page.get_by_text(t("app.grids_source.default_plan", lang)[:8]).first.wait_for(timeout=300_000)  # type: ignore[attr-defined]
+        page.get_by_role("button", name=t("export.prepare", lang)).click()  # type: ignore[attr-defined]
+        button = page.get_by_role("button", name=t("export.download", lang, name="gridgeo.gpkg"))  # type: ignore[attr-defined]
+        button.wait_for(timeout=120_000)
+        with page.expect_download(timeout=60_000) as info:  # type: ignore[attr-defined]
+            button.click()
+        saved = tmp_path / "gridgeo.gpkg"
+        info.value.save_as(saved)
+        layers = sorted(pyogrio.list_layers(saved)[:, 0])
+        assert layers == ["assignments", "grids"]
+        grids = pyogrio.read_dataframe(saved, layer="grids")
+        assignments = pyogrio.read_dataframe(saved, layer="assignments")
+        assert len(grids) > 19
+        # every household of the plan is in exactly one grid: the two layers agree
+        assert grids["households"].sum() == assignments["households"].sum()
+        page.wait_for_timeout(800)  # type: ignore[attr-defined]
+    finally:
+        page.screenshot(path=str(shot), full_page=True)  # type: ignore[attr-defined]
+    assert blocked == [], f"the page asked the internet for: {blocked}"

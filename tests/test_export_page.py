@@ -1,0 +1,109 @@
+"""The Export page (导出) through AppTest: a city's own grids file in, XLSX/GeoPackage and grid sheets out."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+from openpyxl import load_workbook
+from pypdf import PdfReader
+from shapely.geometry import box
+from streamlit.testing.v1 import AppTest
+
+from gridgeo.i18n import t
+from pages._ui import K
+
+ROOT = Path(__file__).resolve().parents[1]
+TIMEOUT = 180
+
+
+def _district(folder: Path, *, grids: bool = True, bad_grids: bool = False) -> gpd.GeoDataFrame:
+    """Two communities with buildings, and the grids the city already drew (3 grids)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    gpd.GeoDataFrame({"community_id": ["370124001001", "370124001002"], "name": ["翠屏社区", "锦水社区"]},
+                     geometry=[box(116.440, 36.290, 116.446, 36.294), box(116.446, 36.290, 116.450, 36.294)],
+                     crs=4326).to_file(folder / "communities.geojson")
+    households = [180, 220, 150, 260, 310, 240]
+    xs = [116.4405, 116.4415, 116.4435, 116.4445, 116.4465, 116.4480]
+    buildings = gpd.GeoDataFrame({"building_id": [f"B{i}" for i in range(6)], "households": households,
+                                  "name": [f"{i + 1}号楼" for i in range(6)]},
+                                 geometry=[box(x, 36.2915, x + 0.0004, 36.2919) for x in xs], crs=4326)
+    buildings.to_file(folder / "buildings.geojson")
+    if grids:
+        g = gpd.GeoDataFrame({"网格编码" if not bad_grids else "编号x": ["370124001001001", "370124001001002",
+                                                                      "370124001002001"],
+                              "网格名称": ["翠屏一网格", "翠屏二网格", "锦水一网格"]},
+                             geometry=[box(116.440, 36.290, 116.443, 36.294), box(116.443, 36.290, 116.446, 36.294),
+                                       box(116.446, 36.290, 116.450, 36.294)], crs=4326)
+        g.to_file(folder / "grids.geojson")
+    return buildings
+
+
+def _page(district: Path, lang: str = "zh") -> AppTest:
+    at = AppTest.from_file(str(ROOT / "pages" / "export.py"), default_timeout=TIMEOUT)
+    at.session_state[K.DISTRICT] = str(district)
+    at.session_state[K.LANG] = lang
+    return at.run()
+
+
+def _expected_households(buildings: gpd.GeoDataFrame) -> dict[str, int]:
+    # independent route: the grids split the x axis at 116.443 and 116.446
+    def grid_of(x: float) -> str:
+        return "370124001001001" if x < 116.443 else "370124001001002" if x < 116.446 else "370124001002001"
+    out: dict[str, int] = {}
+    for geom, h in zip(buildings.geometry, buildings["households"]):
+        gid = grid_of(geom.bounds[0])
+        out[gid] = out.get(gid, 0) + int(h)
+    return out
+
+
+def test_existing_grids_export_to_xlsx_with_recounted_households(tmp_path: Path) -> None:
+    buildings = _district(tmp_path / "d")
+    at = _page(tmp_path / "d")
+    assert not at.exception
+    assert any(t("app.grids_source.file", "zh") in i.value for i in at.info)
+    at.selectbox(key="export_format_zh").set_value("xlsx").run()
+    at.button(key="export_prepare").click().run()
+    assert not at.exception
+    name, _, data = at.session_state["export_file"]
+    assert name == "gridgeo_xlsx.zip"
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        wb = load_workbook(io.BytesIO(zf.read("gridgeo.xlsx")))
+    rows = list(wb["网格"].iter_rows(values_only=True))
+    header = rows[0]
+    counted = {r[header.index("网格编码")]: r[header.index("户数")] for r in rows[1:]}
+    assert counted == _expected_households(buildings)
+    assert {r[header.index("社区名称")] for r in rows[1:]} == {"翠屏社区", "锦水社区"}
+
+
+def test_geopackage_in_gcj02_and_grid_sheets(tmp_path: Path) -> None:
+    _district(tmp_path / "d")
+    at = _page(tmp_path / "d")
+    at.multiselect(key="export_layers_zh").set_value(["grids", "buildings", "communities"]).run()
+    at.selectbox(key="export_coords_zh").set_value("gcj02").run()
+    at.button(key="export_prepare").click().run()
+    assert not at.exception
+    name, _, data = at.session_state["export_file"]
+    assert name == "gridgeo_gcj02.gpkg"
+    path = tmp_path / name
+    path.write_bytes(data)
+    assert sorted(pyogrio.list_layers(path)[:, 0]) == ["buildings", "communities", "grids"]
+    assert pyogrio.read_info(path, layer="grids")["dataset_metadata"]["gridgeo_coords"] == "gcj02"
+    at.selectbox(key="export_sheet_community").set_value("370124001001").run()
+    at.button(key="export_sheets_make").click().run()
+    assert not at.exception
+    community, pages, pdf = at.session_state["export_sheets"]
+    assert community == "370124001001" and pages == 2
+    text = [p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages]
+    assert len(text) == 2 and "370124001001002" in text[1]
+
+
+def test_a_bad_grids_file_is_named(tmp_path: Path) -> None:
+    _district(tmp_path / "d", bad_grids=True)
+    at = _page(tmp_path / "d")
+    assert not at.exception
+    assert at.error and "grids.geojson" in at.error[0].value and "grid_id" in at.error[0].value
