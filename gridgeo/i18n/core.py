@@ -69,6 +69,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "map.street": {"zh": "街道", "en": "Street office"},
     "map.households": {"zh": "户数", "en": "Households"},
     "map.buildings": {"zh": "楼栋（按户数着色）", "en": "Buildings (by households)"},
+    "map.buildings_lazy": {"zh": "楼栋（{n} 栋，勾选后显示）", "en": "Buildings ({n}; tick to show)"},
     "map.buildings_n": {"zh": "楼栋数", "en": "Buildings"},
     "map.building_id": {"zh": "楼栋编码", "en": "Building"},
     "map.name": {"zh": "名称", "en": "Name"},

@@ -36,7 +36,7 @@ __all__ = [
     "slim_geojson", "building_style", "community_style", "street_style", "station_style", "grid_style",
     "highlight_style", "use_local_assets", "base_map", "overview_layers", "overview_map",
     "grid_layers", "grid_map", "GRID_PALETTE", "STATUS_BORDERS", "grid_colour_index", "grid_border_style",
-    "LabelLayer", "Declutter", "MetricScale", "FitOnResize", "LEGEND_PADDING", "finish_map",
+    "LabelLayer", "Declutter", "MetricScale", "FitOnResize", "LazyGeoJson", "MAX_EAGER_BUILDINGS", "LEGEND_PADDING", "finish_map",
 ]
 
 GeoJSON = dict[str, Any]
@@ -647,6 +647,54 @@ def _building_layer(data: GeoJSON, lang: Lang, *, show: bool = True) -> folium.F
                           marker=folium.CircleMarker(radius=4, weight=0.6, fill=True))
 
 
+#: Above this many buildings the grid map leaves the building layer off and builds it only when the
+#: user ticks it in the layer switch: 20,000 markers would make the planner wait half a minute.
+MAX_EAGER_BUILDINGS = 6000
+
+
+class LazyGeoJson(MacroElement):
+    """A GeoJSON layer built the first time its (hidden) group is switched on in the layer control.
+
+    Same look as ``_building_layer``: circle markers for points, footprints otherwise,
+    filled from the precomputed ``fill``; tooltip rows from ``fields``/``aliases``.
+    """
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function () {
+            var group = {{ this._parent.get_name() }};
+            var map = {{ this.map_name }};
+            var data = {{ this.data|tojson }};
+            var fields = {{ this.fields|tojson }}, aliases = {{ this.aliases|tojson }};
+            var built = false;
+            function style(f) {
+                return {fillColor: f.properties.fill || "#bdbdbd", fillOpacity: 0.9, color: "#6b4f2a", weight: 0.6};
+            }
+            map.on("overlayadd", function (e) {
+                if (e.layer !== group || built) { return; }
+                built = true;
+                L.geoJSON(data, {
+                    style: style,
+                    pointToLayer: function (f, latlng) { return L.circleMarker(latlng, Object.assign({radius: 4}, style(f))); }
+                }).bindTooltip(function (layer) {
+                    var p = layer.feature.properties;
+                    return fields.filter(function (k) { return p[k] !== null && p[k] !== undefined && p[k] !== ""; })
+                        .map(function (k, i) { return "<b>" + aliases[fields.indexOf(k)] + "</b> " + p[k]; }).join("<br>");
+                }, {sticky: true}).addTo(group);
+            });
+        })();
+        {% endmacro %}
+    """)
+
+    def __init__(self, data: GeoJSON, map_name: str, fields: Sequence[str], aliases: Sequence[str]) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "LazyGeoJson"
+        self.data = data
+        self.map_name = map_name
+        self.fields = list(fields)
+        self.aliases = [html.escape(a) for a in aliases]
+
+
 def _household_legend(lang: Lang) -> tuple[str, list[tuple[str, str]]]:
     return (t("map.legend_households", lang), list(zip(HOUSEHOLD_COLOURS, household_class_labels())))
 
@@ -822,8 +870,15 @@ def grid_map(layers: GridLayers, *, osm: bool = False) -> folium.Map:
                    aliases=[t("map.grid_id", lang), t("map.community", lang), t("map.households", lang),
                             t("map.buildings_n", lang), t("map.status", lang), t("map.flags", lang),
                             t("map.pp", lang)]).add_to(m)
-    if layers.buildings is not None:
+    if layers.buildings is not None and len(layers.buildings["features"]) <= MAX_EAGER_BUILDINGS:
         _building_layer(layers.buildings, lang).add_to(m)
+    elif layers.buildings is not None:          # a whole city: built when switched on
+        lazy = folium.FeatureGroup(name=t("map.buildings_lazy", lang, n=f"{len(layers.buildings['features']):,}"),
+                                   show=False)
+        LazyGeoJson(layers.buildings, m.get_name(), ["building_id", "name", "households", "units", "compound_id"],
+                    [t("map.building_id", lang), t("map.name", lang), t("map.households", lang), t("map.units", lang),
+                     t("map.compound", lang)]).add_to(lazy)
+        lazy.add_to(m)
     _geojson_layer(layers.communities, t("map.communities", lang), _outline_style, highlight=False,
                    interactive=False).add_to(m)
     grid_labels = folium.FeatureGroup(name=t("map.grid_labels", lang), show=True)
