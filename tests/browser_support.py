@@ -285,13 +285,6 @@ def check_page_standard(page: Any, lang: str, *, name: str, data_values: Iterabl
     shot = ARTIFACTS / f"{name}_{lang}.png"
     report = PageReport(shot)
     page.mouse.move(1, 1)                        # no tooltip left open by the last click
-    # Streamlit scrolls inside its main section, so a "full page" screenshot is one viewport:
-    # make the viewport as tall as the page, at the top, then check and shoot what a reviewer sees
-    viewport = page.viewport_size
-    tall = page.evaluate("() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
-                         " if (m) { m.scrollTop = 0; } return m ? m.scrollHeight : document.body.scrollHeight; }")
-    page.set_viewport_size({"width": viewport["width"], "height": min(max(int(tall) + 40, viewport["height"]), 8000)})
-    page.wait_for_timeout(1500)
     frames: list[Any] = []
     for _ in range(60):
         frames = map_frames(page)
@@ -309,10 +302,21 @@ def check_page_standard(page: Any, lang: str, *, name: str, data_values: Iterabl
         overlaps, visible = overlapping_labels(frame)
         report.labels_visible.append(visible)
         report.problems += [f"label overlap: {o}" for o in overlaps]
-    page.screenshot(path=str(shot), full_page=True)
-    page.set_viewport_size(viewport)
     if lang == "zh":
         texts = [visible_text(page)] + [visible_text(f) for f in frames]
         report.english = english_words_outside_allowlist("\n".join(texts), data_values, allowed)
         report.problems += [f"English on the Chinese page: {w}" for w in report.english]
+    # Streamlit scrolls inside its main section, so a "full page" screenshot is one viewport: make the
+    # viewport as tall as the page for the shot (the map iframe re-renders: wait for it), then restore it
+    viewport = page.viewport_size
+    tall = page.evaluate("() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
+                         " if (m) { m.scrollTop = 0; } return m ? m.scrollHeight : document.body.scrollHeight; }")
+    page.set_viewport_size({"width": viewport["width"], "height": min(max(int(tall) + 40, viewport["height"]), 8000)})
+    for _ in range(30):
+        if len(map_frames(page)) >= maps and all(f.query_selector(".gridgeo-label, canvas") for f in map_frames(page)):
+            break
+        page.wait_for_timeout(1000)
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(shot), full_page=True)
+    page.set_viewport_size(viewport)
     return report
