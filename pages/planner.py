@@ -121,9 +121,7 @@ def grid_view() -> None:
         layers = maps.grid_layers(result.grids, district.communities, district.streets,
                                   buildings=district.buildings, lang=lang())
         entry["layers"][lang()] = layers
-    m = maps.grid_map(layers, osm=bool(st.session_state[K.OSM]))
-    maps.add_stations(m, district.stations, lang())
-    maps.use_local_assets(m)      # the station layer came after grid_map localised the assets: no CDN link
+    m = maps.grid_map(layers, osm=bool(st.session_state[K.OSM]), stations=district.stations)
     st_folium(m, key="planner_map", returned_objects=[], use_container_width=True, height=600)
 
 

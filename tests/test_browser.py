@@ -48,7 +48,7 @@ def test_planner_deep_link_partitions_the_demo(server: str, browser: object) -> 
         frame = page.frame_locator(MAP_IFRAME)  # type: ignore[attr-defined]
         frame.locator(".gridgeo-label").first.wait_for(state="attached", timeout=300_000)
         assert frame.locator(".leaflet-overlay-pane canvas").count() >= 1        # vector layers on a canvas
-        assert t("map.legend_status", "zh") in frame.locator(".gridgeo-legend").inner_text()
+        assert frame.locator(".gridgeo-legend", has_text=t("map.legend_status", "zh")).count() == 1
         # every grid gets a label; community names are labelled too
         shown = page.locator('[data-testid="stMetric"]', has_text=t("planner.grids", "zh"))  # type: ignore[attr-defined]
         n_grids = int(shown.locator('[data-testid="stMetricValue"]').inner_text().replace(",", ""))

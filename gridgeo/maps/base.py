@@ -857,7 +857,7 @@ def _outline_style(feature: Mapping[str, Any]) -> dict[str, Any]:
     return {"fill": False, "color": "#111111", "weight": 2.8, "opacity": 0.9}
 
 
-def grid_map(layers: GridLayers, *, osm: bool = False) -> folium.Map:
+def grid_map(layers: GridLayers, *, osm: bool = False, stations: Any = None) -> folium.Map:
     """Return the grids map: coloured grids with status borders and labels, buildings,
     community outlines and names, streets; a legend with the status counts."""
     lang = layers.lang
@@ -897,4 +897,7 @@ def grid_map(layers: GridLayers, *, osm: bool = False) -> folium.Map:
     if layers.buildings is not None:
         sections.append(_household_legend(lang))
     Legend(sections, circles=(False, False, True)).add_to(m)
+    if stations is not None:   # before the layer switch: it names every layer when the script runs
+        from gridgeo.maps.stations import add_stations
+        add_stations(m, stations, lang)
     return finish_map(m)
