@@ -10,33 +10,61 @@ input (a ``GridgeoError``: one line on stderr, no traceback).
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
 from gridgeo import __version__
-from gridgeo.cli import cases, coverage, demo, export, partition, plan_edit, staff, validate
 from gridgeo.errors import GridgeoError
 
-#: command modules, in the order ``--help`` lists them
-COMMANDS = (validate, partition, cases, coverage, staff, export, demo, plan_edit)
+#: command modules (``gridgeo.cli.<name>``), in the order ``--help`` lists them
+COMMANDS = ("validate", "partition", "cases", "coverage", "staff", "export", "demo", "plan_edit")
+
+#: top-level command -> the one module registering it. A run imports only that module:
+#: importing every command's library (scipy.stats, matplotlib …) cost ~6 s per run.
+#: A command missing here still works: every module is imported then.
+ROUTES = {"validate": "validate", "partition": "partition", "cases": "cases", "coverage": "coverage",
+          "staff": "staff", "export": "export", "print": "export", "demo": "demo", "plan": "plan_edit"}
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the argument parser (one subcommand per library area)."""
+def _command(argv: Sequence[str]) -> str | None:
+    """The subcommand word of ``argv`` (the first token not an option or its value), if any."""
+    it = iter(argv)
+    for token in it:
+        if token == "--lang":
+            next(it, None)
+        elif not token.startswith("-"):
+            return token
+    return None
+
+
+def _modules(argv: Sequence[str] | None) -> list[ModuleType]:
+    name = _command(sys.argv[1:] if argv is None else argv)
+    wanted = [ROUTES[name]] if name is not None and name in ROUTES else list(COMMANDS)
+    return [importlib.import_module(f"gridgeo.cli.{m}") for m in wanted]
+
+
+def build_parser(argv: Sequence[str] | None = ()) -> argparse.ArgumentParser:
+    """Return the argument parser (one subcommand per library area).
+
+    With ``argv`` naming a known command only that command is registered; by
+    default (and for ``--help`` or an unknown command) all of them are.
+    """
     parser = argparse.ArgumentParser(prog="python -m gridgeo",
                                      description="gridgeo: grid planning for urban community governance")
     parser.add_argument("--version", action="version", version=f"gridgeo {__version__}")
     parser.add_argument("--lang", choices=["zh", "en"], default="en", help="language of summaries")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    for module in COMMANDS:
+    for module in _modules(argv):
         module.register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
-    args = build_parser().parse_args(argv)
+    args = build_parser(sys.argv[1:] if argv is None else argv).parse_args(argv)
     try:
         return int(args.func(args))
     except GridgeoError as err:
