@@ -19,13 +19,14 @@ from gridgeo import __version__
 from gridgeo.errors import GridgeoError
 
 #: command modules (``gridgeo.cli.<name>``), in the order ``--help`` lists them
-COMMANDS = ("validate", "partition", "cases", "coverage", "staff", "export", "demo", "plan_edit")
+#: (``plan`` adds the edit commands of ``cli.plan_edit``)
+COMMANDS = ("validate", "partition", "plan", "cases", "coverage", "staff", "export", "demo")
 
 #: top-level command -> the one module registering it. A run imports only that module:
 #: importing every command's library (scipy.stats, matplotlib …) cost ~6 s per run.
 #: A command missing here still works: every module is imported then.
-ROUTES = {"validate": "validate", "partition": "partition", "cases": "cases", "coverage": "coverage",
-          "staff": "staff", "export": "export", "print": "export", "demo": "demo", "plan": "plan_edit"}
+ROUTES = {"validate": "validate", "partition": "partition", "plan": "plan", "cases": "cases",
+          "coverage": "coverage", "staff": "staff", "export": "export", "print": "export", "demo": "demo"}
 
 
 def _command(argv: Sequence[str]) -> str | None:
