@@ -9,6 +9,9 @@ never let a shifted frame cross a module boundary (style.md §4).
 
 from __future__ import annotations
 
+import functools
+import math
+import warnings
 from collections.abc import Callable
 from typing import Literal, TypeVar, cast, get_args
 
@@ -41,11 +44,42 @@ _MAX_ITER = 30
 
 # --------------------------------------------------------------------------- metric CRS
 
+_EDGE_DEG = 1e-7  # centres closer than this to a zone edge, the equator or a UTM limit ask pyproj
+
+
+@functools.lru_cache(maxsize=256)
+def _utm_crs(epsg: int) -> pyproj.CRS:
+    return pyproj.CRS.from_epsg(epsg)
+
+
+def _utm_epsg(lon: float, lat: float) -> int | None:
+    """Return the WGS 84 UTM EPSG code pyproj's ``query_utm_crs_info`` puts first for this point.
+
+    ``None`` where the answer is not plain arithmetic: on (or within ``_EDGE_DEG`` of) a zone
+    edge, the equator or the UTM limits (80°S, 84°N), where two zones or none match and
+    pyproj's own order decides.
+    """
+    if not (math.isfinite(lon) and math.isfinite(lat)):
+        return None
+    if not (-80.0 + _EDGE_DEG < lat < 84.0 - _EDGE_DEG) or abs(lat) < _EDGE_DEG:
+        return None
+    pos = (lon + 180.0) / 6.0
+    if not (_EDGE_DEG < pos < 60.0 - _EDGE_DEG) or abs(pos - round(pos)) * 6.0 < _EDGE_DEG:
+        return None
+    zone = int(math.floor(pos)) + 1
+    return (32600 if lat > 0 else 32700) + zone
+
+
 def metric_crs(data: gpd.GeoDataFrame | gpd.GeoSeries) -> pyproj.CRS:
     """Choose the UTM zone to measure ``data`` in metres.
 
     Areas, lengths and buffers on EPSG:4326 are in degrees and wrong; every metric
     computation projects to this CRS first and returns 4326 geometry or numbers.
+
+    The answer is geopandas' ``estimate_utm_crs()`` (the WGS 84 UTM zone holding the
+    centre of the layer's bounds), computed arithmetically for lon/lat layers: the
+    PROJ database query behind ``estimate_utm_crs`` costs 0.1–0.9 s a call. Centres on a
+    zone edge, the equator or the UTM limits, and projected layers, still ask pyproj.
 
     Raises
     ------
@@ -58,6 +92,13 @@ def metric_crs(data: gpd.GeoDataFrame | gpd.GeoSeries) -> pyproj.CRS:
             remedy="save the file with its CRS (EPSG:4326 for lon/lat degrees), or call "
                    ".set_crs('EPSG:4326') if the coordinates are WGS 84 longitude/latitude",
             code="crs.missing")
+    if data.crs.is_geographic:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-empty layer: NaN bounds
+            minx, miny, maxx, maxy = (float(v) for v in data.total_bounds)
+        epsg = _utm_epsg((minx + maxx) / 2.0, (miny + maxy) / 2.0)
+        if epsg is not None:
+            return _utm_crs(epsg)
     try:
         crs = data.estimate_utm_crs()
     except ValueError as exc:  # empty layer or only null geometries

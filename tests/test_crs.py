@@ -235,3 +235,39 @@ def test_metric_crs_swapped_lon_lat_hints_at_the_swap() -> None:
 def test_metric_crs_empty_layer() -> None:
     with pytest.raises(CRSError, match="without geometries"):
         crs.metric_crs(gpd.GeoSeries([], crs="EPSG:4326"))
+
+
+def _boxes_across_china_and_edges() -> list[tuple[float, float, float, float]]:
+    rng = np.random.default_rng(14)
+    boxes = []
+    for _ in range(120):  # random districts across China's box, 1 m to 2 degrees wide
+        lon, lat = rng.uniform(73.0, 135.0), rng.uniform(3.0, 54.0)
+        w, h = 10 ** rng.uniform(-5, 0.3, size=2)
+        boxes.append((lon, lat, lon + w, lat + h))
+    for edge in range(72, 138, 6):  # zone edges: centre on the edge, just west, just east
+        for off in (0.0, 1e-9, -1e-9, 1e-6, -1e-6, 0.01, -0.01):
+            c = edge + off
+            boxes.append((c - 0.05, 36.6, c + 0.05, 36.7))
+            boxes.append((c - 3.0, 30.0, c + 3.0, 31.0))  # a box spanning two zones
+    for lat in (0.0, 1e-9, -1e-9, 1e-6, -1e-6, 83.99999, -79.99999, 84.0, -80.0):
+        boxes.append((117.0, lat - 0.01, 117.1, lat + 0.01))
+    boxes += [(-180.0, 10.0, -180.0, 10.0), (179.9, 10.0, 180.0, 10.0), (5.9, 60.0, 6.1, 61.0)]
+    return boxes
+
+
+def test_metric_crs_equals_estimate_utm_crs() -> None:
+    # the arithmetic shortcut must give pyproj's own answer, edges and the equator included
+    for box in _boxes_across_china_and_edges():
+        layer = gpd.GeoSeries([Polygon.from_bounds(*box) if box[0] != box[2] else Point(box[:2])],
+                              crs="EPSG:4326")
+        assert crs.metric_crs(layer) == layer.estimate_utm_crs(), box
+
+
+def test_metric_crs_of_a_projected_layer_is_pyprojs() -> None:
+    layer = gpd.GeoSeries([Point(117.0, 36.6), Point(117.2, 36.7)], crs="EPSG:4326").to_crs(3857)
+    assert crs.metric_crs(layer).to_epsg() == 32650 == layer.estimate_utm_crs().to_epsg()
+
+
+def test_metric_crs_beyond_utm_latitudes() -> None:
+    with pytest.raises(CRSError, match="swapped"):
+        crs.metric_crs(gpd.GeoSeries([Point(117.0, 85.0)], crs="EPSG:4326"))

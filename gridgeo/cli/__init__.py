@@ -15,21 +15,50 @@ runs is caught and printed as one clean line on stderr (never a raw
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import warnings
 from collections.abc import Sequence
+from types import ModuleType
 
 from gridgeo import __version__
-from gridgeo.cli import cases, coverage, demo, export, partition, plan, staff, validate
 from gridgeo.errors import GridgeoError, render, warning_line
 from gridgeo.i18n import Lang, t
 
-#: command modules, in the order ``--help`` lists them (``plan`` adds the edit commands of ``cli.plan_edit``)
-COMMANDS = (validate, partition, plan, cases, coverage, staff, export, demo)
+#: command modules (``gridgeo.cli.<name>``), in the order ``--help`` lists them
+#: (``plan`` adds the edit commands of ``cli.plan_edit``)
+COMMANDS = ("validate", "partition", "plan", "cases", "coverage", "staff", "export", "demo")
+
+#: top-level command -> the one module registering it. A run imports only that module:
+#: importing every command's library (scipy.stats, matplotlib …) cost ~6 s per run.
+#: A command missing here still works: every module is imported then.
+ROUTES = {"validate": "validate", "partition": "partition", "plan": "plan", "cases": "cases",
+          "coverage": "coverage", "staff": "staff", "export": "export", "print": "export", "demo": "demo"}
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the argument parser (one subcommand per library area)."""
+def _command(argv: Sequence[str]) -> str | None:
+    """The subcommand word of ``argv`` (the first token not an option or its value), if any."""
+    it = iter(argv)
+    for token in it:
+        if token == "--lang":
+            next(it, None)
+        elif not token.startswith("-"):
+            return token
+    return None
+
+
+def _modules(argv: Sequence[str] | None) -> list[ModuleType]:
+    name = _command(sys.argv[1:] if argv is None else argv)
+    wanted = [ROUTES[name]] if name is not None and name in ROUTES else list(COMMANDS)
+    return [importlib.import_module(f"gridgeo.cli.{m}") for m in wanted]
+
+
+def build_parser(argv: Sequence[str] | None = ()) -> argparse.ArgumentParser:
+    """Return the argument parser (one subcommand per library area).
+
+    With ``argv`` naming a known command only that command is registered; by
+    default (and for ``--help`` or an unknown command) all of them are.
+    """
     parser = argparse.ArgumentParser(prog="python -m gridgeo",
                                      description="gridgeo: grid planning for urban community governance")
     parser.add_argument("--version", action="version", version=f"gridgeo {__version__}")
@@ -37,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="language of messages and summaries (default zh: 简体中文)")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    for module in COMMANDS:
+    for module in _modules(argv):
         module.register(sub)
     return parser
 
@@ -53,31 +82,5 @@ def print_error(err: GridgeoError, lang: Lang) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
-    args = build_parser().parse_args(argv)
-    lang = _lang(args)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        warnings.filterwarnings("ignore", category=DeprecationWarning)
-        warnings.filterwarnings("ignore", category=ResourceWarning)
-        try:
-            code = int(args.func(args))
-        except GridgeoError as err:
-            code = 2
-            _print_warnings(caught, lang)
-            print_error(err, lang)
-            return code
-        except ValueError as err:  # e.g. bounds min > max from Rules
-            _print_warnings(caught, lang)
-            print(t("errfmt.cli_error", lang, text=str(err)), file=sys.stderr)
-            return 2
-    _print_warnings(caught, lang)
-    return code
-
-
-def _print_warnings(caught: list[warnings.WarningMessage], lang: Lang) -> None:
-    seen: set[str] = set()
-    for w in caught:
-        line = warning_line(w, lang)
-        if line not in seen:
-            seen.add(line)
-            print(t("errfmt.cli_warning", lang, text=line), file=sys.stderr)
+from gridgeo.errors import GridgeoError, render, warning_line
+from gridgeo.i18n import Lang, t

@@ -13,9 +13,6 @@ import re
 from collections.abc import Mapping
 
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
 
 from gridgeo.i18n import STRINGS, Lang, t
 
@@ -73,6 +70,10 @@ def xlsx_bytes(sheets: Mapping[str, pd.DataFrame], *, lang: Lang | None = "zh") 
     370124001001001 are shown whole. Ids are written as text, never as numbers
     that Excel would print as 3.70124E+14.
     """
+    from openpyxl import Workbook  # local: 0.4 s to import, and most commands write no XLSX
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
     wb = Workbook()
     wb.remove(wb.active)
     for name, frame in sheets.items():

@@ -22,14 +22,12 @@ import numpy as np
 import pandas as pd
 import shapely
 from numpy.typing import NDArray
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from gridgeo.i18n import LANGS, t
 from gridgeo.partition.feasibility import (even_split, explain_infeasible, fewest_grids, k_order, nearest_choice,
                                           outside)
 from gridgeo.partition.search import Budget, Graph, SearchParams, max_spanning_tree, packable, polish, split
-from gridgeo.partition.tessellation import CommunityPieces, robust_union, tessellate, unit_households
+from gridgeo.partition.tessellation import CommunityPieces, components, robust_union, tessellate, unit_households
 from gridgeo.partition.units import Atoms, make_atoms
 from gridgeo.settings import Rules
 
@@ -592,17 +590,12 @@ def _contiguous(pieces: CommunityPieces, compound: str) -> bool:
     keep = inside[pieces.edge_u] & inside[pieces.edge_v] & ~pieces.virtual
     local = np.full(pieces.n, -1, dtype=np.int64)
     local[mine] = np.arange(len(mine))
-    m = coo_matrix((np.ones(int(keep.sum())), (local[pieces.edge_u[keep]], local[pieces.edge_v[keep]])),
-                   shape=(len(mine), len(mine)))
-    return int(connected_components(m, directed=False)[0]) == 1
+    return components(len(mine), local[pieces.edge_u[keep]], local[pieces.edge_v[keep]])[0] == 1
 
 
 def _real_components(pieces: CommunityPieces) -> tuple[int, IntArray]:
     keep = ~pieces.virtual
-    m = coo_matrix((np.ones(int(keep.sum())), (pieces.edge_u[keep], pieces.edge_v[keep])),
-                   shape=(pieces.n, pieces.n))
-    n, lab = connected_components(m, directed=False)
-    return int(n), lab
+    return components(pieces.n, pieces.edge_u[keep], pieces.edge_v[keep])
 
 
 def _has_oversized(pieces: CommunityPieces, part: IntArray, rules: Rules) -> bool:

@@ -9,20 +9,20 @@ level 2 splits everything down to units. The search moves atoms, never cells.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import pandas as pd
 import pyproj
 import shapely
 from numpy.typing import NDArray
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
-from gridgeo.partition.tessellation import CommunityPieces, robust_union, tessellate
+from gridgeo.partition.tessellation import CommunityPieces, components, robust_union, tessellate
 from gridgeo.settings import DEFAULT_RULES, Rules
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 __all__ = ["Units", "build_units", "Atoms", "make_atoms", "PEN_BUILDING", "PEN_COMPOUND"]
 
@@ -110,8 +110,7 @@ def make_atoms(pieces: CommunityPieces, idx: IntArray, level: int, rules: Rules)
     key_codes, key_names = pd.factorize(pd.Series(keys), sort=False)
     key_codes = np.asarray(key_codes, dtype=np.int64)
     same = key_codes[eu] == key_codes[ev]
-    adj = coo_matrix((np.ones(int(same.sum())), (eu[same], ev[same])), shape=(m, m))
-    _, comp = connected_components(adj, directed=False)
+    _, comp = components(m, eu[same], ev[same])
     combo = pd.factorize(pd.Series(list(zip(key_codes.tolist(), comp.tolist()))), sort=False)[0]
     of_local = np.asarray(combo, dtype=np.int64)
     na = int(of_local.max()) + 1 if m else 0
@@ -197,6 +196,8 @@ def build_units(communities: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame,
     and buildings ≤ max whole), published so benchmarks can run other region
     builders (spopt MaxP, SKATER, RegionKMeans) on the same graph.
     """
+    import networkx as nx  # local: only this benchmark-facing function needs it (0.35 s import)
+
     from gridgeo.partition.engine import prepare_inputs  # local: engine imports this module
 
     prep = prepare_inputs(communities, buildings, streets, rules=rules)
