@@ -179,6 +179,25 @@ def _bools(text: pd.Series | None, n: int, default: bool | None) -> tuple[pd.Ser
     return out, bad
 
 
+def _plain_numbers(values: pd.Series) -> np.ndarray | None:
+    """The column as floats when every cell is a plain number (Arrow's cast, else pandas'), else ``None``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if hasattr(values.array, "__arrow_array__") and not pd.api.types.is_numeric_dtype(values.dtype):
+        try:
+            got = pc.cast(pa.array(values.array), pa.float64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            return None
+        if got.null_count:
+            return None
+        return np.asarray(got.to_numpy(zero_copy_only=False), dtype=float)
+    try:
+        return np.asarray(values.astype("float64").to_numpy(dtype=float), dtype=float)
+    except (ValueError, TypeError):
+        return None
+
+
 def _coordinates(df: pd.DataFrame, mapping: Mapping[str, str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
     """lon, lat (NaN when missing) and a 'cell present but unreadable' mask; flag for '(lat, lon)' order."""
     n = len(df)
@@ -187,11 +206,10 @@ def _coordinates(df: pd.DataFrame, mapping: Mapping[str, str]) -> tuple[np.ndarr
     lat_first = False
     if "lon" in mapping and "lat" in mapping:
         for name, arr in (("lon", lon), ("lat", lat)):
-            try:        # every cell a plain number: one vectorised cast
-                arr[:] = df[mapping[name]].astype("float64").to_numpy(dtype=float)
+            plain = _plain_numbers(df[mapping[name]])
+            if plain is not None:     # every cell a plain number: one vectorised cast
+                arr[:] = plain
                 continue
-            except (ValueError, TypeError):
-                pass
             t = _text(df, mapping, name)
             assert t is not None
             num = pd.to_numeric(t.str.replace("°", "", regex=False).where(t != ""), errors="coerce").to_numpy(float)
