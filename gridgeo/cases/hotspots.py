@@ -46,7 +46,9 @@ def _with_self(w: object) -> object:
     """The binary weights with each grid its own neighbour (what ``G_Local(star=True)`` adds on each call)."""
     from libpysal.weights.util import fill_diagonal
 
-    return fill_diagonal(w, 1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # islands again, as in queen_weights
+        return fill_diagonal(w, 1.0)
 
 
 def gi_star(y: np.ndarray, w: object) -> np.ndarray:

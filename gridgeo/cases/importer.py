@@ -164,7 +164,12 @@ def _text(df: pd.DataFrame, mapping: Mapping[str, str], name: str) -> pd.Series 
     if col is None:
         return None
     s = _as_text(df[col]).str.strip()
-    return s.where(~s.str.lower().isin(_BLANK), "")
+    short = (s.str.len() <= max(map(len, _BLANK))).to_numpy(dtype=bool)   # only short cells can say "blank"
+    if not short.any():
+        return s
+    blank = np.zeros(len(s), bool)
+    blank[short] = s[short].str.lower().isin(_BLANK).to_numpy(dtype=bool) & (s[short] != "").to_numpy(dtype=bool)
+    return s.where(~blank, "") if blank.any() else s
 
 
 def _bools(text: pd.Series | None, n: int, default: bool | None) -> tuple[pd.Series, np.ndarray]:
@@ -366,8 +371,11 @@ def import_cases(raw: RawExport, mapping: Mapping[str, str] | None = None, *, co
 
     def col(name: str) -> pd.Series:
         t = _text(df, used, name)
-        return (t.where(t != "", None).astype(object) if t is not None
-                else pd.Series([None] * n, index=df.index, dtype=object))
+        if t is None:
+            return pd.Series([None] * n, index=df.index, dtype=object)
+        values = t.to_numpy(dtype=object)
+        values[(t == "").to_numpy(dtype=bool)] = None
+        return pd.Series(values, index=df.index, dtype=object)
 
     channel = col("channel")
     frame = gpd.GeoDataFrame({
