@@ -257,7 +257,8 @@ class GridsInUse:
     grids: gpd.GeoDataFrame          # index grid_id, EPSG:4326
     households: pd.DataFrame         # per grid: households, buildings
     assignments: pd.DataFrame | None  # building_id, grid_id, households (a plan's own split), if known
-    source: str                      # "file" (the district's grids layer) | "plan" | "default_plan"
+    source: str                      # "file" (the district's grids layer) | "plan" | "store" | "default_plan"
+    version: str | None = None       # the store version, when source == "store"
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -273,7 +274,8 @@ def default_plan(path: str, mtime: float) -> tuple[gpd.GeoDataFrame, pd.DataFram
 
 def current_grids(district: io.District) -> GridsInUse:
     """The grids to analyse: the district's own grids layer if it has one, else this
-    session's plan from the planner page, else the default plan of the district."""
+    session's plan from the planner page, else the plan store's version (the one chosen
+    in the planner's 方案 section, or the latest), else the default plan of the district."""
     if district.grids is not None:
         return GridsInUse(district.grids, gridlayer.grid_households(district.grids, district.buildings),
                           None, "file")
@@ -284,6 +286,13 @@ def current_grids(district: io.District) -> GridsInUse:
         result = entry["result"]
         grids, assignments, source = result.grids, result.assignments, "plan"
     else:
+        from pages._plans_ui import store_grids  # the store module imports this one
+
+        stored = store_grids(district)
+        if stored is not None:
+            return GridsInUse(stored.grids, gridlayer.grid_households(stored.grids, district.buildings,
+                                                                      stored.assignments),
+                              stored.assignments, "store", stored.version)
         grids, assignments = default_plan(path, mtime(path))
         source = "default_plan"
     return GridsInUse(grids, gridlayer.grid_households(grids, district.buildings, assignments),

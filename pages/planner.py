@@ -14,6 +14,7 @@ from gridgeo.errors import GridgeoError
 from gridgeo.export import assignments_csv, grids_geojson
 from gridgeo.partition import partition
 from pages._edit_ui import edit_section
+from pages._plans_ui import plans_section
 from pages._ui import (K, RULES, current_district, init_state, kept_number_input, lang, md_escape, mtime,
                        show_error, stop, t)
 
@@ -76,6 +77,7 @@ shown_key = st.session_state[K.PLAN]
 entry = plans.get(shown_key) if shown_key is not None else None
 if entry is None or shown_key[:2] != (path, version):
     st.info(t("planner.press_run"))
+    plans_section(district, None)
     stop()
 if shown_key != key:
     st.warning(t("planner.stale", lo=shown_key[2], hi=shown_key[3], target=shown_key[4], seed=shown_key[5]))
@@ -137,3 +139,4 @@ d2.download_button(t("planner.download_assignments"), assignments_csv(result.ass
                    file_name="assignments.csv", mime="text/csv", key="dl_assignments", on_click="ignore")
 
 edit_section(district, result, shown_key)                                      # hand redrawing (pages/_edit_ui.py)
+plans_section(district, result)                                                # versions (pages/_plans_ui.py)

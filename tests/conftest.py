@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 
 from tests import browser_support
@@ -13,6 +14,8 @@ settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True
                           suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("dev", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+# The app keeps plan versions in workspace/*.gpkg: tests (and the servers they start) use a fresh folder.
+os.environ.setdefault("GRIDGEO_WORKSPACE_DIR", tempfile.mkdtemp(prefix="gridgeo-workspace-"))
 
 
 @pytest.fixture(scope="module")

@@ -14,11 +14,11 @@ import sys
 from collections.abc import Sequence
 
 from gridgeo import __version__
-from gridgeo.cli import cases, coverage, demo, export, partition, plan_edit, staff, validate
+from gridgeo.cli import cases, coverage, demo, export, partition, plan, staff, validate
 from gridgeo.errors import GridgeoError
 
-#: command modules, in the order ``--help`` lists them
-COMMANDS = (validate, partition, cases, coverage, staff, export, demo, plan_edit)
+#: command modules, in the order ``--help`` lists them (``plan`` adds the edit commands of ``cli.plan_edit``)
+COMMANDS = (validate, partition, plan, cases, coverage, staff, export, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

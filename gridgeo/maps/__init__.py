@@ -23,4 +23,8 @@ from gridgeo.maps.edit import __all__ as _edit_all
 from gridgeo.maps.sla import *  # noqa: F401,F403
 from gridgeo.maps.sla import __all__ as _sla_all
 
-__all__ = [*_base_all, *_cases_all, *_stations_all, *_coverage_all, *_staffing_all, *_sla_all, *_edit_all]
+from gridgeo.maps.plans import *  # noqa: F401,F403
+from gridgeo.maps.plans import __all__ as _plans_all
+
+__all__ = [*_base_all, *_cases_all, *_stations_all, *_coverage_all, *_staffing_all, *_sla_all, *_edit_all,
+           *_plans_all]

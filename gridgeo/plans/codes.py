@@ -118,7 +118,8 @@ def _serial(code: str, community: str) -> int | None:
 
 
 def stabilize(grids: gpd.GeoDataFrame, assignments: pd.DataFrame, previous: PlanVersion | None, *,
-              issued: Iterable[str] = (), when: pd.Timestamp | None = None, reinstate: bool = False) -> Coded:
+              issued: Iterable[str] = (), when: pd.Timestamp | None = None, reinstate: bool = False,
+              keep: bool = False) -> Coded:
     """Give the grids of a revision stable codes against ``previous`` (see the module doc).
 
     ``issued`` holds every code any version ever used (retired ones included), so
@@ -126,7 +127,9 @@ def stabilize(grids: gpd.GeoDataFrame, assignments: pd.DataFrame, previous: Plan
     and a city's own file already code them) and only missing ``valid_from``
     dates are filled. With ``reinstate`` (restoring an old version) a grid no
     previous grid matches keeps its own code when that code is free: it is the
-    same ground the code was first given to. Inputs are not modified.
+    same ground the code was first given to. With ``keep`` (a city's own grids
+    imported) every grid keeps its id; only dates and retired codes are worked
+    out against ``previous``. Inputs are not modified.
     """
     now = when if when is not None else pd.Timestamp.now(tz=TZ)
     g = grids.copy()
@@ -152,52 +155,77 @@ def stabilize(grids: gpd.GeoDataFrame, assignments: pd.DataFrame, previous: Plan
     issued_all = set(map(str, issued)) | set(old.index.astype(str))
     mapping: dict[str, str] = {}          # new id -> code
     kept_from: dict[str, object] = {}     # new id -> valid_from of the code kept
-    communities = sorted(set(g["community_id"].astype(str)) | set(old["community_id"].astype(str)))
-    for cid in communities:
-        new_ids = [str(i) for i in g.index[g["community_id"].astype(str) == cid]]
-        old_ids = [str(i) for i in old.index[old["community_id"].astype(str) == cid]]
-        if new_ids and old_ids:
+    new_index = [str(i) for i in g.index]
+    old_index = [str(i) for i in old.index]
+    new_vf = dict(zip(new_index, g["valid_from"].tolist(), strict=True))
+    old_vf = dict(zip(old_index, old["valid_from"].tolist(), strict=True)) if "valid_from" in old.columns else {}
+    new_by: dict[str, list[str]] = {}
+    for gid, cid in zip(new_index, g["community_id"].astype(str), strict=True):
+        new_by.setdefault(cid, []).append(gid)
+    old_by: dict[str, list[str]] = {}
+    for gid, cid in zip(old_index, old["community_id"].astype(str), strict=True):
+        old_by.setdefault(cid, []).append(gid)
+    pos_of_old = {gid: k for k, gid in enumerate(old_index)}
+    hh_of = {str(k): float(v) for k, v in old_hh.items()}
+    pos_of_new = {gid: k for k, gid in enumerate(new_index)}
+    share_by: dict[str, list[tuple[str, str, float]]] = {}
+    old_comm = dict(zip(old_index, old["community_id"].astype(str), strict=True))
+    for o, n, sh in zip(shares["old"], shares["new"], shares["shared"], strict=True):
+        share_by.setdefault(old_comm.get(o, ""), []).append((o, n, float(sh)))
+    for cid in sorted(set(new_by) | set(old_by)):
+        new_ids = new_by.get(cid, [])
+        old_ids = old_by.get(cid, [])
+        if new_ids and old_ids and not keep:
             m = np.zeros((len(old_ids), len(new_ids)))
             pos_o = {k: i for i, k in enumerate(old_ids)}
             pos_n = {k: i for i, k in enumerate(new_ids)}
-            sub = shares[shares["old"].isin(pos_o) & shares["new"].isin(pos_n)]
-            for o, n, s in zip(sub["old"], sub["new"], sub["shared"], strict=True):
-                m[pos_o[o], pos_n[n]] = s
-            _empty_grid_overlap(m, old.loc[old_ids], g.loc[new_ids], old_hh.reindex(old_ids).fillna(0))
+            for o, n, sh in share_by.get(cid, []):
+                if o in pos_o and n in pos_n:
+                    m[pos_o[o], pos_n[n]] = sh
+            ground = np.array([hh_of.get(i, 0.0) for i in old_ids], dtype=float)
+            if (ground <= 0).any():
+                _empty_grid_overlap(m, old.iloc[[pos_of_old[i] for i in old_ids]],
+                                    g.iloc[[pos_of_new[i] for i in new_ids]], pd.Series(ground))
             rows, cols = linear_sum_assignment(m, maximize=True)
             for r, c in zip(rows, cols, strict=True):
-                ground = float(old_hh.get(old_ids[r], 0.0))
-                if ground > 0 and m[r, c] * 2 > ground or ground <= 0 and m[r, c] > 0.5:
+                if ground[r] > 0 and m[r, c] * 2 > ground[r] or ground[r] <= 0 and m[r, c] > 0.5:
                     mapping[new_ids[c]] = old_ids[r]
-                    kept_from[new_ids[c]] = old.at[old_ids[r], "valid_from"] if "valid_from" in old.columns \
-                        else pd.NaT
+                    kept_from[new_ids[c]] = old_vf.get(old_ids[r], pd.NaT)
+        if keep:
+            for i in new_ids:
+                mapping[i] = i
+                if i in old_vf:
+                    kept_from[i] = old_vf[i]
+                elif pd.notna(new_vf[i]):
+                    kept_from[i] = new_vf[i]
+            continue
         fresh = [i for i in new_ids if i not in mapping]
         if reinstate:
             taken = set(mapping.values())
             for i in list(fresh):
                 if i not in taken and _serial(i, cid) is not None:
                     mapping[i] = i
-                    kept_from[i] = g.at[i, "valid_from"]
+                    kept_from[i] = new_vf[i]
                     taken.add(i)
                     fresh.remove(i)
         if fresh:
             used = [s for s in (_serial(c, cid) for c in issued_all | set(mapping.values())) if s is not None]
             nxt = max(used, default=0) + 1
-            order = reading_order(gpd.GeoSeries(g.loc[fresh].geometry.to_numpy(), crs=g.crs))
+            geoms = g.geometry.to_numpy()[[pos_of_new[i] for i in fresh]]
+            order = reading_order(gpd.GeoSeries(geoms, crs=g.crs))
             for pos in order:
                 mapping[fresh[pos]] = f"{cid}{nxt:03d}"
                 nxt += 1
     new_codes = tuple(sorted(c for n, c in mapping.items() if n not in kept_from))
     renamed = {n: c for n, c in mapping.items() if n != c}
-    g.index = pd.Index([mapping.get(str(i), str(i)) for i in g.index], name="grid_id")
-    for n, c in mapping.items():
-        if n in kept_from:
-            vf_old = kept_from[n]
-            g.at[c, "valid_from"] = vf_old if pd.notna(vf_old) else g.at[c, "valid_from"]
-    g["valid_from"] = g["valid_from"].fillna(now)
+    dates = [kept_from.get(i, pd.NaT) for i in new_index]
+    g["valid_from"] = pd.Series([d if pd.notna(d) else now for d in dates], index=g.index).astype(
+        f"datetime64[ns, {TZ}]")                                    # a fresh code starts now
+    g.index = pd.Index([mapping.get(i, i) for i in new_index], name="grid_id")
     g["valid_to"] = pd.Series(pd.NaT, index=g.index, dtype=f"datetime64[ns, {TZ}]")
     a["grid_id"] = a["grid_id"].astype(str).map(lambda x: mapping.get(x, x))
-    retired = {str(o): now.isoformat() for o in old.index.astype(str) if o not in set(g.index)}
+    current = set(g.index)
+    retired = {o: now.isoformat() for o in old_index if o not in current}
     return Coded(g, a, retired=retired, renamed=renamed, new=new_codes)
 
 

@@ -101,7 +101,7 @@ def _json_default(value: object) -> object:
 
 def grid_rows(version_id: str, grids: gpd.GeoDataFrame) -> Iterator[tuple[Any, ...]]:
     """Rows of ``plan_grids`` for one version (a generator: tests inject failures here)."""
-    g = normalize_grids(grids)
+    g = grids if grids.attrs.get("gridgeo_normalized") else normalize_grids(grids)
     extra_cols = [c for c in g.columns if c not in GRID_COLUMNS and c != g.geometry.name]
     values = {c: to_sql_values(g[c]) for c in GRID_COLUMNS}
     extras = g[extra_cols].astype(object).where(g[extra_cols].notna(), None).to_dict("records") \
@@ -141,6 +141,7 @@ def normalize_grids(grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     for col in ("valid_from", "valid_to"):
         s = pd.to_datetime(g[col])
         g[col] = s.dt.tz_localize(TZ) if s.dt.tz is None else s.dt.tz_convert(TZ)
+    g.attrs["gridgeo_normalized"] = True
     return g
 
 
@@ -261,6 +262,7 @@ class Workspace:
             conn.execute("INSERT INTO gpkg_geometry_columns VALUES ('plan_grids_latest', 'geom', 'GEOMETRY', "
                          "4326, 0, 0)")
             conn.execute("CREATE INDEX plan_grids_version ON plan_grids (version_id)")
+            conn.execute("CREATE INDEX plan_grids_code ON plan_grids (grid_id)")
             conn.execute("CREATE INDEX plan_assignments_version ON plan_assignments (version_id)")
         tmp.replace(self.path)
 
@@ -368,6 +370,54 @@ class Workspace:
             meta=json.loads(meta) if meta else {},
         )
 
+    def history(self, version: str | None = None) -> pd.DataFrame:
+        """Every grid code along the line of versions leading to ``version`` (default: the latest).
+
+        One row per code (index ``grid_id``): ``community_id``, ``valid_from``,
+        ``valid_to`` (NaT while current), ``first_version``, ``last_version``, so
+        "which grid held this address on that day" has an answer after revisions.
+        """
+        with self._connect() as conn:
+            start = version or self._head_any(conn)
+            line: list[str] = []
+            current = start
+            while current is not None:
+                row = conn.execute("SELECT parent FROM plan_versions WHERE version_id = ?", (current,)).fetchone()
+                if row is None:
+                    raise StoreError("unknown plan version", path=self.path, value=current,
+                                     code="err.plans.unknown_version", remedy="pick a saved version")
+                line.append(current)
+                current = row[0]
+            line.reverse()
+            records: dict[str, dict[str, Any]] = {}
+            for vid in line:
+                retired = json.loads(conn.execute("SELECT meta FROM plan_versions WHERE version_id = ?",
+                                                  (vid,)).fetchone()[0] or "{}").get("retired", {})
+                for code, when in retired.items():
+                    if code in records and pd.isna(records[code]["valid_to"]):
+                        records[code]["valid_to"] = pd.Timestamp(when).tz_convert(TZ)
+                for gid, cid, vf in conn.execute("SELECT grid_id, community_id, valid_from FROM plan_grids "
+                                                 "WHERE version_id = ?", (vid,)):
+                    rec = records.get(gid)
+                    if rec is None or pd.notna(rec["valid_to"]):
+                        records[gid] = {"community_id": cid, "valid_from": pd.Timestamp(vf).tz_convert(TZ)
+                                        if vf else pd.NaT, "valid_to": pd.NaT, "first_version": vid,
+                                        "last_version": vid}
+                    else:
+                        rec["last_version"] = vid
+        frame = pd.DataFrame.from_dict(records, orient="index",
+                                       columns=["community_id", "valid_from", "valid_to", "first_version",
+                                                "last_version"])
+        for col in ("valid_from", "valid_to"):
+            frame[col] = pd.to_datetime(frame[col], utc=True).dt.tz_convert(TZ)
+        frame.index.name = "grid_id"
+        return frame.sort_index()
+
+    @staticmethod
+    def _head_any(conn: sqlite3.Connection) -> str | None:
+        row = conn.execute("SELECT version_id FROM plan_versions ORDER BY seq DESC LIMIT 1").fetchone()
+        return None if row is None else str(row[0])
+
     def issued_codes(self) -> set[str]:
         """Every grid code any version ever used: retired codes are never given again."""
         with self._connect() as conn:
@@ -380,7 +430,7 @@ class Workspace:
     # ------------------------------------------------------------------ writing
 
     def save(self, plan: PlanVersion, *, parent: str | None, author: str, note: str = "", name: str = "",
-             branch: bool | str = False, recode: bool = True) -> str:
+             branch: bool | str = False, recode: bool = True, keep_codes: bool = False) -> str:
         """Save ``plan`` as a new version and return its id (``v<n>``).
 
         ``parent`` is the version the plan was made from (None for a first plan).
@@ -395,8 +445,10 @@ class Workspace:
         unused serial of their community; the grids the parent had and this
         version dropped are recorded as retired in ``meta["retired"]``.
         A plan whose ``meta`` has ``restored_from`` (see :meth:`restore`) gets its
-        own codes back where no current grid holds them. Everything is written in
-        one SQLite transaction.
+        own codes back where no current grid holds them. ``keep_codes`` (an
+        imported city layer: its codes are the city's) keeps every id as given and
+        only fills dates and the retired list. Everything is written in one
+        SQLite transaction.
         """
         if not author.strip():
             raise InputError("a version needs an author", code="err.plans.no_author",
@@ -431,7 +483,7 @@ class Workspace:
             if recode:
                 previous = self._load(conn, parent) if parent is not None else None
                 coded = codes.stabilize(plan.grids, plan.assignments, previous, issued=self._issued(conn),
-                                        when=now, reinstate="restored_from" in plan.meta)
+                                        when=now, reinstate="restored_from" in plan.meta, keep=keep_codes)
                 grids, assignments, retired = coded.grids, coded.assignments, coded.retired
             meta = {**plan.meta, "retired": {**plan.meta.get("retired", {}), **retired}} if recode else plan.meta
             g = normalize_grids(grids)
