@@ -3,7 +3,9 @@
 A grids layer may stack several plan versions, each grid carrying
 ``valid_from``/``valid_to``; a case is then joined to the grid valid at its
 ``created_at`` (``valid_from <= created_at < valid_to``, a blank end meaning
-still in force). Distance to the grid's edge tells how sure the assignment is:
+still in force). The earliest version also stands for the time before it: a plan
+store dates its first version the day it was saved, yet last year's cases fell in
+those grids. Distance to the grid's edge tells how sure the assignment is:
 a case 3 m from the edge may belong to the neighbour.
 """
 
@@ -69,8 +71,12 @@ def join_grids(cases: gpd.GeoDataFrame, grids: gpd.GeoDataFrame) -> GridJoin:
         if has_versions(grids):
             tz = "Asia/Shanghai"
             t = _times(pd.Series(cases["created_at"]), tz)[hit_case]
-            start = _times(pd.Series(grids["valid_from"]) if "valid_from" in grids
-                           else pd.Series(pd.NaT, index=grids.index), tz)[hit_grid]
+            start_all = _times(pd.Series(grids["valid_from"]) if "valid_from" in grids
+                               else pd.Series(pd.NaT, index=grids.index), tz)
+            if (~np.isnat(start_all)).any():   # the first version stands for the time before it
+                start_all = np.where(start_all == start_all[~np.isnat(start_all)].min(),
+                                     np.datetime64("NaT", "s"), start_all)
+            start = start_all[hit_grid]
             end = _times(pd.Series(grids["valid_to"]) if "valid_to" in grids
                          else pd.Series(pd.NaT, index=grids.index), tz)[hit_grid]
             ok = (np.isnat(start) | (start <= t)) & (np.isnat(end) | (t < end))
