@@ -1,4 +1,11 @@
-"""gridgeo app: the frame and router (style.md §7). Pages live in pages/."""
+"""gridgeo app: the frame and router (style.md §7). Pages live in pages/.
+
+One sidebar for every page, in this order: the navigation, the language, the data
+source (demo or upload, with the district's name). Each page is one ``st.Page``
+line below, in the order 辖区概览, 网格规划, then the analysis pages as they land
+(网格人员, 事件热力, 服务覆盖, 导出); a page whose inputs are missing calls
+``pages._ui.require`` to say which and link to where to provide them.
+"""
 
 from __future__ import annotations
 

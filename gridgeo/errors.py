@@ -7,14 +7,26 @@ all show the same actionable sentence. ``code`` is the i18n key of the message.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gridgeo.i18n import STRINGS, Lang, t
+
 
 class GridgeoWarning(UserWarning):
-    """Something was repaired or assumed; the data were still loaded."""
+    """Something was repaired or assumed; the data were still loaded.
+
+    ``problem`` and ``path`` (when given) let the CLI and pages render the
+    warning in the user's language with ``render``.
+    """
+
+    def __init__(self, message: str, *, problem: Problem | None = None, path: str | None = None) -> None:
+        super().__init__(message)
+        self.problem = problem
+        self.path = path
 
 
 class GridgeoError(Exception):
@@ -116,9 +128,16 @@ class Problem:
     ids: tuple[str, ...] = field(default_factory=tuple)
     #: values for the i18n templates ``code`` and ``code + ".fix"`` (besides ``value``)
     params: Mapping[str, object] = field(default_factory=dict, hash=False, compare=False)
+    #: a problem found on ``count`` records of a file holding ``total`` (see ``collapse_repeats``);
+    #: ``rows`` are example spreadsheet rows, ``ids`` example feature ids
+    count: int = 1
+    total: int | None = None
+    rows: tuple[int, ...] = ()
 
     def render(self, path: str | None = None) -> str:
-        """Return the one-line sentence a user reads."""
+        """Return the one-line English sentence (``render(problem, lang)`` translates)."""
+        if self.count > 1:
+            return render(self, "en", path=path)
         return sentence(location(path, self.row, self.feature_id), self.message, self.value, self.remedy)
 
 
@@ -128,3 +147,227 @@ def summarize(problems: Sequence[Problem], path: str | None, *, limit: int = 20)
     if len(problems) > limit:
         lines.append(f"…and {len(problems) - limit} more")
     return "\n".join(lines)
+
+
+# --- rendering in the user's language ------------------------------------------------
+
+def collapse_repeats(problems: Sequence[Problem], total: int, *, keep: int = 3,
+                     examples: int = 5) -> list[Problem]:
+    """Summarise a problem found on more than ``keep`` records into one ``Problem``.
+
+    A file whose lon/lat columns are swapped on every row should say so once
+    ("all 2,486 rows …") with a few example rows, not list 2,486 lines. The
+    summary keeps the first record's code, message, value, remedy and params;
+    ``count``/``total`` say how many records, ``rows``/``ids`` give examples.
+    Whole-file problems (no row, no feature id) are never merged.
+    """
+    groups: dict[tuple[str, str], list[Problem]] = {}
+    for p in problems:
+        if p.row is not None or p.feature_id not in (None, ""):
+            groups.setdefault((p.code, p.severity), []).append(p)
+    out: list[Problem] = []
+    done: set[tuple[str, str]] = set()
+    for p in problems:
+        key = (p.code, p.severity)
+        group = groups.get(key)
+        if group is None or len(group) <= keep:
+            out.append(p)
+            continue
+        if key in done:
+            continue
+        done.add(key)
+        first = group[0]
+        rows = tuple(int(g.row) for g in group[:examples] if g.row is not None)
+        ids = tuple(str(g.feature_id) for g in group[:examples] if g.feature_id not in (None, ""))
+        out.append(Problem(first.message, first.code, first.severity, None, None, first.value, first.remedy,
+                           ids, first.params, count=len(group), total=total, rows=rows))
+    return out
+
+
+@dataclass(frozen=True)
+class Tr:
+    """A template parameter that is itself translated when rendered, e.g. ``Tr("layer.buildings")``.
+
+    Use it in ``params``/error fields for words (a layer name, a geometry kind)
+    that differ between languages; ``str()`` gives the English text.
+    """
+
+    key: str
+
+    def __str__(self) -> str:
+        return t(self.key, "en")
+
+
+def _fields(base: Mapping[str, object], lang: Lang, message: str, value: object) -> dict[str, object]:
+    out: dict[str, object] = {"message": message, "value": "" if value is None else _show_value(value)}
+    for k, v in base.items():
+        out[k] = t(v.key, lang) if isinstance(v, Tr) else v
+    return out
+
+
+class _Blank(dict[str, object]):
+    """Template fields where a missing name renders as nothing instead of raising."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def _fill(template: str, fields: Mapping[str, object]) -> str:
+    try:
+        return template.format_map(_Blank(fields))
+    except (ValueError, IndexError, TypeError):
+        return template
+
+
+_WILDCARDS: list[tuple[Any, str]] = []
+
+
+def catalogue_key(code: str) -> str | None:
+    """Return the i18n key holding the message for ``code``, or None.
+
+    An exact key wins; otherwise a wildcard key such as ``err.schema.*_empty``
+    (one entry for a family of codes built with an f-string per column) matches.
+    """
+    if code in STRINGS:
+        return code
+    if not _WILDCARDS:
+        import re
+
+        _WILDCARDS.extend((re.compile("^" + ".+".join(map(re.escape, k.split("*"))) + "$"), k)
+                          for k in STRINGS if k.startswith("err.") and "*" in k and not k.endswith(".fix"))
+    for pattern, key in _WILDCARDS:
+        if pattern.match(code):
+            return key
+    return None
+
+
+def _message(code: str, english: str, lang: Lang, fields: Mapping[str, object]) -> str:
+    key = catalogue_key(code)
+    entry = STRINGS.get(key) if key else None
+    if entry and entry.get(lang):
+        return _fill(entry[lang], fields)
+    return english
+
+
+def _remedy(code: str, english: str | None, lang: Lang, fields: Mapping[str, object]) -> str | None:
+    key = catalogue_key(code)
+    entry = STRINGS.get(f"{key}.fix") if key else None
+    if entry and entry.get(lang):
+        return _fill(entry[lang], fields)
+    return english
+
+
+def _show_value(value: object) -> str:
+    text = str(value)
+    return text if len(text) <= 80 else text[:77] + "…"
+
+
+def _where(lang: Lang, path: str | None, row: int | None, feature_id: object) -> str:
+    """"文件 buildings.csv 第 12 行（B101）" / "buildings.csv row 12 (B101)"."""
+    head = [t("errfmt.file", lang, name=Path(path).name)] if path else []
+    if row is not None:
+        head.append(t("errfmt.row", lang, row=row))
+    text = " ".join(head)
+    if feature_id is not None and feature_id != "":
+        text += t("errfmt.feature", lang, id=feature_id)
+    return text.strip()
+
+
+def _repeat_where(lang: Lang, path: str | None, p: Problem) -> str:
+    unit = "rows" if p.rows else "features"
+    n = f"{p.count:,}"
+    key = f"errfmt.{'all' if p.total is not None and p.count >= p.total else 'some'}_{unit}"
+    text = t(key, lang, n=n)
+    if path:
+        text = t("errfmt.file", lang, name=Path(path).name) + " " + text
+    return text
+
+
+def _examples(lang: Lang, p: Problem) -> str:
+    if p.rows:
+        sep = "、" if lang == "zh" else ", "
+        return t("errfmt.example_rows", lang, rows=sep.join(map(str, p.rows)))
+    if p.ids:
+        sep = "、" if lang == "zh" else ", "
+        return t("errfmt.example_ids", lang, ids=sep.join(p.ids))
+    return ""
+
+
+def _assemble(lang: Lang, where: str, message: str, value: object, show_value: bool,
+              remedy: str | None, examples: str = "", example_row: int | None = None) -> str:
+    text = t("errfmt.where", lang, where=where, message=message) if where else message
+    if examples:
+        text += examples
+    if show_value and value is not None and value != "":
+        if example_row is not None:
+            text += t("errfmt.example_value", lang, row=example_row, value=_show_value(value))
+        else:
+            text += t("errfmt.value", lang, value=_show_value(value))
+    if remedy:
+        text += t("errfmt.fix", lang, fix=remedy)
+    if lang == "zh" and not text.endswith(("。", "！", "？")):
+        text += "。"
+    return text
+
+
+def _template_uses_value(code: str, lang: Lang) -> bool:
+    key = catalogue_key(code)
+    entry = STRINGS.get(key) if key else None
+    return bool(entry and "{value" in entry.get(lang, ""))
+
+
+def render_problem(p: Problem, lang: Lang = "zh", *, path: str | None = None) -> str:
+    """One problem as the sentence a user reads in ``lang``: where, what, the value seen, the fix."""
+    fields = _fields(p.params, lang, p.message, p.value)
+    message = _message(p.code, p.message, lang, fields)
+    remedy = _remedy(p.code, p.remedy, lang, fields)
+    show_value = not _template_uses_value(p.code, lang) if catalogue_key(p.code) else True
+    if p.count > 1:
+        return _assemble(lang, _repeat_where(lang, path, p), message, p.value, show_value, remedy,
+                         _examples(lang, p), p.rows[0] if p.rows else None)
+    return _assemble(lang, _where(lang, path, p.row, p.feature_id), message, p.value, show_value, remedy)
+
+
+def render(item: GridgeoError | Problem | GridgeoWarning, lang: Lang = "zh", *, path: str | None = None,
+           limit: int = 20) -> str:
+    """Render an error, a problem or a warning in ``lang`` (``"zh"`` or ``"en"``).
+
+    The message comes from the i18n catalogue (key ``code``, remedy
+    ``code + ".fix"``, filled with ``value`` and the error's extra fields or the
+    problem's ``params``); a code without an entry falls back to the English
+    message. An error that carries ``problems`` (a file with several problems)
+    becomes a heading plus one line per problem, the first ``limit`` shown.
+    """
+    if isinstance(item, GridgeoWarning):
+        if item.problem is not None:
+            return render_problem(item.problem, lang, path=item.path)
+        return str(item)
+    if isinstance(item, Problem):
+        return render_problem(item, lang, path=path)
+    err = item
+    where_path = err.path if path is None else path
+    if err.problems:
+        n = len(err.problems)
+        layer = err.fields.get("layer")
+        layer_text = t(layer.key, lang) if isinstance(layer, Tr) else t(f"layer.{layer}", lang) if layer else ""
+        head = t("errfmt.file_problems", lang, file=Path(where_path).name if where_path else "",
+                 layer=layer_text, n=f"{n:,}")
+        lines = [f"- {render_problem(p, lang)}" for p in err.problems[:limit]]
+        if n > limit:
+            lines.append("- " + t("errfmt.more", lang, n=f"{n - limit:,}"))
+        return "\n".join([head, *lines])
+    fields = _fields(err.fields, lang, err.message, err.value)
+    message = _message(err.code, err.message, lang, fields)
+    remedy = _remedy(err.code, err.remedy, lang, fields)
+    show_value = not _template_uses_value(err.code, lang) if catalogue_key(err.code) else True
+    return _assemble(lang, _where(lang, where_path, err.row, err.feature_id), message, err.value, show_value,
+                     remedy)
+
+
+def warning_line(w: warnings.WarningMessage, lang: Lang = "zh") -> str:
+    """One clean line for a captured warning: ours rendered in ``lang``, others without file/line noise."""
+    message = w.message
+    if isinstance(message, GridgeoWarning):
+        return render(message, lang)
+    text = str(message).strip().splitlines()[0] if str(message).strip() else type(message).__name__
+    return t("errfmt.library_warning", lang, text=text)

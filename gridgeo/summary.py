@@ -11,11 +11,12 @@ from typing import Any
 
 import pandas as pd
 
-from gridgeo.errors import Problem
+from gridgeo.errors import Problem, render
+from gridgeo.i18n import Lang
 from gridgeo.io import District
 from gridgeo.settings import DEFAULT_RULES, Rules
 
-__all__ = ["district_figures", "community_table", "problem_table"]
+__all__ = ["district_figures", "community_table", "problem_table", "grids_out_of_bounds", "plan_status"]
 
 
 def community_table(district: District, rules: Rules = DEFAULT_RULES) -> pd.DataFrame:
@@ -74,17 +75,17 @@ def district_figures(district: District, rules: Rules = DEFAULT_RULES) -> dict[s
     }
 
 
-def problem_table(problems: Sequence[Problem], *, max_ids: int = 20) -> pd.DataFrame:
-    """Group load problems by code: how many, which ids, one example message.
+def problem_table(problems: Sequence[Problem], *, max_ids: int = 20, lang: Lang = "en") -> pd.DataFrame:
+    """Group load problems by code: how many, which ids, one example message (in ``lang``).
 
     The ids are what a user searches for in their own file, so they are listed
-    (the first ``max_ids``, then "…and n more").
+    (the first ``max_ids``, then "…and n more" / "等 n 个").
     """
     rows: dict[str, dict[str, Any]] = {}
     for p in problems:
         row = rows.setdefault(p.code, {"code": p.code, "severity": p.severity, "count": 0,
-                                       "ids": [], "message": p.render()})
-        row["count"] += 1
+                                       "ids": [], "message": render(p, lang)})
+        row["count"] += p.count
         ids = list(p.ids) or ([str(p.feature_id)] if p.feature_id not in (None, "") else [])
         row["ids"].extend(i for i in map(str, ids) if i not in row["ids"])
     out = []
@@ -92,7 +93,55 @@ def problem_table(problems: Sequence[Problem], *, max_ids: int = 20) -> pd.DataF
         ids = row["ids"]
         shown = ", ".join(ids[:max_ids])
         if len(ids) > max_ids:
-            shown += f" …and {len(ids) - max_ids} more"
+            shown += f" …and {len(ids) - max_ids} more" if lang == "en" else f" 等另 {len(ids) - max_ids} 个"
         out.append({**row, "ids": shown, "n_ids": len(ids)})
     columns = ["code", "severity", "count", "n_ids", "ids", "message"]
     return pd.DataFrame(out, columns=columns)
+
+
+def grids_out_of_bounds(grids: pd.DataFrame, communities: pd.DataFrame | None = None) -> pd.DataFrame:
+    """List the grids whose households are outside the bounds, per community.
+
+    ``grids`` needs ``community_id`` and ``status`` (under/within/over, as a plan
+    gives them); ``communities`` (optional) gives the names.
+
+    Returns
+    -------
+    DataFrame indexed by ``community_id`` (communities with at least one such grid,
+    in the order they first appear), columns ``name``, ``under``, ``over`` (counts),
+    ``grids`` (list of ``(grid_id, status, households)``). Empty when every grid is within.
+    """
+    cols = ["name", "under", "over", "grids"]
+    if "status" not in grids.columns or grids.empty:
+        return pd.DataFrame(columns=cols)
+    out = grids[grids["status"].isin(["under", "over"])]
+    rows: dict[str, dict[str, Any]] = {}
+    names = (communities["name"].astype(str) if communities is not None and "name" in communities.columns
+             else pd.Series(dtype=str))
+    households = out["households"] if "households" in out.columns else pd.Series(pd.NA, index=out.index)
+    for gid, cid, status, h in zip(out.index.astype(str), out["community_id"].astype(str), out["status"],
+                                   households):
+        row = rows.setdefault(cid, {"name": str(names.get(cid, cid)), "under": 0, "over": 0, "grids": []})
+        row[str(status)] += 1
+        row["grids"].append((gid, str(status), None if pd.isna(h) else int(h)))
+    table = pd.DataFrame.from_dict(rows, orient="index", columns=cols)
+    table.index.name = "community_id"
+    return table
+
+
+def plan_status(report: pd.DataFrame, grids: pd.DataFrame) -> pd.Series:
+    """The truthful state of each community in a plan: ``ok``, ``grids_out`` or ``infeasible``.
+
+    ``infeasible``: no grid count fits the bounds (the report's ``feasible`` is False);
+    ``grids_out``: a count fits but at least one grid is still outside the bounds
+    (buildings or compounds could not be divided finely enough); ``ok``: every grid
+    is within. A table that ticks "feasible" for the second case tells the user the
+    plan is fine when it is not.
+    """
+    out = grids[grids["status"].isin(["under", "over"])] if "status" in grids.columns else grids.iloc[:0]
+    n_out = out.groupby("community_id").size().reindex(report.index, fill_value=0)
+    feasible = report["feasible"].astype(bool)
+    state = pd.Series("ok", index=report.index, name="status", dtype=object)
+    state[feasible & (n_out > 0)] = "grids_out"
+    state[~feasible] = "infeasible"
+    return state

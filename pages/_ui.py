@@ -6,11 +6,14 @@ page script without the frame after the first run).
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import os
 import re
+import shutil
 import tempfile
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +25,8 @@ import streamlit as st
 
 from gridgeo import grids as gridlayer
 from gridgeo import io, maps, summary
-from gridgeo.errors import GridgeoError
-from gridgeo.i18n import STRINGS, Lang
+from gridgeo.errors import GridgeoError, render
+from gridgeo.i18n import Lang
 from gridgeo.i18n import t as _t
 from gridgeo.settings import DEFAULT_RULES, Rules
 
@@ -31,8 +34,10 @@ ROOT = Path(__file__).resolve().parents[1]
 #: The bundled demo district; ``GRIDGEO_DEMO=/some/folder`` points the app at another one.
 DEMO_PATH = os.environ.get("GRIDGEO_DEMO") or str(ROOT / "data" / "demo")
 RULES: Rules = DEFAULT_RULES
-UPLOAD_ROOT = Path(tempfile.gettempdir()) / "gridgeo-uploads"
-UPLOAD_TYPES = ["geojson", "json", "gpkg", "zip", "csv", "xlsx"]
+#: Staged uploads of this server process, one sub-folder per browser session; removed at exit.
+UPLOAD_ROOT = Path(tempfile.gettempdir()) / f"gridgeo-uploads-{os.getpid()}"
+atexit.register(shutil.rmtree, UPLOAD_ROOT, ignore_errors=True)
+UPLOAD_TYPES = ["geojson", "json", "gpkg", "zip", "csv", "txt", "xlsx"]
 UPLOAD_LAYERS = ("communities", "buildings", "streets", "stations", "grids")
 COORDS = ["wgs84", "gcj02", "bd09"]
 
@@ -52,6 +57,9 @@ class K:
     PLANS = "_plans"                  # this session's partition results, by key
     COORDS = "upload_coords"          # wgs84 | gcj02 | bd09 for uploaded files
     UPLOAD = {layer: f"upload_{layer}" for layer in UPLOAD_LAYERS}
+    UPLOAD_DIR = "upload_dir"         # this session's staged upload folder (removed when replaced)
+    SESSION = "session_token"         # names this session's folder under UPLOAD_ROOT
+    DISTRICT_NAME = "district_name"   # the name the user gives an uploaded district ("" = from the data)
 
 
 def _leave_pages_directory_mode() -> None:
@@ -79,6 +87,7 @@ def init_state() -> None:
         K.LANG: "zh", K.SOURCE: "demo", K.DISTRICT: DEMO_PATH, K.OSM: False, K.COORDS: "wgs84",
         K.MIN: RULES.min_households, K.MAX: RULES.max_households,
         K.TARGET: RULES.target_households, K.SEED: 0, K.PLAN: None, K.PLANS: {},
+        K.UPLOAD_DIR: None, K.SESSION: uuid.uuid4().hex[:12], K.DISTRICT_NAME: "",
     }
     for key, value in defaults.items():
         st.session_state.setdefault(key, value)
@@ -103,10 +112,13 @@ def md_escape(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text).replace("\n", "  \n")
 
 
-def show_error(err: GridgeoError) -> None:
-    """Show a ``GridgeoError``: the translated title, then the message naming file, row and remedy."""
-    title = t(err.code, **err.fields) if err.code in STRINGS else t("app.error_title")
-    st.error(f"**{md_escape(title)}**\n\n{md_escape(str(err))}", icon=":material/error:")
+def show_error(err: GridgeoError, *, title: str | None = None) -> None:
+    """Show a ``GridgeoError`` in the page's language: a title, then the sentence naming the file,
+    row or feature, the value seen and the fix (``gridgeo.errors.render``), never a server path."""
+    body = render(err, lang())
+    lines = body.split("\n")
+    text = md_escape(lines[0]) + "".join(f"\n- {md_escape(line[2:])}" for line in lines[1:])
+    st.error(f"**{md_escape(title or t('app.error_title'))}**\n\n{text}", icon=":material/error:")
 
 
 def mtime(path: str | Path) -> float:
@@ -148,11 +160,12 @@ def stop() -> NoReturn:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def district_summary(path: str, mtime: float) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
-    """Key figures, per-community table and grouped load problems of a district."""
+def district_summary(path: str, mtime: float, lang: Lang = "zh") -> tuple[dict[str, Any], pd.DataFrame,
+                                                                         pd.DataFrame]:
+    """Key figures, per-community table and grouped load problems (in ``lang``) of a district."""
     district = load_district(path, mtime)
     return (summary.district_figures(district, RULES), summary.community_table(district, RULES),
-            summary.problem_table(district.problems))
+            summary.problem_table(district.problems, lang=lang))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -162,22 +175,25 @@ def overview_layers(path: str, mtime: float, lang: Lang) -> maps.OverviewLayers:
     return maps.overview_layers(district, summary.community_table(district, RULES), lang=lang)
 
 
-def stage_upload(files: Mapping[str, tuple[str, bytes]], root: Path = UPLOAD_ROOT, coords: str = "wgs84") -> str:
+def stage_upload(files: Mapping[str, tuple[str, bytes]], root: Path = UPLOAD_ROOT, coords: str = "wgs84",
+                 name: str = "") -> str:
     """Write uploaded files to a folder that ``io.read_district`` reads; return its path.
 
     Each layer keeps the user's file name (so errors name the file they know)
     in its own sub-folder, listed in ``district.json``. The folder name is a hash
     of the contents: the same upload maps to the same folder and cache entry.
     ``coords`` (wgs84, gcj02, bd09) is recorded per layer, so the loaders convert
-    AMap/Baidu coordinates.
+    AMap/Baidu coordinates. ``name`` is the district's name as the user typed it;
+    blank, ``io`` names it after the communities' street (never after a file).
     """
+    district_name = name.strip()
     digest = hashlib.sha256(f"coords={coords}\0".encode())
     for layer in sorted(files):
         name, data = files[layer]
         digest.update(f"{layer}\0{name}\0{len(data)}\0".encode())
         digest.update(data)
     folder = root / digest.hexdigest()[:20]
-    manifest: dict[str, Any] = {"name": files["communities"][0].rsplit(".", 1)[0], "layers": {}}
+    manifest: dict[str, Any] = {"name": district_name, "uploaded": True, "layers": {}}
     for layer, (name, data) in files.items():
         safe = Path(name).name.replace("\0", "") or f"{layer}.geojson"
         target = folder / layer / safe
@@ -212,6 +228,30 @@ def source_widget_key(language: Lang | None = None) -> str:
     return f"w_{K.SOURCE}_{language or lang()}"
 
 
+def _uploader_css() -> None:
+    """Put Streamlit's own uploader texts ("Upload", "200MB per file • …") into the page's language.
+
+    Streamlit 1.67 has no option for them; the button keeps its function and gets our
+    label, and the size/type line is replaced by ``app.upload_limits`` under the uploaders.
+    The CSS is a constant of ours (no user text).
+    """
+    label = t("app.upload_button").replace('"', "")
+    st.html(f"""<style>
+[data-testid="stSidebar"] [data-testid="stFileUploaderDropzone"] button {{ font-size: 0 !important; }}
+[data-testid="stSidebar"] [data-testid="stFileUploaderDropzone"] button::after {{
+  content: "{label}"; font-size: 0.875rem; }}
+[data-testid="stSidebar"] [data-testid="stFileUploaderDropzoneInstructions"] {{ display: none; }}
+</style>""")
+
+
+def _replace_staged(folder: str) -> None:
+    """Remember ``folder`` as this session's upload; delete the one it replaces."""
+    previous = st.session_state.get(K.UPLOAD_DIR)
+    if previous and previous != folder:
+        shutil.rmtree(previous, ignore_errors=True)
+    st.session_state[K.UPLOAD_DIR] = folder
+
+
 def data_source_sidebar() -> None:
     """Sidebar: bundled demo or uploaded files; sets ``K.DISTRICT``."""
     # The option labels change with the language; the frontend keeps a radio's
@@ -224,19 +264,86 @@ def data_source_sidebar() -> None:
     if source == "demo":
         st.session_state[K.DISTRICT] = DEMO_PATH
         return
-    st.sidebar.caption(t("app.upload_formats"))
+    _uploader_css()
+    limit_mb = int(st.get_option("server.maxUploadSize"))
+    st.sidebar.caption(t("app.upload_limits", size=limit_mb))
     uploaded = {layer: st.sidebar.file_uploader(t(f"app.upload_{layer}"), type=UPLOAD_TYPES,
                                                 key=K.UPLOAD[layer])
                 for layer in UPLOAD_LAYERS}
     coords_key = f"w_{K.COORDS}_{lang()}"   # labels change with the language, as for the radio above
     coords = st.sidebar.selectbox(t("app.coords"), COORDS, key=coords_key, on_change=_seeded(K.COORDS, coords_key),
                                   help=t("app.coords_help"), format_func=lambda c: t(f"app.coords_{c}"))
+    name_key = f"w_{K.DISTRICT_NAME}"
+    name = st.sidebar.text_input(t("app.district_name"), key=name_key, on_change=_seeded(K.DISTRICT_NAME, name_key),
+                                 placeholder=t("app.district_name_placeholder"), max_chars=40)
     if uploaded["communities"] is None or uploaded["buildings"] is None:
         st.sidebar.info(t("app.upload_waiting"))
         st.session_state[K.DISTRICT] = DEMO_PATH
         return
     files = {layer: (f.name, f.getvalue()) for layer, f in uploaded.items() if f is not None}
-    st.session_state[K.DISTRICT] = stage_upload(files, coords=coords)
+    folder = stage_upload(files, root=UPLOAD_ROOT / st.session_state[K.SESSION], coords=coords, name=name or "")
+    _replace_staged(folder)
+    st.session_state[K.DISTRICT] = folder
+
+
+def district_caption(district: io.District) -> str:
+    """"当前辖区：平阴县榆山街道 · 示例数据为合成数据" — the same line on every page."""
+    name = district.name or t("app.unnamed_district")
+    return t("app.district", name=md_escape(name)) + (" · " + t("app.demo_note") if district.synthetic else "")
+
+
+@dataclass(frozen=True)
+class Need:
+    """One input a page needs: whether it is there, what it is, and where to provide it.
+
+    ``what`` and ``how`` are i18n keys (``how`` says what to do, e.g. "upload the
+    staff roster in the sidebar"); ``page`` is the page file that provides it
+    (e.g. ``"pages/planner.py"``), linked when it is registered in the navigation.
+    """
+
+    ok: bool
+    what: str
+    how: str
+    page: str | None = None
+
+
+def require(*needs: Need) -> None:
+    """Stop the page when an input is missing, saying which and linking to where to provide it.
+
+    Usage (each page, after ``init_state()``)::
+
+        district = current_district()
+        require(need_layer(district, "cases"), need_plan())
+
+    Every missing input is listed at once (not one per visit).
+    """
+    missing = [n for n in needs if not n.ok]
+    if not missing:
+        return
+    st.warning(t("app.missing_inputs", n=len(missing)), icon=":material/info:")
+    for n in missing:
+        st.markdown(f"- **{t(n.what)}**：{t(n.how)}" if lang() == "zh" else f"- **{t(n.what)}**: {t(n.how)}")
+        if n.page:
+            try:
+                st.page_link(n.page, icon=":material/arrow_forward:")   # titled as in the navigation
+            except Exception:  # a page run alone (AppTest) has no navigation to link into
+                pass
+    stop()
+
+
+def need_layer(district: io.District, layer: str) -> Need:
+    """The district must have ``layer`` (e.g. "staff", "cases"); provided in the sidebar upload."""
+    present = getattr(district, layer, None) is not None
+    return Need(present, f"layer.{layer}", "app.how_upload", None)
+
+
+def need_plan() -> Need:
+    """A grid plan made on the planner page in this session (for pages that need *a plan*, not any grids)."""
+    path = st.session_state.get(K.DISTRICT)
+    shown = st.session_state.get(K.PLAN)
+    ok = bool(shown) and shown in st.session_state.get(K.PLANS, {}) and path is not None and shown[:2] == (
+        path, mtime(path))
+    return Need(ok, "app.need_plan", "app.how_plan", "pages/planner.py")
 
 
 def kept_number_input(label: str, store_key: str, **kwargs: Any) -> Any:

@@ -13,7 +13,7 @@ from streamlit_folium import st_folium
 
 from gridgeo import coverage as cov
 from gridgeo import maps
-from gridgeo.errors import GeometryError, GridgeoError
+from gridgeo.errors import Problem, GeometryError, GridgeoError
 from gridgeo.i18n import Lang
 from pages._ui import (K, RULES, UPLOAD_ROOT, current_district, current_grids, init_state, lang, load_district,
                        md_escape, mtime, show_error, stop, t)
@@ -40,12 +40,12 @@ def coverage_model(path: str, version: float, candidates: str | None = None
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def station_problems(path: str, version: float) -> list[str]:
-    """Stations outside the district, as sentences (empty when all are fine)."""
+def station_problems(path: str, version: float) -> tuple[str, list[Problem]]:
+    """The stations file's name and its stations outside the district (empty when all are fine)."""
     district = load_district(path, version)
     assert district.stations is not None
-    return [p.render(Path(district.files.get("stations", [""])[0]).name)
-            for p in cov.check_stations(district.stations, district.communities)]
+    return (Path(district.files.get("stations", [""])[0]).name,
+            cov.check_stations(district.stations, district.communities))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -69,10 +69,10 @@ st.caption(t("coverage.intro"))
 if district.stations is None or district.stations.empty:
     st.info(t("coverage.no_stations"))
     stop()
-outside = station_problems(path, version)
-if outside:
-    err = GeometryError(f"stations file has {len(outside)} station(s) outside the district\n" + "\n".join(outside),
-                        code="err.coverage.station_outside", distance="…")
+stations_file, outside = station_problems(path, version)
+if outside:   # rendered in the page's language by show_error: a heading, then one line per station
+    err = GeometryError(f"stations file has {len(outside)} station(s) outside the district", path=stations_file,
+                        code="err.coverage.station_outside", problems=outside, layer="stations")
     show_error(err)
     stop()
 

@@ -7,19 +7,18 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from gridgeo import maps
-from pages._ui import K, RULES, current_district, district_summary, init_state, lang, md_escape, mtime, \
-    overview_layers, t
+from pages._ui import K, RULES, current_district, district_caption, district_summary, init_state, lang, \
+    md_escape, mtime, overview_layers, t
 
 init_state()
 st.title(t("home.title"))
 path = st.session_state[K.DISTRICT]                                            # 1 inputs
 district = current_district()
 version = mtime(path)
-figures, table, problems = district_summary(path, version)                     # 2 gridgeo
+figures, table, problems = district_summary(path, version, lang())                     # 2 gridgeo
 lo, hi = RULES.min_households, RULES.max_households
 
-caption = t("app.district", name=md_escape(district.name or "—"))
-st.caption(caption + (" · " + t("app.demo_note") if district.synthetic else ""))
+st.caption(district_caption(district))
 
 c1, c2, c3, c4 = st.columns(4)
 c1.metric(t("home.communities"), f"{figures['communities']:,}")

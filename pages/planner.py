@@ -9,14 +9,14 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from gridgeo import maps
+from gridgeo import maps, summary
 from gridgeo.errors import GridgeoError
 from gridgeo.export import assignments_csv, grids_geojson
 from gridgeo.partition import partition
 from pages._edit_ui import edit_section
 from pages._plans_ui import plans_section
-from pages._ui import (K, RULES, current_district, init_state, kept_number_input, lang, md_escape, mtime,
-                       show_error, stop, t)
+from pages._ui import (K, RULES, current_district, district_caption, init_state, kept_number_input, lang,
+                       md_escape, mtime, show_error, stop, t)
 
 MAX_KEPT_PLANS = 3  # partition results kept per session (each holds every grid geometry)
 # Communities are independent: partition forks one worker per core (fork, so the
@@ -29,7 +29,7 @@ district = current_district()
 version = mtime(path)
 
 st.title(t("planner.title"))
-st.caption(t("planner.intro"))
+st.caption(district_caption(district) + " · " + t("planner.intro"))
 c1, c2, c3, c4 = st.columns(4)
 with c1:
     lo = kept_number_input(t("planner.min"), K.MIN, min_value=1, step=10)
@@ -91,11 +91,25 @@ m2.metric(t("planner.within"), f"{metrics['share_within_feasible']:.0%}", help=t
 m3.metric(t("planner.pp_mean"), f"{metrics['pp_mean']:.2f}", help=t("planner.pp_help"))
 m4.metric(t("planner.street_share"), f"{metrics['street_share']:.0%}", help=t("planner.street_help"))
 
+oob = summary.grids_out_of_bounds(result.grids, district.communities)
+if len(oob):                                    # how many grids are out of bounds, and where
+    sep, colon = ("、", "：") if lang() == "zh" else (", ", ": ")
+    lines = [
+        f"- **{md_escape(str(row['name']))}**{colon}" + sep.join(
+            t(f"planner.oob_grid.{status}", serial=md_escape(gid[-3:]), households=h if h is not None else "—")
+            for gid, status, h in row["grids"])
+        for _, row in oob.iterrows()
+    ]
+    st.warning(t("planner.out_of_bounds", n=int(oob["under"].sum() + oob["over"].sum()),
+                 under=int(oob["under"].sum()), over=int(oob["over"].sum()), communities=len(oob),
+                 lo=shown_key[2], hi=shown_key[3]) + "\n\n" + "\n".join(lines), icon=":material/warning:")
+
 infeasible = report[~report["feasible"].astype(bool)]
 if len(infeasible):
     names = district.communities["name"].astype(str)
     explanation = "explanation_en" if lang() == "en" else "explanation_zh"
-    lines = [f"- **{md_escape(names.get(cid, str(cid)))}**: {md_escape(str(row[explanation]))}"
+    colon = "：" if lang() == "zh" else ": "
+    lines = [f"- **{md_escape(names.get(cid, str(cid)))}**{colon}{md_escape(str(row[explanation]))}"
              for cid, row in infeasible.iterrows()]
     st.warning(t("planner.infeasible", n=len(infeasible)) + "\n\n" + "\n".join(lines))
 
@@ -107,10 +121,10 @@ def grid_view() -> None:
     st.toggle(t("app.osm"), key=K.OSM)
     layers = entry["layers"].get(lang())
     if layers is None:
-        layers = maps.grid_layers(result.grids, district.communities, district.streets, lang=lang())
+        layers = maps.grid_layers(result.grids, district.communities, district.streets,
+                                  buildings=district.buildings, lang=lang())
         entry["layers"][lang()] = layers
-    m = maps.grid_map(layers, osm=bool(st.session_state[K.OSM]))
-    maps.add_stations(m, district.stations, lang())
+    m = maps.grid_map(layers, osm=bool(st.session_state[K.OSM]), stations=district.stations)
     st_folium(m, key="planner_map", returned_objects=[], use_container_width=True, height=600)
 
 
@@ -119,6 +133,8 @@ grid_view()
 st.subheader(t("planner.table"))
 explanation = "explanation_en" if lang() == "en" else "explanation_zh"
 names = district.communities["name"].astype(str).reindex(report.index)
+state = summary.plan_status(report, result.grids)
+n_out = result.grids[result.grids["status"].isin(["under", "over"])].groupby("community_id").size()
 shown = pd.DataFrame({
     t("col.community_id"): report.index.astype(str),
     t("col.name"): names.to_numpy(),
@@ -126,16 +142,26 @@ shown = pd.DataFrame({
     t("col.grids"): report["grids"].to_numpy(),
     t("col.k_range"): [f"{a}–{b}" if pd.notna(a) and pd.notna(b) and a <= b else "—"
                        for a, b in zip(report["k_min"], report["k_max"])],
-    t("col.feasible"): report["feasible"].astype(bool).to_numpy(),
-    t("planner.explanation"): report[explanation].fillna("").astype(str).to_numpy(),
+    t("col.plan_status"): [t(f"planner.state.{s}", n=int(n_out.get(cid, 0))) for cid, s in state.items()],
 })
-st.dataframe(shown, hide_index=True, width="stretch", height=min(35 * (len(shown) + 1) + 3, 800))
+# the explanations are long sentences: a detail view of the selected row shows them whole
+event = st.dataframe(shown, hide_index=True, width="stretch", height=min(35 * (len(shown) + 1) + 3, 800),
+                     on_select="rerun", selection_mode="single-row", key="planner_table")
+picked = list(event.selection.rows) if event is not None and hasattr(event, "selection") else []
+flagged = [i for i, s in enumerate(state.to_numpy()) if s != "ok"]
+row = picked[0] if picked else (flagged[0] if flagged else 0)
+if len(report):
+    cid = report.index[row]
+    text = md_escape(str(report[explanation].iloc[row] or ""))
+    box = st.info if state.iloc[row] == "ok" else st.warning
+    box(t("planner.detail", name=md_escape(str(names.iloc[row])), id=md_escape(str(cid)), text=text))
+    st.caption(t("planner.pick_row"))
 
 st.subheader(t("planner.export"))
 d1, d2 = st.columns(2)
 d1.download_button(t("planner.download_grids"), grids_geojson(result.grids), file_name="grids.geojson",
                    mime="application/geo+json", key="dl_grids", on_click="ignore")
-d2.download_button(t("planner.download_assignments"), assignments_csv(result.assignments),
+d2.download_button(t("planner.download_assignments"), assignments_csv(result.assignments, lang=lang()),
                    file_name="assignments.csv", mime="text/csv", key="dl_assignments", on_click="ignore")
 
 edit_section(district, result, shown_key)                                      # hand redrawing (pages/_edit_ui.py)

@@ -16,10 +16,10 @@ import pytest
 from shapely.geometry import box
 from streamlit.testing.v1 import AppTest
 
-from gridgeo import io
+from gridgeo import io, summary
 from gridgeo.crs import convert_geometries
 from gridgeo.i18n import t
-from pages._ui import DEMO_PATH, K, md_escape, source_widget_key, stage_upload
+from pages._ui import DEMO_PATH, UPLOAD_ROOT, K, md_escape, source_widget_key, stage_upload
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
@@ -136,8 +136,13 @@ def test_bad_upload_shows_the_file_and_row() -> None:
     assert at.session_state[K.DISTRICT] != DEMO_PATH
     errors = [e.value for e in at.error]
     assert len(errors) == 1
-    assert "bad_households.csv row 3 (B101)" in errors[0]
-    assert "约300" in errors[0]
+    # in the page's language (zh): the file, the row and id, the user's header, the value, the fix
+    raw = pd.read_csv(DATA / "bad_households.csv", dtype=str)
+    numbers = pd.to_numeric(raw["户数"], errors="coerce")
+    n_bad = int((numbers.isna() | (numbers < 0) | (numbers != numbers.round())).sum())   # 0 is a valid count
+    assert f"文件 bad_households.csv（楼栋）有 {n_bad} 处问题，未载入任何数据" in errors[0]
+    assert "第 3 行（B101）：“户数”必须是不小于 0 的整数，读到的值为“约300”。处理办法：请填写数字" in errors[0]
+    assert "row 3" not in errors[0] and "/tmp" not in errors[0]
     assert not at.metric                                   # nothing half-loaded is shown
 
 
@@ -152,6 +157,42 @@ def test_good_upload_replaces_the_demo(tmp_path: Path) -> None:
     at.run()
     assert not at.exception and not at.error
     assert _as_int(_metric(at, t("home.households", "zh"))) == int(buildings["households"].sum())
+    # named after the communities' street, never after the file ("communities")
+    assert at.caption[0].value == t("app.district", "zh", name="榆山街道")
+    first = Path(at.session_state[K.DISTRICT])
+    assert first.is_dir() and str(first).startswith(str(UPLOAD_ROOT))
+    # the user names the district; a replaced upload's folder is removed
+    at.text_input(key=f"w_{K.DISTRICT_NAME}").set_value("平阴县城区").run()
+    assert at.caption[0].value == t("app.district", "zh", name="平阴县城区")
+    fewer = buildings.iloc[:4]
+    uploaders = {u.label: u for u in at.get("file_uploader")}
+    uploaders[t("app.upload_buildings", "zh")].set_value(("buildings.geojson", fewer.to_json().encode(),
+                                                          "application/geo+json"))
+    at.run()
+    assert not at.exception and not at.error
+    assert _as_int(_metric(at, t("home.households", "zh"))) == int(fewer["households"].sum())
+    assert Path(at.session_state[K.DISTRICT]) != first and not first.exists()
+    # the uploader's own texts are replaced by ours, with the accepted formats and size in Chinese
+    assert any(c.value == t("app.upload_limits", "zh", size=200) for c in at.sidebar.caption)
+
+
+def test_require_names_each_missing_input_and_stops() -> None:
+    def page() -> None:
+        import streamlit as st
+
+        from pages._ui import Need, init_state, need_plan, require
+        init_state()
+        require(Need(True, "layer.buildings", "app.how_upload"), Need(False, "layer.cases", "app.how_upload"),
+                need_plan())
+        st.write("never shown")
+
+    at = AppTest.from_function(page, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert at.warning[0].value == t("app.missing_inputs", "zh", n=2)
+    shown = [m.value for m in at.markdown]
+    assert f"- **{t('layer.cases', 'zh')}**：{t('app.how_upload', 'zh')}" in shown
+    assert f"- **{t('app.need_plan', 'zh')}**：{t('app.how_plan', 'zh')}" in shown
+    assert "never shown" not in shown
 
 
 def test_upload_in_gcj02_is_converted_when_the_option_says_so(tmp_path: Path) -> None:
@@ -233,9 +274,11 @@ def test_planner_on_the_demo_flags_infeasible_communities() -> None:
     warning = " ".join(w.value for w in at.warning)
     assert "锦水社区" in warning and "北苑社区" in warning
     table = at.dataframe[0].value.set_index(t("col.community_id", "zh"))
-    assert not table.loc["370124002001", t("col.feasible", "zh")]
-    assert table.loc["370124002001", t("planner.explanation", "zh")] == report.loc["370124002001", "explanation_zh"]
+    assert table.loc["370124002001", t("col.plan_status", "zh")] == t("planner.state.infeasible", "zh")
     assert table[t("col.grids", "zh")].sum() == len(plan.grids)
+    # the explanation is shown whole (not a cut-off column): the first flagged community's, by default
+    first = report.index[summary.plan_status(report, plan.grids).to_numpy() != "ok"][0]
+    assert any(md_escape(report.loc[first, "explanation_zh"]) in w.value for w in at.warning)
     labels = [b.label for b in at.get("download_button")]
     # the planner's own exports come first; the 方案与版本 section below adds its own
     assert labels[:2] == [t("planner.download_grids", "zh"), t("planner.download_assignments", "zh")]
@@ -259,8 +302,33 @@ def test_planner_counts_grids_on_a_small_district(tmp_path: Path) -> None:
     assert int(plan.grids["households"].sum()) == int(buildings["households"].sum())
     assert _as_int(_metric(at, "Grids")) == len(plan.grids)
     table = at.dataframe[0].value.set_index("Community code")
-    assert not table.loc["370124001002", "Feasible"]          # 550 households
-    assert table.loc["370124001002", "Explanation"] == plan.report.loc["370124001002", "explanation_en"]
+    assert table.loc["370124001002", "Status"] == t("planner.state.infeasible", "en")   # 550 households
+    assert any(md_escape(plan.report.loc["370124001002", "explanation_en"]) in w.value for w in at.warning)
+
+
+def test_planner_says_how_many_grids_are_out_of_bounds_and_where() -> None:
+    # bounds the demo's buildings cannot meet everywhere (issue 15: 100–150 left 26% of grids out, silently)
+    at = _page("planner.py", DEMO_PATH)
+    at.session_state[K.MIN], at.session_state[K.MAX], at.session_state[K.TARGET] = 100, 150, 125
+    at = _run_planner(at)
+    plan = at.session_state[K.PLANS][at.session_state[K.PLAN]]["result"]
+    h = plan.grids["households"]
+    out = plan.grids[(h < 100) | (h > 150)]                   # counted independently of the status column
+    assert len(out) > 0
+    head = t("planner.out_of_bounds", "zh", n=len(out), under=int((out["households"] < 100).sum()),
+             over=int((out["households"] > 150).sum()), communities=out["community_id"].nunique(), lo=100, hi=150)
+    box = [w.value for w in at.warning if w.value.startswith(head)]
+    assert len(box) == 1
+    names = io.read_district(DEMO_PATH).communities["name"]
+    for cid in out["community_id"].unique():
+        assert f"**{names[cid]}**" in box[0]
+    table = at.dataframe[0].value.set_index(t("col.community_id", "zh"))
+    status = table[t("col.plan_status", "zh")]
+    feasible = plan.report["feasible"].astype(bool)
+    for cid, n in out.groupby("community_id").size().items():
+        expected = t("planner.state.grids_out", "zh", n=n) if feasible[cid] else t("planner.state.infeasible", "zh")
+        assert status[cid] == expected                        # never ticked while its grids are out
+    assert (status == t("planner.state.ok", "zh")).sum() == len(table) - out["community_id"].nunique()
 
 
 def test_home_lists_load_warnings_with_ids(tmp_path: Path) -> None:

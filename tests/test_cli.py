@@ -22,14 +22,15 @@ def test_help_runs_as_module() -> None:
 
 
 def test_validate_ok(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["validate", "buildings", str(DATA / "buildings.geojson"),
+    code = main(["--lang", "en", "validate", "buildings", str(DATA / "buildings.geojson"),
                  "--communities", str(DATA / "communities.geojson")])
     assert code == 0
     assert "OK: " in capsys.readouterr().out
 
 
 def test_validate_reports_every_problem_and_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["validate", "buildings", str(DATA / "bad_households.csv"), str(DATA / "buildings.geojson")])
+    code = main(["--lang", "en", "validate", "buildings", str(DATA / "bad_households.csv"),
+                 str(DATA / "buildings.geojson")])
     out = capsys.readouterr().out
     assert code == 1
     assert out.count("error: bad_households.csv row") == 2   # '约300' and -5; 0 is a valid non-residential building
@@ -37,7 +38,7 @@ def test_validate_reports_every_problem_and_exits_1(capsys: pytest.CaptureFixtur
 
 
 def test_validate_json(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["validate", "buildings", str(DATA / "bad_duplicate_ids.csv"), "--json"])
+    code = main(["--lang", "en", "validate", "buildings", str(DATA / "bad_duplicate_ids.csv"), "--json"])
     report = json.loads(capsys.readouterr().out)
     assert code == 1
     assert report[0]["ok"] is False
@@ -45,7 +46,7 @@ def test_validate_json(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_unreadable_file_is_reported_not_a_traceback(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["validate", "buildings", str(DATA / "missing.csv")])
+    code = main(["--lang", "en", "validate", "buildings", str(DATA / "missing.csv")])
     assert code == 1
     assert "missing.csv: file not found" in capsys.readouterr().out
 

@@ -230,7 +230,7 @@ def test_unknown_kind_and_duplicate_ids_are_named(tmp_path: Path) -> None:
     with pytest.raises(SchemaError) as info:
         cov.read_stations(path, district)
     text = str(info.value)
-    assert "row 3 (S1): kind is not a known value, got '驿站'" in text
+    assert "row 3 (S1): 类型 is not a known value, got '驿站'" in text   # the user's own header (issue 15)
     assert "station_id 'S1' is used 2 times (rows 2, 3)" in text
 
 
@@ -250,7 +250,7 @@ def test_cli_writes_the_three_files(tmp_path: Path, capsys: pytest.CaptureFixtur
                              crs=4326)
     grids.to_file(tmp_path / "grids.geojson")
     out = tmp_path / "out"
-    code = main(["coverage", "--buildings", str(tmp_path / "buildings.geojson"),
+    code = main(["--lang", "en", "coverage", "--buildings", str(tmp_path / "buildings.geojson"),
                  "--stations", str(tmp_path / "stations.geojson"), "--streets", str(tmp_path / "streets.geojson"),
                  "--grids", str(tmp_path / "grids.geojson"), "--reach", "300,500,1000", "--add", "2",
                  "--out", str(out)])
@@ -279,7 +279,7 @@ def test_cli_without_streets_says_straight_line(tmp_path: Path, capsys: pytest.C
     assert "直线距离：300 米内 140 / 215 户" in capsys.readouterr().out
     b = pd.read_csv(tmp_path / "o" / "coverage_buildings.csv", encoding="utf-8-sig")
     assert set(b["method"]) == {"straight_line"}
-    code = main(["coverage", "--buildings", str(tmp_path / "buildings.geojson"), "--stations",
+    code = main(["--lang", "en", "coverage", "--buildings", str(tmp_path / "buildings.geojson"), "--stations",
                  str(tmp_path / "stations.geojson"), "--add", "1", "--out", str(tmp_path / "o")])
     assert code == 2
     assert "--add needs candidate sites" in capsys.readouterr().err
@@ -293,7 +293,7 @@ def test_cli_candidates_file_with_chinese_headers(tmp_path: Path, capsys: pytest
     (tmp_path / "cands.csv").write_text(
         f"候选点编号,名称,经度,纬度\nhall,社区用房,{hall_lon},{hall_lat}\nshop,空置商铺,{shop_lon},{shop_lat}\n",
         encoding="utf-8-sig")
-    code = main(["coverage", "--buildings", str(tmp_path / "buildings.geojson"), "--stations",
+    code = main(["--lang", "en", "coverage", "--buildings", str(tmp_path / "buildings.geojson"), "--stations",
                  str(tmp_path / "stations.geojson"), "--streets", str(tmp_path / "streets.geojson"),
                  "--add", "2", "--candidates", str(tmp_path / "cands.csv"), "--out", str(tmp_path / "o")])
     assert code == 0
@@ -302,11 +302,12 @@ def test_cli_candidates_file_with_chinese_headers(tmp_path: Path, capsys: pytest
     assert [(f["properties"]["candidate_id"], f["properties"]["households_gained"]) for f in sites] == [
         ("shop", 100), ("hall", 10)]
     (tmp_path / "bad.csv").write_text("经度,纬度\n116.44,36.29\nabc,36.2\n", encoding="utf-8")
-    code = main(["coverage", "--buildings", str(tmp_path / "buildings.geojson"), "--stations",
+    code = main(["--lang", "en", "coverage", "--buildings", str(tmp_path / "buildings.geojson"), "--stations",
                  str(tmp_path / "stations.geojson"), "--streets", str(tmp_path / "streets.geojson"),
                  "--add", "1", "--candidates", str(tmp_path / "bad.csv"), "--out", str(tmp_path / "o")])
     assert code == 2
-    assert "bad.csv row 3 (C002): column 经度 is not a number" in capsys.readouterr().err
+    err = capsys.readouterr().err   # rendered by gridgeo.errors.render: a heading naming the file, a line per row
+    assert "bad.csv" in err and "- row 3 (C002): column 经度 is not a number" in err
 
 
 def test_excel_workbook_round_trips(network: cov.WalkingNetwork) -> None:

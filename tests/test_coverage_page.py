@@ -126,4 +126,5 @@ def test_page_names_a_station_outside_the_district(tmp_path: Path) -> None:
     at = _app(write_district(tmp_path / "far", stations=far))
     at.run()
     assert not at.exception
-    assert "(FAR): lies 3,900 m outside the district" in at.error[0].value
+    # in the page's language (zh): the station's id and its distance (gridgeo.errors.render)
+    assert "（FAR）：站点位于辖区外 3900 米" in at.error[0].value

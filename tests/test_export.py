@@ -72,7 +72,7 @@ def _district(folder: Path) -> gpd.GeoDataFrame:
 
 def test_cli_partition_writes_the_plan_and_a_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     buildings = _district(tmp_path / "in")
-    code = main(["partition", "--communities", str(tmp_path / "in" / "communities.geojson"),
+    code = main(["--lang", "en", "partition", "--communities", str(tmp_path / "in" / "communities.geojson"),
                  "--buildings", str(tmp_path / "in" / "buildings.geojson"), "--seed", "3",
                  "--out", str(tmp_path / "out")])
     out = capsys.readouterr().out
@@ -100,7 +100,7 @@ def test_cli_partition_bad_input_exits_2_and_writes_nothing(tmp_path: Path,
     bad = gpd.read_file(tmp_path / "in" / "buildings.geojson")
     bad.loc[3, "households"] = -5
     bad.to_file(tmp_path / "in" / "bad.geojson")
-    code = main(["partition", "--communities", str(tmp_path / "in" / "communities.geojson"),
+    code = main(["--lang", "en", "partition", "--communities", str(tmp_path / "in" / "communities.geojson"),
                  "--buildings", str(tmp_path / "in" / "bad.geojson"), "--out", str(tmp_path / "out")])
     err = capsys.readouterr().err
     assert code == 2
@@ -117,7 +117,7 @@ def test_cli_partition_reads_gcj02_coordinates(tmp_path: Path, capsys: pytest.Ca
     lon, lat = wgs84_to_gcj02(pts.x.to_numpy(), pts.y.to_numpy())
     pd.DataFrame({"building_id": buildings.index, "households": buildings["households"].astype(int),
                   "lon": lon, "lat": lat}).to_csv(tmp_path / "in" / "gcj.csv", index=False)
-    code = main(["partition", "--communities", str(tmp_path / "in" / "communities_gcj.geojson"),
+    code = main(["--lang", "en", "partition", "--communities", str(tmp_path / "in" / "communities_gcj.geojson"),
                  "--buildings", str(tmp_path / "in" / "gcj.csv"), "--coords", "gcj02",
                  "--out", str(tmp_path / "out")])
     assert code == 0, capsys.readouterr().err
@@ -127,3 +127,24 @@ def test_cli_partition_reads_gcj02_coordinates(tmp_path: Path, capsys: pytest.Ca
     for cid, geom in original.geometry.items():
         mine = shapely.union_all(grids[grids["community_id"] == cid].to_crs(32650).geometry.to_numpy())
         assert shapely.symmetric_difference(mine, geom).area < 1.0, cid
+
+
+def test_exported_files_are_readable_by_the_group(tmp_path: Path) -> None:
+    import stat
+    paths = write_plan(_grids(), pd.DataFrame({"building_id": ["B1"], "grid_id": ["x"], "households": [1]}), tmp_path)
+    for p in paths:
+        assert stat.S_IMODE(p.stat().st_mode) == 0o644, oct(p.stat().st_mode)
+
+
+def test_assignments_csv_headers_in_the_users_language_read_back_by_io(tmp_path: Path) -> None:
+    from gridgeo.schema import LAYERS
+    assignments = pd.DataFrame({"building_id": ["B1"], "grid_id": [f"{CID_A}001"], "households": [412],
+                                "units": pd.array([3], dtype="Int64"), "unit_range": [""], "estimated": [False]})
+    zh = pd.read_csv(stdio.BytesIO(assignments_csv(assignments, lang="zh")), encoding="utf-8-sig")
+    assert list(zh.columns) == ["楼栋编码", "网格编码", "户数", "单元数", "单元范围", "单元数为估算"]
+    en = pd.read_csv(stdio.BytesIO(assignments_csv(assignments, lang="en")), encoding="utf-8-sig")
+    assert list(en.columns)[:3] == ["Building", "Grid code", "Households"]
+    # the Chinese headers of the fields a buildings file carries are ones the loader accepts
+    aliases = {a for f in LAYERS["buildings"].fields for a in f.aliases}
+    assert {"楼栋编码", "户数", "单元数"} <= aliases
+    assert assignments_csv(assignments).startswith("\ufeffbuilding_id".encode())

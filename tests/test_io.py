@@ -96,7 +96,8 @@ def test_bad_households_name_each_row_and_value() -> None:
         io.read_buildings(DATA / "bad_households.csv")
     msg = str(err.value)
     # spreadsheet rows: header is row 1, so data row index 1 is row 3
-    assert "bad_households.csv row 3 (B101): households must be a whole number ≥ 0, got '约300'" in msg
+    # the user's own header (户数) is named, not the internal field name
+    assert "bad_households.csv row 3 (B101): 户数 must be a whole number ≥ 0, got '约300'" in msg
     assert "row 4 (B102)" not in msg   # 0 households: a non-residential building, accepted
     assert "row 5 (B103)" in msg and "got '-5'" in msg
     assert "Fix: enter a number such as 300" in msg
@@ -223,3 +224,15 @@ def test_extra_columns_are_kept_and_geometry_columns_are_not(tmp_path: Path) -> 
     s = io.read_staff(staff)
     assert s.loc["S1", "备注"] == "快递员" and s.loc["S1", "role"] == "worker"
     assert s.loc["S1", "employment"] == "part_time"
+
+
+def test_district_is_named_after_its_street_never_after_a_file(tmp_path: Path) -> None:
+    folder = tmp_path / "communities"
+    folder.mkdir()
+    for name in ("communities.geojson", "buildings.geojson"):
+        (folder / name).write_bytes((DATA / name).read_bytes())
+    streets = gpd.read_file(DATA / "communities.geojson")["street"]
+    assert io.read_district(folder).name == streets.value_counts().index[0]
+    (folder / "district.json").write_text('{"name": "平阴县城区", "layers": {"communities": "communities.geojson", '
+                                          '"buildings": "buildings.geojson"}}', encoding="utf-8")
+    assert io.read_district(folder).name == "平阴县城区"

@@ -10,7 +10,7 @@ PKG = ROOT / "gridgeo"
 
 # rank of each top-level module: a module may import only modules of a lower rank
 RANK: dict[str, float] = {
-    "errors": 0, "settings": 0, "i18n": 0,
+    "settings": 0, "i18n": 0, "errors": 0.5,  # errors renders messages from the i18n catalogue
     "schema": 1, "crs": 1,
     "grids": 1.5, "io": 2, "synthetic": 2,
     "partition": 3, "plans": 3, "staffing": 3, "cases": 3, "coverage": 3, "summary": 3, "sla": 3,

@@ -70,19 +70,108 @@ def test_overview_layers_carry_the_class_colour_of_each_building() -> None:
     assert fills == {"B1": "#ffffb2", "B2": "#fd8d3c", "B3": "#bd0026", "B4": "#fecc5c"}
 
 
-def test_grid_style_colours_by_status() -> None:
+def _lattice(n: int = 4) -> gpd.GeoDataFrame:
+    """n x n square grids of 0.002° in two communities (west and east halves)."""
+    xs = [116.44 + 0.002 * i for i in range(n + 1)]
+    ys = [36.29 + 0.002 * j for j in range(n + 1)]
+    cells = [box(xs[i], ys[j], xs[i + 1], ys[j + 1]) for j in range(n) for i in range(n)]
+    ids = [f"37012400100{1 + (k % n >= n // 2)}{k:03d}" for k in range(n * n)]
+    status = ["under" if k == 0 else "over" if k == 5 else "within" for k in range(n * n)]
+    return gpd.GeoDataFrame(
+        {"community_id": [i[:12] for i in ids], "households": [100 + k for k in range(n * n)],
+         "buildings": [2] * (n * n), "status": status, "flags": ["multipart;unit_split" if k == 5 else ""
+                                                                   for k in range(n * n)]},
+        geometry=cells, index=pd.Index(ids, name="grid_id"), crs=4326)
+
+
+def test_neighbouring_grids_never_share_a_fill() -> None:
+    grids = _lattice(5)
+    colour = maps.grid_colour_index(grids)
+    touching = grids.sindex.query(grids.geometry.values, predicate="intersects")
+    pairs = [(a, b) for a, b in zip(*touching) if a < b]
+    assert len(pairs) == 72                       # 5x5 lattice: 40 edges + 32 corners, counted by hand
+    assert all(colour.iloc[a] != colour.iloc[b] for a, b in pairs)
+    assert colour.max() < len(maps.GRID_PALETTE)
+    layers = maps.grid_layers(grids, _district().communities)
+    fills = {f["properties"]["grid_id"]: f["properties"]["fill"] for f in layers.grids["features"]}
+    ids = list(grids.index)
+    assert all(fills[ids[a]] != fills[ids[b]] for a, b in pairs)
+
+
+def test_out_of_bounds_grids_get_a_border_and_a_legend_count() -> None:
+    grids = _lattice(4)
+    layers = maps.grid_layers(grids, _district().communities, lang="zh")
+    style = {f["properties"]["grid_id"]: maps.grid_style(f) for f in layers.grids["features"]}
+    assert style[grids.index[0]]["color"] == maps.STATUS_BORDERS["under"]["color"]
+    assert style[grids.index[5]]["dashArray"] == maps.STATUS_BORDERS["over"]["dashArray"]
+    assert style[grids.index[1]]["weight"] < style[grids.index[0]]["weight"]
+    assert layers.status_counts == {"under": 1, "within": 14, "over": 1}
+    m = maps.grid_map(layers)
+    legend = next(c for c in m._children.values() if isinstance(c, maps.Legend))
+    assert "低于下限（1 个）" in legend.html and "超过上限（1 个）" in legend.html and "在范围内（14 个）" in legend.html
+    assert "dashed #1f5fbf" in legend.html                # the swatch is drawn like the grid's border
+
+
+def test_grid_tooltip_names_the_community_and_translates_status_and_flags() -> None:
+    grids = _lattice(4)
+    for lang, name, status, flag in (("zh", "翠屏社区", "超过上限", "多块区域组成、含按单元拆分的楼栋"),
+                                     ("en", "翠屏社区", "Above the maximum", "several separate parts; holds units")):
+        layers = maps.grid_layers(grids, _district().communities, lang=lang)  # type: ignore[arg-type]
+        props = {f["properties"]["grid_id"]: f["properties"] for f in layers.grids["features"]}[grids.index[5]]
+        assert props["community_name"] == name
+        assert props["status_label"] == status
+        assert props["flags_label"].startswith(flag)
+    html = maps.grid_map(maps.grid_layers(grids, _district().communities, lang="zh")).get_root().render()
+    assert '"community_name"' in html and "社区编码" not in html
+
+
+def test_every_partition_flag_has_a_translation() -> None:
+    from gridgeo.i18n import STRINGS
+    from gridgeo.partition import FLAGS
+
+    assert [c for c in FLAGS if not (STRINGS.get(f"flag.{c}", {}).get("zh") and STRINGS[f"flag.{c}"].get("en"))] == []
+
+
+def test_grid_labels_carry_serial_and_households() -> None:
+    grids = _lattice(4)
+    layers = maps.grid_layers(grids, _district().communities, lang="zh")
+    texts = {text for _, _, text, _, _ in layers.grid_labels}
+    assert f"<b>{grids.index[3][-3:]}</b><br>103 户" in texts
+    sizes = [size for *_, size in layers.grid_labels]
+    assert all(170 < s < 230 for s in sizes)         # 0.002° of latitude ≈ 222 m, of longitude at 36°N ≈ 180 m
+
+
+def test_every_part_of_a_multipart_community_is_labelled() -> None:
+    from shapely.geometry import MultiPolygon
+    comms = gpd.GeoDataFrame({"name": ["两块社区"]}, geometry=[MultiPolygon([
+        box(116.44, 36.29, 116.45, 36.30), box(116.46, 36.29, 116.47, 36.30)])],
+        index=pd.Index(["C1"], name="community_id"), crs=4326)
+    labels = maps.base._label_points(comms)
+    assert len(labels) == 2 and {text for *_, text in labels} == {"两块社区"}
+    assert {round(lon, 2) for lon, _, _ in labels} == {116.44, 116.46} or len({lon for lon, _, _ in labels}) == 2
+
+
+def test_maps_use_canvas_metric_scale_collapsed_layers_and_declutter() -> None:
+    grids = _lattice(3)
     d = _district()
-    grids = gpd.GeoDataFrame(
-        {"community_id": ["370124001001", "370124001002"], "households": [160, 429], "buildings": [2, 2],
-         "polsby_popper": [0.61, 0.7], "status": ["under", "within"]},
-        geometry=list(d.communities.geometry), index=pd.Index(["370124001001001", "370124001002001"],
-                                                              name="grid_id"), crs=4326)
-    layers = maps.grid_layers(grids, d.communities, d.streets)
-    styles = {f["properties"]["grid_id"]: maps.grid_style(f)["fillColor"] for f in layers.grids["features"]}
-    assert styles == {"370124001001001": maps.STATUS_COLOURS["under"],
-                      "370124001002001": maps.STATUS_COLOURS["within"]}
-    html = maps.grid_map(layers).get_root().render()
-    assert "370124001002001" in html
+    html = maps.grid_map(maps.grid_layers(grids, d.communities, buildings=d.buildings)).get_root().render()
+    assert '"preferCanvas": true' in html
+    assert "imperial: false" in html and "L.control.scale()" not in html
+    assert '"collapsed": true' in html
+    assert "gridgeo-label" in html and "overlaps(r, taken[i])" in html
+    assert '"paddingBottomRight": [215, 24]' in html
+
+
+def test_point_buildings_are_circle_markers_coloured_by_households_never_pins() -> None:
+    d = _district()
+    points = d.buildings.set_geometry(d.buildings.geometry.representative_point())
+    district = District(communities=d.communities, buildings=points)
+    html = maps.overview_map(maps.overview_layers(district)).get_root().render()
+    assert "new L.CircleMarker(latlng" in html
+    assert "L.marker(" not in html.replace("L.marker([r[0], r[1]]", "")   # only the text labels are markers
+    layers = maps.overview_layers(district)
+    fills = {f["properties"]["building_id"]: f["properties"]["fill"] for f in layers.buildings["features"]}
+    assert fills["B3"] == maps.household_colour(330) == "#bd0026"
 
 
 def test_user_text_is_escaped() -> None:
@@ -159,3 +248,13 @@ def test_demo_home_map_payload_under_5_mb() -> None:
     html = maps.overview_map(layers).get_root().render()
     assert len(layers.buildings["features"]) == len(district.buildings)
     assert len(html.encode("utf-8")) < 5 * 1024 * 1024
+
+
+def test_a_city_of_buildings_is_built_only_when_switched_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    d = _district()
+    monkeypatch.setattr(maps.base, "MAX_EAGER_BUILDINGS", 2)       # the demo district stands in for a city
+    html = maps.grid_map(maps.grid_layers(_lattice(3), d.communities, buildings=d.buildings)).get_root().render()
+    assert "overlayadd" in html and "L.geoJSON(data" in html
+    import json
+    name = "楼栋（4 栋，勾选后显示）"
+    assert name in html or json.dumps(name)[1:-1] in html             # listed, unticked, in the layer switch

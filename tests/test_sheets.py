@@ -120,7 +120,7 @@ def test_cli_export_xlsx_and_gpkg(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "电话" in roster[0]
     phones = [r[roster[0].index("电话")] for r in roster[1:]]
     assert phones == ["138****1234", "139****5678", "137****1111"]   # masked by default
-    code = main(["export", "--grids", str(f["grids"]), "--format", "gpkg", "--coords", "bd09",
+    code = main(["--lang", "en", "export", "--grids", str(f["grids"]), "--format", "gpkg", "--coords", "bd09",
                  "--out", str(out)])
     assert code == 0 and (out / "gridgeo_bd09.gpkg").exists()
     assert capsys.readouterr().out.strip().endswith("gridgeo_bd09.gpkg")
@@ -129,12 +129,12 @@ def test_cli_export_xlsx_and_gpkg(tmp_path: Path, capsys: pytest.CaptureFixture[
 def test_cli_print_community(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     f = _files(tmp_path)
     pdf = tmp_path / "sheets.pdf"
-    code = main(["print", "--grids", str(f["grids"]), "--buildings", str(f["buildings"]), "--streets",
+    code = main(["--lang", "en", "print", "--grids", str(f["grids"]), "--buildings", str(f["buildings"]), "--streets",
                  str(f["streets"]), "--staff", str(f["staff"]), "--community", CID, "--out", str(pdf)])
     assert code == 0
     pages = _pdf_text(pdf.read_bytes())
     assert len(pages) == 2 and f"{CID}002" in pages[1]
-    code = main(["print", "--grids", str(f["grids"]), "--buildings", str(f["buildings"]), "--grid", "999",
+    code = main(["--lang", "en", "print", "--grids", str(f["grids"]), "--buildings", str(f["buildings"]), "--grid", "999",
                  "--out", str(pdf)])
     assert code == 2
     assert "999" in capsys.readouterr().err
@@ -143,6 +143,6 @@ def test_cli_print_community(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 def test_cli_export_geojson_roundtrip(tmp_path: Path) -> None:
     f = _files(tmp_path)
     out = tmp_path / "gj"
-    assert main(["export", "--grids", str(f["grids"]), "--format", "geojson", "--out", str(out)]) == 0
+    assert main(["--lang", "en", "export", "--grids", str(f["grids"]), "--format", "geojson", "--out", str(out)]) == 0
     doc = json.loads((out / "grids.geojson").read_text(encoding="utf-8"))
     assert sorted(x["properties"]["grid_id"] for x in doc["features"]) == sorted(_layers()[0].index)

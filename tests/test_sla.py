@@ -305,7 +305,7 @@ def test_cli_writes_cases_and_kpis(tmp_path: Path) -> None:
         "community_id": ["C1", "C1", "C1"],
     }).to_csv(cases, index=False, encoding="utf-8-sig")
     out = tmp_path / "out"
-    assert main(["cases", "sla", "--cases", str(cases), "--rules", "jinan", "--as-of", "2026-12-31",
+    assert main(["--lang", "en", "cases", "sla", "--cases", str(cases), "--rules", "jinan", "--as-of", "2026-12-31",
                  "--out", str(out)]) == 0
     got = pd.read_csv(out / "sla_cases.csv", dtype=str, keep_default_na=False).set_index("case_id")
     assert list(got.columns[:5]) == ["limit", "deadline", "working_days_taken", "state", "calendar"]
@@ -317,7 +317,7 @@ def test_cli_writes_cases_and_kpis(tmp_path: Path) -> None:
     g2 = kpis[(kpis["level"] == "grid_id") & (kpis["key"] == "G2")].iloc[0]
     assert (g2["received"], g2["on_time"], g2["channel:网格巡查"]) == (1, 0, 1)
     # with the 2027 notice the same case ends on 1-05 and the calendar is official
-    assert main(["cases", "sla", "--cases", str(cases), "--rules", "jinan", "--holidays", str(EXAMPLE_HOLIDAYS),
+    assert main(["--lang", "en", "cases", "sla", "--cases", str(cases), "--rules", "jinan", "--holidays", str(EXAMPLE_HOLIDAYS),
                  "--as-of", "2026-12-31", "--out", str(out)]) == 0
     got = pd.read_csv(out / "sla_cases.csv", dtype=str, keep_default_na=False).set_index("case_id")
     assert got.loc["A", ["deadline", "calendar"]].tolist() == ["2027-01-05 23:59:59", "official"]
@@ -329,17 +329,18 @@ def test_cli_raw_export_with_map_and_bad_input(tmp_path: Path, capsys: pytest.Ca
                   "办结日期": ["2026-11-20 09:00", ""], "诉求类型": ["投诉", "咨询"],
                   "渠道": ["12345", "12345"]}).to_excel(raw, index=False)
     out = tmp_path / "o"
-    code = main(["cases", "sla", "--cases", str(raw), "--rules", "guangdong", "--as-of", "2026-11-30",
+    code = main(["--lang", "en", "cases", "sla", "--cases", str(raw), "--rules", "guangdong", "--as-of", "2026-11-30",
                  "--map", "case_id=流水号", "--map", "created_at=来电时间", "--map", "closed_at=办结日期",
                  "--out", str(out)])
     assert code == 0
     got = pd.read_csv(out / "sla_cases.csv", dtype=str, keep_default_na=False).set_index("case_id")
     assert got.loc["T1", ["limit", "deadline", "state"]].tolist() == ["15", "2026-11-23 23:59:59", "on_time"]
     assert got.loc["T2", ["limit", "state"]].tolist() == ["2", "red"]
-    assert main(["cases", "sla", "--cases", str(raw), "--rules", "guangdong", "--as-of", "2026-11-30",
+    assert main(["--lang", "en", "cases", "sla", "--cases", str(raw), "--rules", "guangdong", "--as-of", "2026-11-30",
                  "--out", str(out)]) == 2
-    assert "12345导出.xlsx: missing column case_id, got '流水号, 来电时间" in capsys.readouterr().err
-    assert main(["cases", "sla", "--cases", str(raw), "--rules", "guangdong", "--as-of", "someday",
+    # the CLI renders the catalogue's message (gridgeo.errors.render)
+    assert "12345导出.xlsx: The cases file lacks the column(s) case_id, got '流水号, 来电时间" in capsys.readouterr().err
+    assert main(["--lang", "en", "cases", "sla", "--cases", str(raw), "--rules", "guangdong", "--as-of", "someday",
                  "--map", "case_id=流水号", "--out", str(out)]) == 2
 
 

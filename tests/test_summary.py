@@ -80,3 +80,25 @@ def test_problem_table_groups_codes_and_lists_ids() -> None:
     assert table.loc["warn.units_estimated", "n_ids"] == 25
     assert table.loc["warn.units_estimated", "ids"].endswith("…and 5 more")
     assert problem_table([]).empty
+
+
+def test_grids_out_of_bounds_lists_each_community_with_its_grids() -> None:
+    from gridgeo.summary import grids_out_of_bounds
+    grids = pd.DataFrame({"community_id": ["C1", "C1", "C2", "C2", "C3"],
+                          "households": [120, 420, 600, 90, 400],
+                          "status": ["under", "within", "over", "under", "within"]},
+                         index=pd.Index(["C1001", "C1002", "C2001", "C2002", "C3001"], name="grid_id"))
+    comms = pd.DataFrame({"name": ["东关社区", "西关社区", "南关社区"]}, index=["C1", "C2", "C3"])
+    table = grids_out_of_bounds(grids, comms)
+    assert list(table.index) == ["C1", "C2"]
+    assert table.loc["C2", ["name", "under", "over"]].tolist() == ["西关社区", 1, 1]
+    assert table.loc["C1", "grids"] == [("C1001", "under", 120)]
+    assert grids_out_of_bounds(grids[grids["status"] == "within"]).empty
+
+
+def test_plan_status_never_calls_a_community_ok_while_a_grid_is_out() -> None:
+    from gridgeo.summary import plan_status
+    report = pd.DataFrame({"feasible": [True, True, False]}, index=["C1", "C2", "C3"])
+    grids = pd.DataFrame({"community_id": ["C1", "C1", "C2", "C3"],
+                          "status": ["within", "within", "over", "over"]})
+    assert plan_status(report, grids).to_dict() == {"C1": "ok", "C2": "grids_out", "C3": "infeasible"}

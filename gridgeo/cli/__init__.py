@@ -5,17 +5,24 @@ a ``register(sub)`` that adds its subparser; this module wires them together.
 
 Exit codes: 0 ok, 1 checked and found problems (``validate``), 2 unusable
 input (a ``GridgeoError``: one line on stderr, no traceback).
+
+Messages are in ``--lang`` (default ``zh``): errors and problems are rendered
+with ``gridgeo.errors.render``; every Python warning raised while a command
+runs is caught and printed as one clean line on stderr (never a raw
+``UserWarning`` with a source line).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
 
 from gridgeo import __version__
 from gridgeo.cli import cases, coverage, demo, export, partition, plan, staff, validate
-from gridgeo.errors import GridgeoError
+from gridgeo.errors import GridgeoError, render, warning_line
+from gridgeo.i18n import Lang, t
 
 #: command modules, in the order ``--help`` lists them (``plan`` adds the edit commands of ``cli.plan_edit``)
 COMMANDS = (validate, partition, plan, cases, coverage, staff, export, demo)
@@ -26,7 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m gridgeo",
                                      description="gridgeo: grid planning for urban community governance")
     parser.add_argument("--version", action="version", version=f"gridgeo {__version__}")
-    parser.add_argument("--lang", choices=["zh", "en"], default="en", help="language of summaries")
+    parser.add_argument("--lang", choices=["zh", "en"], default="zh",
+                        help="language of messages and summaries (default zh: 简体中文)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     for module in COMMANDS:
@@ -34,14 +42,42 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _lang(args: argparse.Namespace) -> Lang:
+    return "en" if getattr(args, "lang", "zh") == "en" else "zh"
+
+
+def print_error(err: GridgeoError, lang: Lang) -> None:
+    """Print an error on stderr in ``lang``: one sentence, or a heading and one line per problem."""
+    print(t("errfmt.cli_error", lang, text=render(err, lang)), file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     args = build_parser().parse_args(argv)
-    try:
-        return int(args.func(args))
-    except GridgeoError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except ValueError as err:  # e.g. bounds min > max from Rules
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    lang = _lang(args)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", category=ResourceWarning)
+        try:
+            code = int(args.func(args))
+        except GridgeoError as err:
+            code = 2
+            _print_warnings(caught, lang)
+            print_error(err, lang)
+            return code
+        except ValueError as err:  # e.g. bounds min > max from Rules
+            _print_warnings(caught, lang)
+            print(t("errfmt.cli_error", lang, text=str(err)), file=sys.stderr)
+            return 2
+    _print_warnings(caught, lang)
+    return code
+
+
+def _print_warnings(caught: list[warnings.WarningMessage], lang: Lang) -> None:
+    seen: set[str] = set()
+    for w in caught:
+        line = warning_line(w, lang)
+        if line not in seen:
+            seen.add(line)
+            print(t("errfmt.cli_warning", lang, text=line), file=sys.stderr)

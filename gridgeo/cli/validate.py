@@ -7,11 +7,13 @@ import json
 from typing import Any
 
 from gridgeo import io
-from gridgeo.errors import GridgeoError
+from gridgeo.errors import GridgeoError, render
+from gridgeo.i18n import Lang, t
 from gridgeo.schema import LAYERS
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    lang: Lang = "en" if args.lang == "en" else "zh"
     communities = io.read_communities(args.communities) if args.communities else None
     status = 0
     report: list[dict[str, Any]] = []
@@ -20,7 +22,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             checked = io.check_file(args.layer, path, gpkg_layer=args.layer_name, coords=args.coords,
                                     communities=communities)
         except GridgeoError as err:  # unreadable file: still report the others
-            report.append({"file": str(path), "ok": False, "errors": [str(err)], "warnings": []})
+            report.append({"file": str(path), "ok": False, "errors": [render(err, lang)], "warnings": []})
             status = 1
             continue
         n = 0 if checked.frame is None else len(checked.frame)
@@ -28,22 +30,26 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         zero = (int((frame["households"] == 0).sum())
                 if frame is not None and args.layer == "buildings" and "households" in frame else None)
         report.append({"file": str(path), "ok": checked.ok, "features": n, "no_households": zero,
-                       "errors": [p.render(str(path)) for p in checked.errors],
-                       "warnings": [p.render(str(path)) for p in checked.warnings]})
+                       "errors": [render(p, lang, path=str(path)) for p in checked.errors],
+                       "warnings": [render(p, lang, path=str(path)) for p in checked.warnings],
+                       "codes": sorted({p.code for p in checked.problems})})
         status = status or (0 if checked.ok else 1)
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
         return status
     for r in report:
-        head = "OK" if r["ok"] else "PROBLEMS"
-        count = f", {r['features']} {args.layer}" if r.get("features") is not None and r["ok"] else ""
-        if count and r.get("no_households"):
-            count += f" ({r['no_households']} with 0 households: non-residential)"
-        print(f"{head}: {r['file']}{count} ({len(r['errors'])} errors, {len(r['warnings'])} warnings)")
+        key = "cli.validate.ok" if r["ok"] else "cli.validate.problems"
+        features = r.get("features") if r["ok"] and r.get("features") is not None else None
+        counted = "" if features is None else t("cli.validate.features", lang, n=f"{features:,}",
+                                                 layer=t(f"layer.{args.layer}", lang))
+        if counted and r.get("no_households"):
+            counted += t("cli.validate.no_households", lang, n=f"{r['no_households']:,}")
+        print(t(key, lang, file=r["file"], n_errors=len(r["errors"]), n_warnings=len(r["warnings"]),
+                features=counted))
         for line in r["errors"]:
-            print(f"  error: {line}")
+            print("  " + t("errfmt.cli_error", lang, text=line))
         for line in r["warnings"]:
-            print(f"  warning: {line}")
+            print("  " + t("errfmt.cli_warning", lang, text=line))
     return status
 
 

@@ -47,20 +47,27 @@ def grids_geojson(grids: gpd.GeoDataFrame) -> bytes:
     return text.encode("utf-8")
 
 
-def assignments_csv(assignments: pd.DataFrame) -> bytes:
-    """Building → grid rows as CSV with a byte-order mark (Excel-friendly)."""
+def assignments_csv(assignments: pd.DataFrame, *, lang: Lang | None = None) -> bytes:
+    """Building → grid rows as CSV with a byte-order mark (Excel-friendly).
+
+    With ``lang``, headers are in that language (楼栋编码, 网格编码, 户数 … via ``column_label``)
+    for people opening the file in Excel; without it they keep the field names (for scripts).
+    """
     keep_index = assignments.index.name is not None
-    text: str = assignments.to_csv(index=keep_index, lineterminator="\n")
+    frame = assignments.reset_index() if keep_index else assignments
+    text: str = labelled(frame, lang).to_csv(index=False, lineterminator="\n")
     return text.encode("utf-8-sig")
 
 
-def write_plan(grids: gpd.GeoDataFrame, assignments: pd.DataFrame, out_dir: str | Path) -> tuple[Path, Path]:
-    """Write ``grids.geojson`` and ``assignments.csv`` into ``out_dir`` (created if missing)."""
+def write_plan(grids: gpd.GeoDataFrame, assignments: pd.DataFrame, out_dir: str | Path, *,
+               lang: Lang | None = None) -> tuple[Path, Path]:
+    """Write ``grids.geojson`` and ``assignments.csv`` (mode 0644) into ``out_dir`` (created if missing);
+    ``lang`` gives the CSV headers in that language (see ``assignments_csv``)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = out / "grids.geojson", out / "assignments.csv"
     write_atomic(paths[0], grids_geojson(grids))
-    write_atomic(paths[1], assignments_csv(assignments))
+    write_atomic(paths[1], assignments_csv(assignments, lang=lang))
     return paths
 
 

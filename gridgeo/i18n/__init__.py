@@ -14,6 +14,7 @@ from gridgeo.i18n import cases as _cases
 from gridgeo.i18n import core as _core
 from gridgeo.i18n import coverage as _coverage
 from gridgeo.i18n import edit as _edit
+from gridgeo.i18n import errors as _errors
 from gridgeo.i18n import export as _export
 from gridgeo.i18n import partition as _partition
 from gridgeo.i18n import plans as _plans
@@ -25,6 +26,7 @@ LANGS: tuple[Lang, ...] = ("zh", "en")
 
 _SECTIONS: tuple[dict[str, dict[str, str]], ...] = (
     _core.STRINGS,
+    _errors.STRINGS,
     _cases.STRINGS,
     _coverage.STRINGS,
     _edit.STRINGS,

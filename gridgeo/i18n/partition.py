@@ -29,11 +29,6 @@ STRINGS: dict[str, dict[str, str]] = {
     "partition.cli.buildings": {"zh": "已读入 {n} 栋楼，其中 {zero} 栋无住户（非住宅：学校、医院、商业等，参与划分但不计户数）。",
                                 "en": "{n} buildings read, {zero} with no households (non-residential: schools, "
                                       "hospitals, shops …; kept in the plan, counted as 0)."},
-    "err.schema.households_not_whole_number": {"zh": "户数必须是不小于 0 的整数", "en": "households must be a "
-                                               "whole number ≥ 0"},
-    "err.schema.households_not_whole_number.fix": {"zh": "填写户数，如 300；非住宅楼填 0",
-                                                   "en": "enter a number such as 300, or 0 for a non-residential "
-                                                         "building"},
     "partition.cli.warning": {"zh": "警告", "en": "warning"},
     "partition.cli.not_ok": {
         "zh": "{n} 个户数可行的社区有网格超出范围（见上方 !! 行）。",

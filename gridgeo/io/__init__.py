@@ -17,8 +17,8 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from gridgeo.errors import (CRSError, GeometryError, GridgeoWarning, InputError, Problem, SchemaError,
-                            summarize)
+from gridgeo.errors import (CRSError, GeometryError, GridgeoWarning, InputError, Problem, SchemaError, Tr,
+                            collapse_repeats, summarize)
 from gridgeo.grids import fill_community_ids
 from gridgeo.io.formats import ACCEPTED, TABLE_SUFFIXES, VECTOR_SUFFIXES, read_raw
 from gridgeo.io.validate import Coords, check_communities_overlap, check_layer, join_buildings
@@ -62,17 +62,19 @@ def check_file(layer: str, path: str | Path, *, gpkg_layer: str | None = None, c
     unknown format, unreadable).
     """
     if layer not in LAYERS:
-        raise InputError(f"unknown layer {layer!r}", code="err.io.unknown_layer",
-                         remedy=f"use one of: {', '.join(LAYERS)}")
+        raise InputError(f"unknown layer {layer!r}", code="err.io.unknown_layer", value=layer,
+                         layers=", ".join(LAYERS), remedy=f"use one of: {', '.join(LAYERS)}")
     spec = LAYERS[layer]
     raw = read_raw(path, layer_name=layer, gpkg_layer=gpkg_layer, encoding=encoding)
     frame, problems = check_layer(raw, spec, path, coords=coords, rules=rules)
+    problems += [Problem(f"note from the reader: {note}", "err.io.reader_note", "warning", value=note,
+                         remedy="if the data look wrong, check the file in QGIS") for note in raw.notes]
     usable = not any(p.severity == "error" for p in problems)
     if usable and layer == "communities":
         problems += check_communities_overlap(frame)
     if usable and layer == "buildings" and communities is not None:
         frame, more = join_buildings(frame, communities, rules=rules)
-        problems += more
+        problems += collapse_repeats(more, len(frame))
     usable = not any(p.severity == "error" for p in problems)
     return Checked(layer, str(path), frame if usable else None, tuple(problems))
 
@@ -89,12 +91,12 @@ def _raise_or_return(checked: Checked, problems: list[Problem] | None) -> gpd.Ge
         n = len(checked.errors)
         head = f"{checked.layer} file has {n} problem{'s' if n > 1 else ''}; nothing was loaded"
         raise cls(f"{head}\n{summarize(checked.errors, checked.path)}", path=checked.path,
-                  code=first.code, problems=checked.errors)
+                  code=first.code, problems=checked.errors, layer=checked.layer)
     if problems is not None:
         problems.extend(checked.warnings)
     else:
         for p in checked.warnings:
-            warnings.warn(p.render(checked.path), GridgeoWarning, stacklevel=3)
+            warnings.warn(GridgeoWarning(p.render(checked.path), problem=p, path=checked.path), stacklevel=3)
     frame = checked.frame
     assert frame is not None
     return frame
@@ -175,15 +177,16 @@ def _layer_files(folder: Path) -> tuple[dict[str, list[tuple[Path, Coords]]], di
             meta = json.loads(manifest_path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
             raise InputError(f"is not valid JSON ({exc})", path=manifest_path, code="err.io.bad_manifest",
-                             remedy="fix the JSON or delete district.json to read files by name") from exc
+                             line=exc.lineno, remedy="fix the JSON or delete district.json to read files by name") from exc
         layers = meta.get("layers", {})
         if not isinstance(layers, dict):
-            raise InputError("'layers' must be an object", path=manifest_path, code="err.io.bad_manifest",
+            raise InputError("'layers' must be an object", path=manifest_path, code="err.io.manifest_layers",
                              remedy='write e.g. {"layers": {"buildings": "buildings.geojson"}}')
         for name, entry in layers.items():
             if name not in LAYERS:
-                raise InputError(f"names an unknown layer {name!r}", path=manifest_path,
-                                 code="err.io.bad_manifest", remedy=f"use one of: {', '.join(LAYERS)}")
+                raise InputError(f"names an unknown layer {name!r}", path=manifest_path, value=name,
+                                 code="err.io.manifest_unknown_layer", layers=", ".join(LAYERS),
+                                 remedy=f"use one of: {', '.join(LAYERS)}")
             entries = entry if isinstance(entry, list) else [entry]
             for e in entries:
                 if isinstance(e, str):
@@ -200,6 +203,32 @@ def _layer_files(folder: Path) -> tuple[dict[str, list[tuple[Path, Coords]]], di
     return found, meta
 
 
+#: folder names that say nothing about the place (never shown as a district's name)
+_GENERIC_NAMES = {"communities", "buildings", "data", "upload", "uploads", "district", "社区", "楼栋", "数据"}
+
+
+def district_name(meta: dict[str, object], communities: gpd.GeoDataFrame, folder: Path) -> str:
+    """The district's name: ``district.json``'s ``name``, else the communities' street (街道)
+    shared by most communities, else the folder's name unless it is generic or a staging hash.
+
+    Returns "" when nothing names the place (the page then says "unnamed district").
+    """
+    given = str(meta.get("name") or "").strip()
+    if given:
+        return given
+    if "street" in communities.columns:
+        streets = communities["street"].dropna().astype(str).str.strip()
+        streets = streets[streets != ""]
+        if len(streets):
+            counts = streets.value_counts()
+            top = counts[counts == counts.iloc[0]].index.tolist()
+            return "、".join(sorted(top)[:3])
+    name = folder.name
+    if meta.get("uploaded") or name.lower() in _GENERIC_NAMES:
+        return ""
+    return name
+
+
 def read_district(folder: str | Path, *, rules: Rules = DEFAULT_RULES) -> District:
     """Read every layer of a district folder (``district.json`` or files named by layer).
 
@@ -208,12 +237,13 @@ def read_district(folder: str | Path, *, rules: Rules = DEFAULT_RULES) -> Distri
     """
     root = Path(folder)
     if not root.is_dir():
-        raise InputError("district folder not found", path=root, code="err.io.missing_file",
+        raise InputError("district folder not found", path=root, code="err.io.missing_folder",
                          remedy="pass the folder holding communities and buildings files")
     files, meta = _layer_files(root)
     for required in ("communities", "buildings"):
         if required not in files:
             raise InputError(f"has no {required} file", path=root, code="err.io.missing_layer",
+                             layer=Tr(f"layer.{required}"), layer_file=required,
                              remedy=f"add {required}.geojson (or another of: {ACCEPTED})")
     problems: list[Problem] = []
     (cpath, ccoords), = files["communities"][:1]
@@ -233,13 +263,14 @@ def read_district(folder: str | Path, *, rules: Rules = DEFAULT_RULES) -> Distri
             if merged.index.name and merged.index.duplicated().any():
                 dups = merged.index[merged.index.duplicated()].unique()[:20]
                 raise SchemaError(f"{name} ids repeat across files: {', '.join(map(str, dups))}",
-                                  path=root, code="err.schema.duplicate_id",
+                                  path=root, code="err.schema.duplicate_across_files", layer=Tr(f"layer.{name}"),
+                                  ids=", ".join(map(str, dups)),
                                   remedy="give every record one id across all files")
             layers[name] = gpd.GeoDataFrame(merged, geometry="geometry", crs=4326)
     if layers.get("grids") is not None:
         layers["grids"] = fill_community_ids(layers["grids"], communities)
     return District(
         communities=communities, buildings=buildings, problems=tuple(problems), source=str(root),
-        name=str(meta.get("name", root.name)), synthetic=bool(meta.get("synthetic", False)),
+        name=district_name(meta, communities, root), synthetic=bool(meta.get("synthetic", False)),
         files={k: [str(p) for p, _ in v] for k, v in files.items()}, **layers,
     )

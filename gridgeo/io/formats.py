@@ -7,6 +7,7 @@ came from; checking the values is ``validate``'s job.
 
 from __future__ import annotations
 
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from gridgeo.errors import InputError
+from gridgeo.errors import InputError, Tr
 
 VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".zip", ".shp"}
 TABLE_SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm"}
@@ -42,6 +43,8 @@ class RawLayer:
     crs_declared: bool
     encoding: str | None = None
     layer: str | None = None
+    #: warnings the reading library emitted (one clean line each, no paths)
+    notes: tuple[str, ...] = ()
 
 
 def read_raw(path: str | Path, *, layer_name: str, gpkg_layer: str | None = None,
@@ -50,11 +53,11 @@ def read_raw(path: str | Path, *, layer_name: str, gpkg_layer: str | None = None
     p = Path(path)
     if not p.exists():
         raise InputError(
-            "file not found", path=p, code="err.io.missing_file",
+            "file not found", path=p, code="err.io.missing_file", layer=Tr(f"layer.{layer_name}"),
             remedy=f"check the path; the {layer_name} file must exist and be readable",
         )
     if p.is_dir():
-        raise InputError("is a folder, not a file", path=p, code="err.io.is_dir",
+        raise InputError("is a folder, not a file", path=p, code="err.io.is_dir", layer=Tr(f"layer.{layer_name}"),
                          remedy=f"choose the {layer_name} file itself ({ACCEPTED})")
     suffix = p.suffix.lower()
     if suffix in TABLE_SUFFIXES:
@@ -75,31 +78,59 @@ def _read_vector(p: Path | str, layer_name: str, gpkg_layer: str | None,
     layer: str | None = None
     if isinstance(p, Path) and p.suffix.lower() == ".gpkg":
         layer = _choose_gpkg_layer(p, layer_name, gpkg_layer)
+    name = Path(str(p)).name
     try:
-        gdf = pyogrio.read_dataframe(p, layer=layer, encoding=encoding, on_invalid="fix")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            gdf = pyogrio.read_dataframe(p, layer=layer, encoding=encoding, on_invalid="fix")
     except Exception as exc:  # pyogrio raises DataSourceError, DataLayerError, …
+        # the library's text names the server's temporary path and GDAL internals: keep it
+        # only in the chained exception (logs), never in the message a user reads
         raise InputError(
-            f"cannot be read as a vector file ({type(exc).__name__}: {exc})", path=str(p),
-            code="err.io.unreadable",
-            remedy=f"check that it is a valid file of one of: {ACCEPTED}",
+            "cannot be read as a geodata file: it is damaged or another kind of file renamed",
+            path=name, code="err.io.unreadable", expected=_kind(str(p)),
+            remedy=f"gridgeo reads {ACCEPTED}; export the data again as one of them",
         ) from exc
+    notes = tuple(_clean_note(str(w.message), str(p)) for w in caught
+                  if not issubclass(w.category, (DeprecationWarning, ResourceWarning)))
     declared = gdf.crs is not None
     if not declared and str(p).lower().endswith((".geojson", ".json")):
         gdf = gdf.set_crs(4326)  # RFC 7946: GeoJSON is WGS 84 lon/lat unless it says otherwise
         declared = True
-    return RawLayer(gdf, tabular=False, crs_declared=declared, encoding=encoding, layer=layer)
+    return RawLayer(gdf, tabular=False, crs_declared=declared, encoding=encoding, layer=layer, notes=notes)
+
+
+def _kind(path: str) -> str:
+    lower = path.lower()
+    if lower.startswith("/vsizip/") or lower.endswith(".shp"):
+        return "Shapefile"
+    if lower.endswith(".gpkg"):
+        return "GeoPackage"
+    if lower.endswith((".xlsx", ".xlsm")):
+        return "Excel"
+    if lower.endswith((".csv", ".txt")):
+        return "CSV"
+    return "GeoJSON"
+
+
+def _clean_note(text: str, path: str) -> str:
+    """First line of a library warning, with file paths reduced to the file's name."""
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line.replace(path, Path(path).name)[:200]
 
 
 def _choose_gpkg_layer(p: Path, layer_name: str, wanted: str | None) -> str:
     try:
         names = [str(row[0]) for row in pyogrio.list_layers(p)]
     except Exception as exc:
-        raise InputError(f"cannot be opened as a GeoPackage ({exc})", path=p,
-                         code="err.io.unreadable", remedy="check the file is a valid .gpkg") from exc
+        raise InputError("cannot be opened as a GeoPackage", path=p.name,
+                         code="err.io.unreadable", expected="GeoPackage",
+                         remedy=f"gridgeo reads {ACCEPTED}; export the data again as one of them") from exc
     if wanted is not None:
         if wanted not in names:
             raise InputError(f"has no layer named {wanted!r}; layers: {', '.join(names)}",
-                             path=p, code="err.io.no_layer", remedy="choose one of the listed layers")
+                             path=p, code="err.io.no_layer", value=wanted, layers=", ".join(names),
+                             remedy="choose one of the listed layers")
         return wanted
     if len(names) == 1:
         return names[0]
@@ -107,7 +138,8 @@ def _choose_gpkg_layer(p: Path, layer_name: str, wanted: str | None) -> str:
         return layer_name
     raise InputError(
         f"holds {len(names)} layers ({', '.join(names)}) and none is named {layer_name!r}",
-        path=p, code="err.io.which_layer", remedy="name the layer to read (--layer / layer=)",
+        path=p, code="err.io.which_layer", n=len(names), layers=", ".join(names), layer_file=layer_name,
+        remedy="name the layer to read (--layer-name / layer=)",
     )
 
 
@@ -125,7 +157,7 @@ def _read_zipped_shapefile(p: Path, layer_name: str, encoding: str | None) -> Ra
             for ext in (".shx", ".dbf"):
                 if (stem + ext).lower() not in members:
                     raise InputError(f"shapefile {shp} lacks its {ext} part", path=p,
-                                     code="err.io.zip_incomplete",
+                                     code="err.io.zip_incomplete", shp=shp, ext=ext,
                                      remedy="zip all parts of the shapefile (.shp .shx .dbf .prj .cpg)")
             if encoding is None:
                 cpg = members.get((stem + ".cpg").lower())
@@ -136,9 +168,13 @@ def _read_zipped_shapefile(p: Path, layer_name: str, encoding: str | None) -> Ra
     except zipfile.BadZipFile as exc:
         raise InputError("is not a valid zip file", path=p, code="err.io.bad_zip",
                          remedy="re-create the zip archive") from exc
-    raw = _read_vector(f"/vsizip/{p.resolve()}/{shp}", layer_name, None, encoding)
+    try:
+        raw = _read_vector(f"/vsizip/{p.resolve()}/{shp}", layer_name, None, encoding)
+    except InputError as exc:
+        raise InputError(exc.message, path=p.name, code=exc.code, expected="Shapefile",
+                         remedy=exc.remedy) from exc.__cause__
     return RawLayer(raw.frame, tabular=False, crs_declared=raw.crs_declared,
-                    encoding=encoding, layer=shp)
+                    encoding=encoding, layer=shp, notes=raw.notes)
 
 
 def _pick(candidates: list[str], layer_name: str, p: Path) -> str:
@@ -148,7 +184,7 @@ def _pick(candidates: list[str], layer_name: str, p: Path) -> str:
         if Path(c).stem.lower() == layer_name:
             return c
     raise InputError(f"zip holds several shapefiles ({', '.join(candidates)})", path=p,
-                     code="err.io.which_layer",
+                     code="err.io.zip_many_shp", names=", ".join(candidates), layer_file=layer_name,
                      remedy=f"zip one shapefile per file, or name one {layer_name}.shp")
 
 
@@ -174,8 +210,9 @@ def _read_table(p: Path, encoding: str | None) -> RawLayer:
         try:
             df = pd.read_excel(p, dtype=str, engine="openpyxl")
         except Exception as exc:
-            raise InputError(f"cannot be read as an Excel workbook ({exc})", path=p,
-                             code="err.io.unreadable", remedy="save it again as .xlsx") from exc
+            raise InputError("cannot be read as an Excel workbook: it is damaged or another kind of file renamed",
+                             path=p.name, code="err.io.unreadable", expected="Excel",
+                             remedy=f"gridgeo reads {ACCEPTED}; export the data again as one of them") from exc
         return RawLayer(_clean_table(df), tabular=True, crs_declared=False)
     tried = [encoding] if encoding else ["utf-8-sig", "gb18030"]
     last: Exception | None = None
@@ -186,10 +223,12 @@ def _read_table(p: Path, encoding: str | None) -> RawLayer:
         except UnicodeDecodeError as exc:
             last = exc
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise InputError(f"cannot be parsed as CSV ({exc})", path=p, code="err.io.unreadable",
-                             remedy="save it as comma-separated values with one header row") from exc
-    raise InputError(f"text encoding is neither UTF-8 nor GBK ({last})", path=p,
-                     code="err.io.encoding", remedy="save the CSV as UTF-8")
+            raise InputError("cannot be read as CSV", path=p.name, code="err.io.unreadable",
+                             expected="CSV",
+                             remedy=f"gridgeo reads {ACCEPTED}; save it as comma-separated values with one "
+                                    "header row") from exc
+    raise InputError("text encoding is neither UTF-8 nor GBK", path=p,
+                     code="err.io.encoding", remedy="save the CSV as UTF-8") from last
 
 
 def _clean_table(df: pd.DataFrame) -> pd.DataFrame:

@@ -17,7 +17,7 @@ import pandas as pd
 import shapely
 
 from gridgeo import crs as gcrs
-from gridgeo.errors import Problem
+from gridgeo.errors import Problem, Tr, collapse_repeats
 from gridgeo.io.formats import (LAT_ALIASES, LON_ALIASES, WKT_ALIASES, RawLayer, find_column,
                                 table_geometry)
 from gridgeo.schema import BOOL_VALUES, HEADER_ALIASES, FieldSpec, LayerSpec
@@ -44,7 +44,7 @@ class Collector:
         self.items: list[Problem] = []
 
     def at(self, pos: int, message: str, code: str, *, value: object = None,
-           remedy: str | None = None, severity: str = "error") -> None:
+           remedy: str | None = None, severity: str = "error", params: dict[str, object] | None = None) -> None:
         row = self.rows.iloc[pos]
         fid = None
         if self.ids is not None:
@@ -53,11 +53,13 @@ class Collector:
         if row is None and fid is None:
             fid = f"feature {pos + 1}"
         self.items.append(Problem(message, code, severity, None if row is None else int(row),
-                                  fid, value, remedy))
+                                  fid, value, remedy, params=params or {}))
 
     def whole(self, message: str, code: str, *, remedy: str | None = None,
-              severity: str = "error", ids: Iterable[str] = (), value: object = None) -> None:
-        self.items.append(Problem(message, code, severity, None, None, value, remedy, tuple(ids)))
+              severity: str = "error", ids: Iterable[str] = (), value: object = None,
+              params: dict[str, object] | None = None) -> None:
+        self.items.append(Problem(message, code, severity, None, None, value, remedy, tuple(ids),
+                                  params=params or {}))
 
 
 def normalise_headers(df: pd.DataFrame, spec: LayerSpec) -> pd.DataFrame:
@@ -81,12 +83,33 @@ def normalise_headers(df: pd.DataFrame, spec: LayerSpec) -> pd.DataFrame:
     return df.rename(columns=rename)
 
 
+def _has_cjk(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+def display_header(spec: LayerSpec, name: str, columns: Iterable[object]) -> str:
+    """The header to name a missing field by: Chinese (e.g. 楼栋编码) when the file's headers are Chinese."""
+    if any(_has_cjk(str(c)) for c in columns):
+        for alias in spec.field(name).aliases:
+            if _has_cjk(alias):
+                return alias
+    return name
+
+
 def check_layer(raw: RawLayer, spec: LayerSpec, path: str | Path, *, coords: Coords = "wgs84",
                 rules: Rules) -> tuple[gpd.GeoDataFrame | pd.DataFrame, list[Problem]]:
     """Validate a raw layer; return the clean frame and every problem found.
 
-    The frame is only meaningful when no problem has severity ``error``.
+    The frame is only meaningful when no problem has severity ``error``. A
+    problem found on more than three rows is summarised once (``collapse_repeats``).
+    Problems name the user's own column headers (``params["column"]``).
     """
+    frame, problems = _check_layer(raw, spec, path, coords=coords, rules=rules)
+    return frame, collapse_repeats(problems, len(raw.frame))
+
+
+def _check_layer(raw: RawLayer, spec: LayerSpec, path: str | Path, *, coords: Coords,
+                 rules: Rules) -> tuple[gpd.GeoDataFrame | pd.DataFrame, list[Problem]]:
     df = raw.frame
     tabular = raw.tabular
     geom: gpd.GeoSeries | None = None
@@ -95,26 +118,33 @@ def check_layer(raw: RawLayer, spec: LayerSpec, path: str | Path, *, coords: Coo
         assert isinstance(gdf, gpd.GeoDataFrame)
         geom = gdf.geometry
         df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    original = [str(c) for c in df.columns]
     df = normalise_headers(df.reset_index(drop=True), spec)
+    #: canonical field -> the header as the user wrote it
+    headers = {str(new): old for old, new in zip(original, df.columns)}
     rows = pd.Series([i + 2 if tabular else None for i in range(len(df))], dtype=object)
     ids = df[spec.id_field].astype(str).str.strip() if spec.id_field and spec.id_field in df else None
     col = Collector(rows, ids)
     if len(df) == 0:
         col.whole(f"has no rows; a {spec.name} layer needs at least one", "err.io.empty",
-                  remedy="check that the right file was chosen")
+                  remedy="check that the right file was chosen", params={"layer": Tr(f"layer.{spec.name}")})
         return df, col.items
 
     missing = [f.name for f in spec.fields if f.required and f.name not in df.columns]
     if missing:
-        hints = "; ".join(f"{m} (accepted headers: {', '.join((m, *spec.field(m).aliases))})" for m in missing)
-        col.whole(f"missing required field(s): {hints}; found columns: {', '.join(map(str, df.columns))}",
-                  "err.schema.missing_field", remedy="add the column or rename a header to an accepted one")
+        found = ", ".join(original)
+        for m in missing:
+            accepted = ", ".join((m, *spec.field(m).aliases))
+            shown = display_header(spec, m, original)
+            col.whole(f"missing required column {shown!r} (accepted headers: {accepted}); found columns: {found}",
+                      "err.schema.missing_field", remedy="add the column or rename a header to an accepted one",
+                      params={"column": shown, "accepted": accepted, "found": found})
         return df, col.items
 
     out = pd.DataFrame(index=df.index)
     for f in spec.fields:
         if f.name in df.columns:
-            out[f.name] = _coerce(df[f.name], f, col, tabular)
+            out[f.name] = _coerce(df[f.name], f, col, tabular, headers.get(f.name, f.name))
         elif f.type in ("int",):
             out[f.name] = pd.array([pd.NA] * len(df), dtype="Int64")
         elif f.type == "bool":
@@ -133,14 +163,14 @@ def check_layer(raw: RawLayer, spec: LayerSpec, path: str | Path, *, coords: Coo
         if extra not in out.columns and extra not in geometry_cols and str(extra) != "geometry":
             out[str(extra)] = df[extra]
     if spec.id_field:
-        _check_ids(out[spec.id_field], col, spec)
+        _check_ids(out[spec.id_field], col, spec, headers.get(spec.id_field, spec.id_field))
 
     # geometry
     if tabular:
         tgeom, bad = table_geometry(df, Path(path))
         for pos, c, v in bad:
             col.at(pos, f"column {c} is not a number or WKT geometry", "err.geom.bad_coordinate",
-                   value=v, remedy="enter decimal degrees such as 116.445 / 36.290")
+                   value=v, remedy="enter decimal degrees such as 116.445 / 36.290", params={"column": c})
         if tgeom is None and spec.geometry != "none":
             col.whole("has no geometry: expected lon/lat columns (经度/纬度) or a WKT column",
                       "err.geom.no_geometry_columns",
@@ -171,14 +201,16 @@ def check_layer(raw: RawLayer, spec: LayerSpec, path: str | Path, *, coords: Coo
     return frame, col.items
 
 
-def _coerce(raw: pd.Series, f: FieldSpec, col: Collector, tabular: bool) -> pd.Series:
-    """Convert one column to its spec type, reporting each bad cell."""
+def _coerce(raw: pd.Series, f: FieldSpec, col: Collector, tabular: bool, header: str | None = None) -> pd.Series:
+    """Convert one column to its spec type, reporting each bad cell under the user's ``header``."""
+    name = header or f.name
+    params: dict[str, object] = {"column": name, "meaning": f.meaning}
     text = raw.astype("string").str.strip().fillna("")
     blank = (text == "") | text.str.lower().isin(["nan", "none", "null", "<na>"])
     if f.required:
         for pos in np.flatnonzero(blank.to_numpy()):
-            col.at(int(pos), f"{f.name} is empty", f"err.schema.{f.name}_empty",
-                   remedy=f"fill in {f.name} ({f.meaning})")
+            col.at(int(pos), f"{name} is empty", f"err.schema.{f.name}_empty",
+                   remedy=f"fill in {name} ({f.meaning})", params=params)
     if f.type == "str":
         return text.where(~blank, None).astype(object)
     if f.type == "choice":
@@ -186,32 +218,34 @@ def _coerce(raw: pd.Series, f: FieldSpec, col: Collector, tabular: bool) -> pd.S
         bad = ~blank & mapped.isna()
         accepted = ", ".join(sorted(set(f.choices)))
         for pos in np.flatnonzero(bad.to_numpy()):
-            col.at(int(pos), f"{f.name} is not a known value", f"err.schema.{f.name}_unknown",
-                   value=text.iloc[pos], remedy=f"use one of: {accepted}")
+            col.at(int(pos), f"{name} is not a known value", f"err.schema.{f.name}_unknown",
+                   value=text.iloc[pos], remedy=f"use one of: {accepted}", params={**params, "accepted": accepted})
         return mapped.where(~blank, f.default).astype(object)
     if f.type == "int":
         num = pd.to_numeric(text.where(~blank, None), errors="coerce")
         bad = ~blank & (num.isna() | (num != np.floor(num)) | (num < f.minimum))
         for pos in np.flatnonzero(bad.to_numpy()):
-            col.at(int(pos), f"{f.name} must be a whole number greater than 0" if f.minimum > 0
-                   else f"{f.name} must be a whole number ≥ {f.minimum}",
-                   f"err.schema.{f.name}_not_positive_int" if f.minimum > 0
-                   else f"err.schema.{f.name}_not_whole_number", value=text.iloc[pos],
-                   remedy=f"enter a number such as {300 if f.name == 'households' else 2}")
+            example = 300 if f.name == "households" else 2
+            positive = f.minimum > 0
+            col.at(int(pos), f"{name} must be a whole number greater than 0" if positive
+                   else f"{name} must be a whole number ≥ {f.minimum}",
+                   f"err.schema.{f.name}_not_positive_int" if positive else f"err.schema.{f.name}_not_whole_number",
+                   value=text.iloc[pos], remedy=f"enter a number such as {example}",
+                   params={**params, "example": example, "minimum": f.minimum})
         return num.where(~bad).round().astype("Int64")
     if f.type == "float":
         num = pd.to_numeric(text.where(~blank, None), errors="coerce")
         for pos in np.flatnonzero((~blank & num.isna()).to_numpy()):
-            col.at(int(pos), f"{f.name} is not a number", f"err.schema.{f.name}_not_number",
-                   value=text.iloc[pos], remedy="enter a decimal number")
+            col.at(int(pos), f"{name} is not a number", f"err.schema.{f.name}_not_number",
+                   value=text.iloc[pos], remedy="enter a decimal number", params=params)
         return num.astype(float)
     if f.type == "bool":
         # a blank cell is unknown (NA), not "no": an open case has no satisfaction yet
         mapped = text.str.lower().map(BOOL_VALUES).where(~blank)
         bad = ~blank & mapped.isna()
         for pos in np.flatnonzero(bad.to_numpy()):
-            col.at(int(pos), f"{f.name} is not yes/no", f"err.schema.{f.name}_not_bool",
-                   value=text.iloc[pos], remedy="use 是/否, true/false or 1/0")
+            col.at(int(pos), f"{name} is not yes/no", f"err.schema.{f.name}_not_bool",
+                   value=text.iloc[pos], remedy="use 是/否, true/false or 1/0", params=params)
         out = mapped.astype("boolean")
         if f.default is not None:
             out = out.fillna(bool(f.default))
@@ -223,22 +257,26 @@ def _coerce(raw: pd.Series, f: FieldSpec, col: Collector, tabular: bool) -> pd.S
         else:
             parsed = parsed.dt.tz_convert(TZ)
         for pos in np.flatnonzero((~blank & parsed.isna()).to_numpy()):
-            col.at(int(pos), f"{f.name} is not a date-time", f"err.schema.{f.name}_not_datetime",
-                   value=text.iloc[pos], remedy="write it as 2026-01-31 09:30 (Beijing time)")
+            col.at(int(pos), f"{name} is not a date-time", f"err.schema.{f.name}_not_datetime",
+                   value=text.iloc[pos], remedy="write it as 2026-01-31 09:30 (Beijing time)", params=params)
         return parsed
     raise AssertionError(f.type)
 
 
-def _check_ids(ids: pd.Series, col: Collector, spec: LayerSpec) -> None:
+def _check_ids(ids: pd.Series, col: Collector, spec: LayerSpec, header: str | None = None) -> None:
     present = ids.notna()
     dup = ids[present & ids.duplicated(keep=False)]
     for value, group in dup.groupby(dup):
         positions = [ids.index.get_loc(i) for i in group.index]
         rows = [col.rows.iloc[p] for p in positions]
-        where = f"rows {', '.join(map(str, rows))}" if rows[0] is not None else f"features {', '.join(str(p + 1) for p in positions)}"
+        by_row = rows[0] is not None
+        places = ", ".join(map(str, rows)) if by_row else ", ".join(str(p + 1) for p in positions)
+        where = f"rows {places}" if by_row else f"features {places}"
         col.whole(f"{spec.id_field} {value!r} is used {len(positions)} times ({where})",
-                  "err.schema.duplicate_id", ids=(str(value),),
-                  remedy=f"give every {spec.name[:-1] if spec.name.endswith('s') else spec.name} its own id")
+                  "err.schema.duplicate_id" if by_row else "err.schema.duplicate_feature_id", ids=(str(value),),
+                  remedy=f"give every {spec.name[:-1] if spec.name.endswith('s') else spec.name} its own id",
+                  params={"column": header or spec.id_field, "n": len(positions), "value": str(value),
+                          "rows" if by_row else "features": places})
 
 
 def _check_crs_and_reproject(geom: gpd.GeoSeries, declared: bool, tabular: bool, coords: Coords,
@@ -253,7 +291,7 @@ def _check_crs_and_reproject(geom: gpd.GeoSeries, declared: bool, tabular: bool,
         looks_degrees = -180 <= xmin <= xmax <= 180 and -180 <= ymin <= ymax <= 180
         if not looks_degrees:
             col.whole(f"declares no coordinate system and its coordinates ({xmin:.0f}, {ymin:.0f}) "
-                      "are not longitude/latitude", "err.crs.missing",
+                      "are not longitude/latitude", "err.crs.missing", params={"x": f"{xmin:.0f}", "y": f"{ymin:.0f}"},
                       remedy="include the .prj file in the zip (or set the CRS in QGIS and export "
                              "again as GeoJSON/GeoPackage)")
             return geom.set_crs(4326, allow_override=True)
@@ -297,7 +335,9 @@ def _check_geometries(geom: gpd.GeoSeries, spec: LayerSpec, col: Collector, rule
     wrong = ~missing & ~gtype.isin(list(allowed))
     for pos in np.flatnonzero(wrong.to_numpy()):
         col.at(int(pos), f"geometry is a {gtype.iloc[pos]}, expected {_GEOM_WORDS[spec.geometry]}",
-               "err.geom.wrong_type", remedy=f"the {spec.name} layer holds {_GEOM_WORDS[spec.geometry]}")
+               "err.geom.wrong_type", remedy=f"the {spec.name} layer holds {_GEOM_WORDS[spec.geometry]}",
+               params={"actual": gtype.iloc[pos], "expected": Tr(f"geomkind.{spec.geometry}"),
+                       "layer": Tr(f"layer.{spec.name}")})
     values = geom.values.copy()
     invalid = ~missing & ~wrong & ~geom.is_valid
     if invalid.any():
@@ -316,11 +356,13 @@ def _check_geometries(geom: gpd.GeoSeries, spec: LayerSpec, col: Collector, rule
             if fixed[k] is None or fixed[k].is_empty or change > rules.max_repair_area_change:
                 col.at(int(pos), f"geometry is invalid ({reasons[k]}) and repairing it would change "
                        f"its area by {change:.0%}", "err.geom.invalid",
-                       remedy="redraw the outline so its edges do not cross (QGIS: Fix Geometries)")
+                       remedy="redraw the outline so its edges do not cross (QGIS: Fix Geometries)",
+                       params={"reason": reasons[k], "change": f"{change:.0%}"})
             else:
                 values[pos] = fixed[k]
                 col.at(int(pos), f"geometry was invalid ({reasons[k]}) and was repaired "
-                       f"(area change {change:.2%})", "err.geom.repaired", severity="warning")
+                       f"(area change {change:.2%})", "err.geom.repaired", severity="warning",
+                       params={"reason": reasons[k], "change": f"{change:.2%}"})
     return gpd.GeoSeries(values, index=geom.index, crs=4326)
 
 
@@ -356,7 +398,8 @@ def check_communities_overlap(communities: gpd.GeoDataFrame) -> list[Problem]:
             problems.append(Problem(
                 f"communities {ids[i]} and {ids[j]} overlap by {a:,.0f} m²", "err.geom.communities_overlap",
                 "error", None, f"{ids[i]}/{ids[j]}", None,
-                "correct the boundaries so every place belongs to one community", (str(ids[i]), str(ids[j]))))
+                "correct the boundaries so every place belongs to one community", (str(ids[i]), str(ids[j])),
+                params={"a": str(ids[i]), "b": str(ids[j]), "area": f"{a:,.0f}"}))
     return problems
 
 
@@ -380,7 +423,8 @@ def join_buildings(buildings: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, *
         names = sorted(str(c) for c in cids[hit_c[hit_b == b]])
         problems.append(Problem(f"lies in {len(names)} overlapping communities ({', '.join(names)})",
                                 "err.geom.building_in_two_communities", "error", None, str(bids[b]), None,
-                                "correct the community boundaries so they do not overlap", (str(bids[b]),)))
+                                "correct the community boundaries so they do not overlap", (str(bids[b]),),
+                                params={"n": len(names), "ids": ", ".join(names)}))
     outside = np.flatnonzero(counts == 0)
     if len(outside):
         metric = gcrs.metric_crs(communities)
@@ -397,7 +441,8 @@ def join_buildings(buildings: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, *
             problems.append(Problem(f"{len(snapped)} building(s) lay just outside their community "
                                     f"(< {rules.snap_tolerance_m:g} m) and were placed in it",
                                     "err.geom.building_snapped", "warning", None, None, None, None,
-                                    tuple(str(bids[b]) for b in sorted(snapped))))
+                                    tuple(str(bids[b]) for b in sorted(snapped)),
+                                    params={"n": len(snapped), "tol": f"{rules.snap_tolerance_m:g}"}))
         for bid in lost:
             problems.append(Problem("lies outside every community", "err.geom.building_outside",
                                     "error", None, bid, None,
@@ -411,11 +456,12 @@ def join_buildings(buildings: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, *
         problems.append(Problem(f"{int(unknown.sum())} building(s) name a community_id that is not in the "
                                 "communities layer; their location decided instead",
                                 "err.schema.unknown_community", "warning", None, None, None, None,
-                                tuple(map(str, out.index[unknown.to_numpy()][:50]))))
+                                tuple(map(str, out.index[unknown.to_numpy()][:50])),
+                                params={"n": int(unknown.sum())}))
     if mismatch.any():
         problems.append(Problem(f"{int(mismatch.sum())} building(s) carry a community_id other than the "
                                 "community they lie in; their location decided instead",
                                 "err.geom.community_mismatch", "warning", None, None, None, None,
-                                tuple(map(str, out.index[mismatch][:50]))))
+                                tuple(map(str, out.index[mismatch][:50])), params={"n": int(mismatch.sum())}))
     out["community_id"] = found
     return out, problems

@@ -18,6 +18,7 @@ from typing import Any
 import branca.colormap
 import folium
 import geopandas as gpd
+import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
@@ -34,7 +35,8 @@ __all__ = [
     "household_colour", "household_class_labels",
     "slim_geojson", "building_style", "community_style", "street_style", "station_style", "grid_style",
     "highlight_style", "use_local_assets", "base_map", "overview_layers", "overview_map",
-    "grid_layers", "grid_map",
+    "grid_layers", "grid_map", "GRID_PALETTE", "STATUS_BORDERS", "grid_colour_index", "grid_border_style",
+    "LabelLayer", "Declutter", "MetricScale", "FitOnResize", "LazyGeoJson", "MAX_EAGER_BUILDINGS", "LEGEND_PADDING", "finish_map",
 ]
 
 GeoJSON = dict[str, Any]
@@ -64,6 +66,19 @@ HOUSEHOLD_COLOURS: tuple[str, ...] = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20"
 #: Grid fill by household status against the bounds.
 STATUS_COLOURS: dict[str, str] = {"under": "#6baed6", "within": "#74c476", "over": "#fb6a4a"}
 _MISSING_COLOUR = "#bdbdbd"
+#: Grid fills: neighbours never share one (greedy colouring of the adjacency graph). Pastel,
+#: so labels, buildings and the status borders stay readable on top (ColorBrewer Set3/Pastel1).
+GRID_PALETTE: tuple[str, ...] = ("#8dd3c7", "#ffffb3", "#bebada", "#80b1d3", "#fdb462", "#b3de69",
+                                 "#fccde5", "#d9d9d9", "#ccebc5", "#ffed6f")
+#: Grid outline by household status: within bounds thin and dark; out of bounds thick, coloured, dashed.
+STATUS_BORDERS: dict[str, dict[str, Any]] = {
+    "within": {"color": "#404040", "weight": 1.2, "dashArray": None},
+    "under": {"color": "#1f5fbf", "weight": 3.5, "dashArray": "7 5"},
+    "over": {"color": "#c0182b", "weight": 3.5, "dashArray": "2 5"},
+}
+#: Leaflet fitBounds padding (px): the district is fitted left of the legend column, below
+#: the zoom buttons, so no feature or label starts under a control.
+LEGEND_PADDING: tuple[tuple[int, int], tuple[int, int]] = ((56, 24), (215, 24))
 
 #: Street stroke by road class: (colour, weight in px).
 _STREET_STROKE: dict[str, tuple[str, float]] = {
@@ -118,9 +133,9 @@ def household_class_labels() -> list[str]:
 
 
 def building_style(feature: Mapping[str, Any]) -> dict[str, Any]:
-    """Style a building from its precomputed ``fill`` property."""
-    return {"fillColor": feature["properties"].get("fill", _MISSING_COLOUR), "fillOpacity": 0.85,
-            "color": "#6b4f2a", "weight": 0.5}
+    """Style a building (footprint, or circle marker for a point) from its precomputed ``fill``."""
+    return {"fillColor": feature["properties"].get("fill", _MISSING_COLOUR), "fillOpacity": 0.9,
+            "color": "#6b4f2a", "weight": 0.6, "radius": 4}
 
 
 def community_style(feature: Mapping[str, Any]) -> dict[str, Any]:
@@ -142,9 +157,34 @@ def station_style(feature: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def grid_style(feature: Mapping[str, Any]) -> dict[str, Any]:
-    """Style a grid from its precomputed ``fill`` (household status) property."""
-    return {"fillColor": feature["properties"].get("fill", _MISSING_COLOUR), "fillOpacity": 0.5,
-            "color": "#1b5e20", "weight": 1.3, "opacity": 0.9}
+    """Style a grid: ``fill`` (its colour class, neighbours differ) and a border by ``status``."""
+    p = feature["properties"]
+    border = STATUS_BORDERS.get(p.get("status") or "within", STATUS_BORDERS["within"])
+    return {"fillColor": p.get("fill", _MISSING_COLOUR), "fillOpacity": 0.55, "opacity": 0.95, **border}
+
+
+def grid_border_style(status: str | None) -> str:
+    """CSS of a legend swatch drawn like a grid of ``status`` (its border)."""
+    b = STATUS_BORDERS.get(status or "within", STATUS_BORDERS["within"])
+    line = "dashed" if b["dashArray"] and b["dashArray"].startswith("7") else "dotted" if b["dashArray"] else "solid"
+    return f"border:{max(1, round(b['weight'] * 0.8))}px {line} {b['color']};background:#f4f4f4"
+
+
+def grid_colour_index(grids: gpd.GeoDataFrame) -> pd.Series:
+    """Give every grid a colour index so that grids sharing an edge or corner differ.
+
+    Greedy colouring (largest degree first) of the adjacency graph: planar maps need at
+    most a handful of colours, well within ``GRID_PALETTE``. Grids closer than about
+    10 cm count as touching, so a city's own grids file with digitising gaps still gets
+    distinct neighbours. Returns a Series aligned on ``grids.index`` (0, 1, 2 …).
+    """
+    graph: nx.Graph = nx.Graph()
+    graph.add_nodes_from(range(len(grids)))
+    if len(grids) > 1:
+        left, right = grids.sindex.query(grids.geometry.values, predicate="dwithin", distance=1e-6)
+        graph.add_edges_from((int(a), int(b)) for a, b in zip(left, right) if a < b)
+    colours = nx.coloring.greedy_color(graph, strategy="largest_first")
+    return pd.Series([colours[i] for i in range(len(grids))], index=grids.index, dtype="int64")
 
 
 def highlight_style(feature: Mapping[str, Any]) -> dict[str, Any]:
@@ -263,7 +303,13 @@ def use_local_assets(m: folium.Map) -> folium.Map:
 # --- map parts ------------------------------------------------------------------------
 
 class Legend(MacroElement):
-    """A fixed box of coloured swatches, drawn by Leaflet itself (no d3, no CDN)."""
+    """A fixed box of swatches, drawn by Leaflet itself (no d3, no CDN).
+
+    ``sections`` are ``(title, items)``; an item is ``(colour, label)`` or
+    ``(colour, label, css)`` where ``css`` styles the swatch (e.g. a grid's border).
+    The box sits at the bottom right; maps fit their data left of it
+    (``LEGEND_PADDING``), so it hides no feature or label at the first view.
+    """
 
     _template = Template("""
         {% macro script(this, kwargs) %}
@@ -271,60 +317,249 @@ class Legend(MacroElement):
         {{ this.get_name() }}.onAdd = function (map) {
             var div = L.DomUtil.create("div", "gridgeo-legend");
             div.innerHTML = {{ this.html|tojson }};
+            L.DomEvent.disableScrollPropagation(div);
             return div;
         };
         {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
         {% endmacro %}
     """)
 
-    def __init__(self, sections: Sequence[tuple[str, Sequence[tuple[str, str]]]], *,
+    def __init__(self, sections: Sequence[tuple[str, Sequence[tuple[str, ...]]]], *,
                  circles: Sequence[bool] = ()) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self._name = "Legend"
         parts = []
         for i, (title, items) in enumerate(sections):
             radius = "50%" if i < len(circles) and circles[i] else "2px"
-            rows = "".join(
-                f'<div><span style="display:inline-block;width:13px;height:13px;margin-right:6px;'
-                f'vertical-align:middle;border:1px solid #777;border-radius:{radius};'
-                f'background:{colour}"></span>{html.escape(label)}</div>'
-                for colour, label in items
-            )
-            parts.append(f"<b>{html.escape(title)}</b>{rows}")
+            rows = []
+            for item in items:
+                colour, label = item[0], item[1]
+                css = item[2] if len(item) > 2 else f"border:1px solid #777;background:{colour}"
+                rows.append(f'<div><span style="display:inline-block;width:13px;height:13px;margin-right:6px;'
+                            f'vertical-align:middle;box-sizing:border-box;border-radius:{radius};{css}"></span>'
+                            f'{html.escape(label)}</div>')
+            parts.append(f"<b>{html.escape(title)}</b>{''.join(rows)}")
         self.html = (
-            '<div style="background:rgba(255,255,255,0.92);padding:6px 9px;border-radius:4px;'
-            'font:12px/1.6 sans-serif;box-shadow:0 1px 4px rgba(0,0,0,0.3)">'
+            '<div style="background:rgba(255,255,255,0.94);padding:6px 9px;border-radius:4px;max-width:190px;'
+            'font:12px/1.55 sans-serif;box-shadow:0 1px 4px rgba(0,0,0,0.3)">'
             + '<div style="height:4px"></div>'.join(parts) + "</div>"
         )
 
 
+class MetricScale(MacroElement):
+    """A scale bar in metres and kilometres only (Leaflet's default adds feet and miles)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        L.control.scale({imperial: false, metric: true, maxWidth: 140, position: "bottomleft"})
+            .addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "MetricScale"
+
+
+class LabelLayer(MacroElement):
+    """Text labels as non-interactive div markers, created in one loop (small HTML for 1,000s of labels).
+
+    ``labels`` are ``(lon, lat, html, priority, size_m)``: ``html`` must already be
+    escaped; ``size_m`` (the labelled feature's smaller extent in metres, 0 = always)
+    lets ``Declutter`` show the label only once the feature is wider than its text.
+    """
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function () {
+            var rows = {{ this.rows|tojson }};
+            for (var i = 0; i < rows.length; i++) {
+                var r = rows[i];
+                L.marker([r[0], r[1]], {interactive: false, keyboard: false,
+                    icon: L.divIcon({className: "gridgeo-label-icon", iconSize: [0, 0], iconAnchor: [0, 0],
+                        html: '<div class="gridgeo-label ' + {{ this.css_class|tojson }} + '" data-prio="' + r[3]
+                              + '" data-size="' + r[4] + '">' + r[2] + '</div>'})
+                }).addTo({{ this._parent.get_name() }});
+            }
+        })();
+        {% endmacro %}
+    """)
+
+    def __init__(self, labels: Sequence[tuple[float, float, str, int, float]], *, css_class: str = "") -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "LabelLayer"
+        self.css_class = css_class
+        self.rows = [[round(lat, _PRECISION), round(lon, _PRECISION), text, prio, round(size, 1)]
+                     for lon, lat, text, prio, size in labels]
+
+
+class FitOnResize(MacroElement):
+    """Fit the district again when the map's frame changes size, until the user moves the map.
+
+    Streamlit sizes the map's iframe after Leaflet's first ``fitBounds``, which then
+    leaves the district small in a corner; refitting on ``resize`` fixes that.
+    """
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }};
+            var moved = false;
+            var box = map.getContainer();
+            ["mousedown", "wheel", "touchstart", "keydown"].forEach(function (ev) {
+                box.addEventListener(ev, function () { moved = true; }, {passive: true});
+            });
+            function fit() {
+                if (!moved) {
+                    map.fitBounds({{ this.bounds|tojson }}, {paddingTopLeft: {{ this.top_left|tojson }},
+                                  paddingBottomRight: {{ this.bottom_right|tojson }}, animate: false});
+                }
+            }
+            map.on("resize", fit);
+            // streamlit-folium sets its own view after the map script ran: fit after it, too
+            [0, 200, 800].forEach(function (ms) { setTimeout(function () { map.invalidateSize(); fit(); }, ms); });
+        })();
+        {% endmacro %}
+    """)
+
+    def __init__(self, bounds: list[list[float]], padding: tuple[tuple[int, int], tuple[int, int]]) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "FitOnResize"
+        self.bounds = bounds
+        self.top_left = list(padding[0])
+        self.bottom_right = list(padding[1])
+
+
+class Declutter(MacroElement):
+    """Hide labels that would overlap a control, a higher-priority label, or not fit their feature.
+
+    Runs after every zoom, pan and layer toggle: labels are taken by priority
+    (community names before grid labels); a label is hidden when its box meets a
+    map control (legend, layer switch, zoom, scale, attribution) or a label
+    already shown, or when ``data-size`` metres are narrower than the text at this
+    zoom. So at any zoom every visible label is readable and nothing covers it.
+    """
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }};
+            function overlaps(a, b) {
+                return a.left < b.right && a.right > b.left && a.top < b.bottom && a.bottom > b.top;
+            }
+            function run() {
+                var box = map.getContainer();
+                var frame = box.getBoundingClientRect();
+                var taken = [];
+                box.querySelectorAll(".leaflet-control").forEach(function (c) {
+                    var r = c.getBoundingClientRect();
+                    if (r.width > 0 && r.height > 0) { taken.push(r); }
+                });
+                var labels = Array.prototype.slice.call(box.querySelectorAll(".gridgeo-label"));
+                labels.sort(function (a, b) { return (+b.dataset.prio || 0) - (+a.dataset.prio || 0); });
+                var lat = map.getCenter().lat * Math.PI / 180;
+                var metresPerPx = 40075016.686 * Math.cos(lat) / Math.pow(2, map.getZoom() + 8);
+                // read every box first, then write: one layout for 1,000s of labels, not one per label
+                var rects = labels.map(function (el) { return el.getBoundingClientRect(); });
+                var hidden = labels.map(function (el, k) {
+                    var r = rects[k];
+                    if (r.right < frame.left || r.left > frame.right || r.bottom < frame.top || r.top > frame.bottom) {
+                        return true;
+                    }
+                    var size = +el.dataset.size || 0;
+                    if (size > 0 && size / metresPerPx < Math.max(r.width, r.height) * 1.1) { return true; }
+                    for (var i = 0; i < taken.length; i++) { if (overlaps(r, taken[i])) { return true; } }
+                    taken.push(r);
+                    return false;
+                });
+                labels.forEach(function (el, k) {
+                    var v = hidden[k] ? "hidden" : "visible";
+                    if (el.style.visibility !== v) { el.style.visibility = v; }
+                });
+            }
+            var pending = null;
+            function later() { if (pending) { clearTimeout(pending); } pending = setTimeout(run, 30); }
+            map.on("zoomend moveend overlayadd overlayremove resize", later);
+            map.whenReady(function () { setTimeout(run, 60); });
+            window.addEventListener("load", later);
+        })();
+        {% endmacro %}
+    """)
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "Declutter"
+
+
 _MAP_CSS = """<style>
 .leaflet-container { background: #f6f5f1; }
-.gridgeo-label { font: 600 13px/1.2 "Noto Sans CJK SC", "Noto Sans SC", sans-serif; color: #1a1a1a;
+.gridgeo-label { position: absolute; transform: translate(-50%, -50%); display: inline-block;
+  font: 600 13px/1.2 "Noto Sans CJK SC", "Noto Sans SC", sans-serif; color: #1a1a1a;
   white-space: nowrap; text-align: center; pointer-events: none;
   text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 3px #fff; }
+.gridgeo-label.grid { font: 500 11px/1.15 "Noto Sans CJK SC", "Noto Sans SC", sans-serif; color: #222; }
+.gridgeo-label.grid b { font-weight: 700; font-size: 12px; }
+.gridgeo-label-icon { background: none; border: none; }
 .leaflet-tooltip, .leaflet-control-layers { font: 13px/1.5 "Noto Sans CJK SC", "Noto Sans SC", sans-serif; }
 .leaflet-control-layers label { margin-bottom: 0; }
 .leaflet-control-layers-selector { margin-right: 4px; }
 </style>"""
 
 
-def base_map(bounds: list[list[float]], *, lang: Lang = "zh", osm: bool = False) -> folium.Map:
+def base_map(bounds: list[list[float]], *, lang: Lang = "zh", osm: bool = False,
+             padding: tuple[tuple[int, int], tuple[int, int]] = LEGEND_PADDING) -> folium.Map:
     """Return an empty map fitted to ``bounds`` ([[s, w], [n, e]]), with no tiles.
 
     The district's own streets and outlines are the base layer; OpenStreetMap is
-    an overlay that stays off unless ``osm`` (it needs the internet).
+    an overlay that stays off unless ``osm`` (it needs the internet). Vector
+    layers draw on a canvas (fast with 10,000s of features); the scale bar is
+    metric only; ``padding`` ((left, top), (right, bottom) px) keeps the fitted
+    district clear of the zoom buttons and the legend column.
     """
     (south, west), (north, east) = bounds
-    # zoomSnap 0.25: a district a little wider than one zoom level still fills the frame
+    # zoomSnap 0.1: a district a little wider than one zoom level still fills the frame
     centre = lat_lon(round((west + east) / 2, _PRECISION), round((south + north) / 2, _PRECISION))
-    m = folium.Map(location=centre, zoom_start=14, tiles=None, control_scale=True, zoom_snap=0.25,
-                   zoom_delta=0.5)
+    m = folium.Map(location=centre, zoom_start=_fit_zoom(bounds, padding),  # type: ignore[arg-type]
+                   tiles=None, control_scale=False, zoom_snap=0.1,
+                   zoom_delta=0.5, prefer_canvas=True)
     folium.TileLayer("OpenStreetMap", name=t("map.osm", lang), overlay=True, show=osm,
                      control=True).add_to(m)
     m.get_root().header.add_child(Element(_MAP_CSS), name="gridgeo_css")  # type: ignore[attr-defined]
-    m.fit_bounds(bounds)
+    MetricScale().add_to(m)
+    m.fit_bounds(bounds, padding_top_left=padding[0], padding_bottom_right=padding[1])
+    FitOnResize(bounds, padding).add_to(m)
     return m
+
+
+def _fit_zoom(bounds: list[list[float]], padding: tuple[tuple[int, int], tuple[int, int]],
+              frame_px: tuple[int, int] = (940, 600)) -> float:
+    """The zoom at which ``bounds`` fill a ``frame_px`` map less ``padding`` (web Mercator, 0.1 steps).
+
+    The starting view before Leaflet's own ``fitBounds`` runs (streamlit-folium applies
+    ``zoom_start`` after the map script), so the first frame is already the right one.
+    """
+    (south, west), (north, east) = bounds
+    width = max(frame_px[0] - padding[0][0] - padding[1][0], 100)
+    height = max(frame_px[1] - padding[0][1] - padding[1][1], 100)
+
+    def y(lat: float) -> float:
+        return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+
+    dx = max(east - west, 1e-9) / 360.0
+    dy = max(y(north) - y(south), 1e-9) / (2 * math.pi)
+    zoom = min(math.log2(width / (256 * dx)), math.log2(height / (256 * dy)))
+    return max(1.0, min(18.0, math.floor(zoom * 10) / 10))
+
+
+def finish_map(m: folium.Map) -> folium.Map:
+    """Collapsed layer switch, label decluttering, local assets: the last step of every map.
+
+    Every theme map (``maps.cases``, ``maps.coverage`` …) should end with ``return finish_map(m)``
+    instead of adding its own ``LayerControl`` and calling ``use_local_assets``.
+    """
+    folium.LayerControl(collapsed=True, position="topright").add_to(m)
+    Declutter().add_to(m)
+    return use_local_assets(m)
 
 
 def _geojson_layer(data: GeoJSON, name: str, style: Any, *, fields: Sequence[str] = (),
@@ -341,22 +576,32 @@ def _geojson_layer(data: GeoJSON, name: str, style: Any, *, fields: Sequence[str
     return group
 
 
-def _labels(points: Sequence[tuple[float, float, str]], name: str) -> folium.FeatureGroup:
-    """Community names as non-interactive text at a point inside each polygon."""
-    group = folium.FeatureGroup(name=name, show=True)
-    for lon, lat, text in points:
-        folium.Marker(
-            lat_lon(lon, lat), interactive=False, keyboard=False,
-            icon=folium.DivIcon(html=f'<div class="gridgeo-label">{text}</div>',
-                                icon_size=(160, 18), icon_anchor=(80, 9), class_name="gridgeo-label-icon"),
-        ).add_to(group)
+def _labels(points: Sequence[tuple[float, float, str]], name: str, *, priority: int = 2,
+            show: bool = True) -> folium.FeatureGroup:
+    """Community names as non-interactive text at a point inside each polygon part."""
+    group = folium.FeatureGroup(name=name, show=show)
+    LabelLayer([(lon, lat, text, priority, 0.0) for lon, lat, text in points]).add_to(group)
     return group
 
 
 def _label_points(communities: gpd.GeoDataFrame) -> list[tuple[float, float, str]]:
-    points = communities.geometry.representative_point()
-    return [(round(p.x, _PRECISION), round(p.y, _PRECISION), html.escape(str(name)))
-            for p, name in zip(points, communities["name"]) if p is not None and not p.is_empty]
+    """A label point in every part of every community: a two-piece community is named twice.
+
+    Parts smaller than 2% of their community's largest part are skipped (slivers
+    of digitising), so a label never sits on a speck.
+    """
+    out: list[tuple[float, float, str]] = []
+    for geom, name in zip(communities.geometry, communities["name"]):
+        if geom is None or geom.is_empty:
+            continue
+        parts = list(getattr(geom, "geoms", [geom]))
+        largest = max(p.area for p in parts)
+        for part in parts:
+            if part.area < 0.02 * largest:
+                continue
+            pt = part.representative_point()
+            out.append((round(pt.x, _PRECISION), round(pt.y, _PRECISION), html.escape(str(name))))
+    return out
 
 
 def _street_layer_data(streets: gpd.GeoDataFrame | None) -> GeoJSON | None:
@@ -375,6 +620,83 @@ def _station_layer_data(stations: gpd.GeoDataFrame | None, lang: Lang) -> GeoJSO
     frame = _with_props(stations, kind=kinds, fill=[_STATION_COLOURS[k] for k in kinds],
                         kind_label=[t(f"map.station.{k}", lang) for k in kinds])
     return slim_geojson(frame, [stations.index.name or "station_id", "name", "kind", "kind_label", "fill"])
+
+
+#: Above this many buildings, footprints are drawn as circle markers at a point inside
+#: each (an overview of a whole city needs the colour, not the outline, and loads 5x faster).
+MAX_FOOTPRINTS = 8000
+
+
+def _building_layer_data(buildings: gpd.GeoDataFrame) -> GeoJSON:
+    b = buildings
+    if len(b) > MAX_FOOTPRINTS:
+        b = b.set_geometry(b.geometry.representative_point())
+    return slim_geojson(
+        _with_props(b, fill=[household_colour(h) for h in b["households"].astype("float64")]),
+        [b.index.name or "building_id", "name", "households", "units", "compound_id", "fill"],
+        tolerance_m=0.5,
+    )
+
+
+def _building_layer(data: GeoJSON, lang: Lang, *, show: bool = True) -> folium.FeatureGroup:
+    """Buildings coloured by households: footprints, or circle markers for points (never pins)."""
+    return _geojson_layer(data, t("map.buildings", lang), building_style, show=show,
+                          fields=["building_id", "name", "households", "units", "compound_id"],
+                          aliases=[t("map.building_id", lang), t("map.name", lang), t("map.households", lang),
+                                   t("map.units", lang), t("map.compound", lang)],
+                          marker=folium.CircleMarker(radius=4, weight=0.6, fill=True))
+
+
+#: Above this many buildings the grid map leaves the building layer off and builds it only when the
+#: user ticks it in the layer switch: 20,000 markers would make the planner wait half a minute.
+MAX_EAGER_BUILDINGS = 6000
+
+
+class LazyGeoJson(MacroElement):
+    """A GeoJSON layer built the first time its (hidden) group is switched on in the layer control.
+
+    Same look as ``_building_layer``: circle markers for points, footprints otherwise,
+    filled from the precomputed ``fill``; tooltip rows from ``fields``/``aliases``.
+    """
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function () {
+            var group = {{ this._parent.get_name() }};
+            var map = {{ this.map_name }};
+            var data = {{ this.data|tojson }};
+            var fields = {{ this.fields|tojson }}, aliases = {{ this.aliases|tojson }};
+            var built = false;
+            function style(f) {
+                return {fillColor: f.properties.fill || "#bdbdbd", fillOpacity: 0.9, color: "#6b4f2a", weight: 0.6};
+            }
+            map.on("overlayadd", function (e) {
+                if (e.layer !== group || built) { return; }
+                built = true;
+                L.geoJSON(data, {
+                    style: style,
+                    pointToLayer: function (f, latlng) { return L.circleMarker(latlng, Object.assign({radius: 4}, style(f))); }
+                }).bindTooltip(function (layer) {
+                    var p = layer.feature.properties;
+                    return fields.filter(function (k) { return p[k] !== null && p[k] !== undefined && p[k] !== ""; })
+                        .map(function (k, i) { return "<b>" + aliases[fields.indexOf(k)] + "</b> " + p[k]; }).join("<br>");
+                }, {sticky: true}).addTo(group);
+            });
+        })();
+        {% endmacro %}
+    """)
+
+    def __init__(self, data: GeoJSON, map_name: str, fields: Sequence[str], aliases: Sequence[str]) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "LazyGeoJson"
+        self.data = data
+        self.map_name = map_name
+        self.fields = list(fields)
+        self.aliases = [html.escape(a) for a in aliases]
+
+
+def _household_legend(lang: Lang) -> tuple[str, list[tuple[str, str]]]:
+    return (t("map.legend_households", lang), list(zip(HOUSEHOLD_COLOURS, household_class_labels())))
 
 
 # --- home overview ----------------------------------------------------------------------
@@ -414,12 +736,7 @@ def overview_layers(district: District, table: pd.DataFrame | None = None, *,
         [comms.index.name or "community_id", "name", "street", "households", "buildings", "k_range"],
         tolerance_m=1.0, coverage=True,
     )
-    b = district.buildings
-    buildings = slim_geojson(
-        _with_props(b, fill=[household_colour(h) for h in b["households"].astype("float64")]),
-        [b.index.name or "building_id", "name", "households", "units", "compound_id", "fill"],
-        tolerance_m=0.5,
-    )
+    buildings = _building_layer_data(district.buildings)
     return OverviewLayers(
         communities=communities, labels=_label_points(comms), buildings=buildings,
         streets=_street_layer_data(district.streets),
@@ -440,73 +757,147 @@ def overview_map(layers: OverviewLayers, *, osm: bool = False) -> folium.Map:
                    fields=["name", "street", "households", "buildings", "k_range"],
                    aliases=[t("map.community", lang), t("map.street", lang), t("map.households", lang),
                             t("map.buildings_n", lang), t("map.k_range", lang)]).add_to(m)
-    _geojson_layer(layers.buildings, t("map.buildings", lang), building_style,
-                   fields=["building_id", "name", "households", "units", "compound_id"],
-                   aliases=[t("map.building_id", lang), t("map.name", lang), t("map.households", lang),
-                            t("map.units", lang), t("map.compound", lang)]).add_to(m)
+    _building_layer(layers.buildings, lang).add_to(m)
     from gridgeo.maps.stations import add_stations  # the station layer lives in maps.stations
     add_stations(m, layers.stations, lang)
     _labels(layers.labels, t("map.labels", lang)).add_to(m)
-    sections: list[tuple[str, Sequence[tuple[str, str]]]] = [
-        (t("map.legend_households", lang), list(zip(HOUSEHOLD_COLOURS, household_class_labels())))]
-    Legend(sections).add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
-    return use_local_assets(m)
+    Legend([_household_legend(lang)], circles=(False,)).add_to(m)
+    return finish_map(m)
 
 
 # --- planner grids ------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class GridLayers:
-    """Slim GeoJSON of a partition result over its district."""
+    """Slim GeoJSON of a grids layer over its district, plus label rows and status counts."""
 
     grids: GeoJSON
     communities: GeoJSON
     labels: list[tuple[float, float, str]]
+    grid_labels: list[tuple[float, float, str, int, float]]
+    buildings: GeoJSON | None
     streets: GeoJSON | None
     bounds: list[list[float]]
     lang: Lang
+    status_counts: dict[str, int]
+
+
+def _flags_label(flags: object, lang: Lang) -> str:
+    codes = [c for c in str(flags or "").split(";") if c]
+    return "、".join(t(f"flag.{c}", lang) for c in codes) if lang == "zh" else "; ".join(
+        t(f"flag.{c}", lang) for c in codes)
+
+
+def _grid_label_rows(grids: gpd.GeoDataFrame, lang: Lang) -> list[tuple[float, float, str, int, float]]:
+    """Grid serial (the code's last 3 digits) over its households, at a point inside each grid.
+
+    ``size_m`` is the smaller side of the grid's bounding box in metres, so the
+    label shows only at zoom levels where it fits inside the grid.
+    """
+    if grids.empty:
+        return []
+    metric = grids.geometry.to_crs(crs.metric_crs(grids))
+    b = metric.bounds
+    size = np.minimum(b.maxx - b.minx, b.maxy - b.miny).to_numpy()
+    points = grids.geometry.representative_point()
+    households = grids["households"] if "households" in grids.columns else pd.Series(pd.NA, index=grids.index)
+    rows: list[tuple[float, float, str, int, float]] = []
+    for gid, pt, h, s in zip(grids.index.astype(str), points, households, size):
+        serial = html.escape(gid[-3:] if len(gid) > 3 and gid[-3:].isdigit() else gid)
+        text = f"<b>{serial}</b>"
+        if pd.notna(h):
+            text += "<br>" + html.escape(t("map.grid_label_households", lang, n=f"{int(h):,}"))
+        rows.append((round(pt.x, _PRECISION), round(pt.y, _PRECISION), text, 1, float(s)))
+    return rows
 
 
 def grid_layers(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame,
-                streets: gpd.GeoDataFrame | None = None, *, lang: Lang = "zh") -> GridLayers:
-    """Prepare a partition's map layers: grids coloured by household status."""
-    status = grids["status"].astype(str) if "status" in grids.columns else pd.Series("", index=grids.index)
+                streets: gpd.GeoDataFrame | None = None, *, buildings: gpd.GeoDataFrame | None = None,
+                lang: Lang = "zh") -> GridLayers:
+    """Prepare a grids layer's map (cache this; it is the slow half).
+
+    Grids get a fill colour that differs from every neighbour's (``grid_colour_index``)
+    and a border by household ``status`` (out of bounds: thick, dashed); tooltips carry
+    the grid code, the community's name, households, buildings, status and flags in
+    ``lang``. Each grid gets a label (serial + households); ``buildings`` (optional) are
+    drawn coloured by households. Works for a computed plan and for a city's own grids
+    file (columns it lacks are left out).
+    """
+    status = (grids["status"].astype(str) if "status" in grids.columns
+              else pd.Series("", index=grids.index))
+    colour = grid_colour_index(grids)
+    names = communities["name"].astype(str) if "name" in communities.columns else pd.Series(dtype=str)
+    community_name = (grids["community_id"].astype(str).map(names).fillna(grids["community_id"].astype(str))
+                      if "community_id" in grids.columns else pd.Series("", index=grids.index))
     pp = grids["polsby_popper"].astype("float64").round(2) if "polsby_popper" in grids.columns else None
+    flags = grids["flags"] if "flags" in grids.columns else pd.Series("", index=grids.index)
     frame = _with_props(
-        grids, fill=[STATUS_COLOURS.get(s, _MISSING_COLOUR) for s in status],
-        status_label=[t(f"map.status.{s}", lang) for s in status],
+        grids, fill=[GRID_PALETTE[i % len(GRID_PALETTE)] for i in colour], status=status.to_numpy(),
+        status_label=[t(f"map.status.{s}", lang) if s in STATUS_COLOURS else "" for s in status],
+        community_name=community_name.to_numpy(),
+        flags_label=[_flags_label(f, lang) for f in flags],
         **({"pp": pp.to_numpy()} if pp is not None else {}),
     )
-    data = slim_geojson(frame, [grids.index.name or "grid_id", "community_id", "households", "buildings",
-                                "pp", "status_label", "fill"], tolerance_m=1.0, coverage=True)
+    tolerance = 1.0 if len(grids) < 2000 else 3.0
+    data = slim_geojson(frame, [grids.index.name or "grid_id", "community_name", "households", "buildings",
+                                "pp", "status", "status_label", "flags_label", "fill"],
+                        tolerance_m=tolerance, coverage=True)
     outlines = slim_geojson(communities, [communities.index.name or "community_id", "name"],
-                            tolerance_m=1.0, coverage=True)
+                            tolerance_m=tolerance, coverage=True)
+    counts = {s: int((status == s).sum()) for s in ("under", "within", "over")}
     return GridLayers(grids=data, communities=outlines, labels=_label_points(communities),
+                      grid_labels=_grid_label_rows(grids, lang),
+                      buildings=None if buildings is None or buildings.empty else _building_layer_data(buildings),
                       streets=_street_layer_data(streets),
-                      bounds=bounds_lat_lon(communities.total_bounds), lang=lang)
+                      bounds=bounds_lat_lon(communities.total_bounds), lang=lang, status_counts=counts)
 
 
 def _outline_style(feature: Mapping[str, Any]) -> dict[str, Any]:
     """Community outline over grids: no fill, so the grids below stay hoverable."""
-    return {"fill": False, "color": "#252525", "weight": 2.5, "dashArray": "6 4"}
+    return {"fill": False, "color": "#111111", "weight": 2.8, "opacity": 0.9}
 
 
-def grid_map(layers: GridLayers, *, osm: bool = False) -> folium.Map:
-    """Return the planner map: grids by status, community outlines, streets."""
+def grid_map(layers: GridLayers, *, osm: bool = False, stations: Any = None) -> folium.Map:
+    """Return the grids map: coloured grids with status borders and labels, buildings,
+    community outlines and names, streets; a legend with the status counts."""
     lang = layers.lang
     m = base_map(layers.bounds, lang=lang, osm=osm)
     if layers.streets is not None:
         _geojson_layer(layers.streets, t("map.streets", lang), street_style, fields=["name"],
                        aliases=[t("map.street_name", lang)], highlight=False).add_to(m)
-    grid_fields = ["grid_id", "community_id", "households", "buildings", "pp", "status_label"]
+    grid_fields = ["grid_id", "community_name", "households", "buildings", "status_label", "flags_label", "pp"]
     _geojson_layer(layers.grids, t("map.grids", lang), grid_style, fields=grid_fields,
-                   aliases=[t("map.grid_id", lang), t("map.community_id", lang), t("map.households", lang),
-                            t("map.buildings_n", lang), t("map.pp", lang), t("map.status", lang)]).add_to(m)
+                   aliases=[t("map.grid_id", lang), t("map.community", lang), t("map.households", lang),
+                            t("map.buildings_n", lang), t("map.status", lang), t("map.flags", lang),
+                            t("map.pp", lang)]).add_to(m)
+    if layers.buildings is not None and len(layers.buildings["features"]) <= MAX_EAGER_BUILDINGS:
+        _building_layer(layers.buildings, lang).add_to(m)
+    elif layers.buildings is not None:          # a whole city: built when switched on
+        lazy = folium.FeatureGroup(name=t("map.buildings_lazy", lang, n=f"{len(layers.buildings['features']):,}"),
+                                   show=False)
+        LazyGeoJson(layers.buildings, m.get_name(), ["building_id", "name", "households", "units", "compound_id"],
+                    [t("map.building_id", lang), t("map.name", lang), t("map.households", lang), t("map.units", lang),
+                     t("map.compound", lang)]).add_to(lazy)
+        lazy.add_to(m)
     _geojson_layer(layers.communities, t("map.communities", lang), _outline_style, highlight=False,
                    interactive=False).add_to(m)
+    grid_labels = folium.FeatureGroup(name=t("map.grid_labels", lang), show=True)
+    LabelLayer(layers.grid_labels, css_class="grid").add_to(grid_labels)
+    grid_labels.add_to(m)
     _labels(layers.labels, t("map.labels", lang)).add_to(m)
-    Legend([(t("map.legend_status", lang),
-             [(STATUS_COLOURS[s], t(f"map.status.{s}", lang)) for s in ("under", "within", "over")])]).add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
-    return use_local_assets(m)
+    counts = layers.status_counts
+    status_items = [(STATUS_COLOURS[s], t(f"map.legend.{s}", lang, n=f"{counts.get(s, 0):,}"), grid_border_style(s))
+                    for s in ("within", "under", "over")]
+    sections: list[tuple[str, Sequence[tuple[str, ...]]]] = [
+        (t("map.legend_status", lang), status_items),
+        (t("map.legend_fill", lang), [(GRID_PALETTE[0], t("map.legend_fill_note", lang),
+                                       "border:1px solid #777;background:linear-gradient(90deg,"
+                                       + ",".join(GRID_PALETTE[:4]) + ")")]),
+    ]
+    if layers.buildings is not None:
+        sections.append(_household_legend(lang))
+    Legend(sections, circles=(False, False, True)).add_to(m)
+    if stations is not None:   # before the layer switch: it names every layer when the script runs
+        from gridgeo.maps.stations import add_stations
+        add_stations(m, stations, lang)
+    return finish_map(m)
