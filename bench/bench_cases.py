@@ -106,7 +106,7 @@ def run_once(folder: Path, payload: bool) -> dict[str, float]:
     for col in ("grid_id", "community_id", "edge_m"):
         cases[col] = joined.table[col].to_numpy()
     t2 = time.perf_counter()
-    cases["matter_id"] = C.merge_cases(cases).to_numpy()
+    cases["matter_id"] = C.merge_cases(cases, points=joined.points).to_numpy()
     t3 = time.perf_counter()
     table = C.hotspots(cases, grids, households)
     t4 = time.perf_counter()

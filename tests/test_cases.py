@@ -247,6 +247,12 @@ def test_version_at_time_join_edge_distance_and_outside() -> None:
     assert 85 < j.table.loc["K3", "edge_m"] < 115
     unversioned = C.join_grids(cases, grids.drop(columns=["valid_from", "valid_to"]).iloc[1:])
     assert unversioned.table["grid_id"].fillna("-").tolist() == ["C", "B", "B", "C", "-", "-"]
+    # a plan store dates its first version the day it is saved: older cases still fall in its grids
+    saved = grids.iloc[1:].assign(valid_from=pd.to_datetime(["2026-02-01", "2026-02-01"]), valid_to=pd.NaT)
+    early = C.join_grids(cases, saved)
+    assert early.table["grid_id"].fillna("-").tolist() == ["C", "B", "B", "C", "-", "-"]
+    later = C.join_grids(cases, pd.concat([grids.iloc[[0]].assign(valid_to=pd.Timestamp("2026-02-01")), saved]))
+    assert later.table["grid_id"].fillna("-").tolist() == ["A", "A", "A", "C", "-", "-"]
 
 
 # --- 并单 ---------------------------------------------------------------------------------

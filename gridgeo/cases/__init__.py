@@ -24,6 +24,7 @@ from gridgeo.cases.join import GridJoin, grids_in_force, has_versions, join_grid
 from gridgeo.cases.mapping import (FIELDS, REQUIRED, check_mapping, default_profiles_dir, list_profiles, load_profile,
                                    parse_map_args, save_profile, suggest_mapping)
 from gridgeo.cases.merge import MergeRules, merge_cases
+from gridgeo.cases.points import MetricPoints, metric_points
 from gridgeo.cases.reading import RawExport, detect_header, read_export, sheet_names
 
 __all__ = [
@@ -32,7 +33,7 @@ __all__ = [
     "list_profiles", "Coords", "UNCATEGORISED", "SET_ASIDE", "FLAGS", "ImportReport", "ImportResult",
     "AddressIndex", "import_cases", "empty_cases", "cases_csv", "write_import", "GridJoin", "join_grids", "has_versions",
     "grids_in_force",
-    "MergeRules", "merge_cases", "HOTSPOT_CLASSES", "TRENDS", "PATROL_WORDS", "queen_weights", "gi_star",
+    "MergeRules", "merge_cases", "MetricPoints", "metric_points", "HOTSPOT_CLASSES", "TRENDS", "PATROL_WORDS", "queen_weights", "gi_star",
     "fdr_bh", "classify", "mann_kendall", "grid_counts", "hotspots", "channel_split", "filter_cases",
     "prepare_cases", "load_cases", "from_layer",
 ]
@@ -45,7 +46,7 @@ def prepare_cases(cases: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *,
     out = cases.copy()
     for col in ("grid_id", "community_id", "edge_m"):
         out[col] = joined.table[col].to_numpy()
-    out["matter_id"] = merge_cases(out, rules).to_numpy()
+    out["matter_id"] = merge_cases(out, rules, points=joined.points).to_numpy()
     return out, joined
 
 

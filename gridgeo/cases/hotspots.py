@@ -42,6 +42,15 @@ def queen_weights(grids: gpd.GeoDataFrame) -> object:
                                     use_index=True, silence_warnings=True)
 
 
+def _with_self(w: object) -> object:
+    """The binary weights with each grid its own neighbour (what ``G_Local(star=True)`` adds on each call)."""
+    from libpysal.weights.util import fill_diagonal
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # islands again, as in queen_weights
+        return fill_diagonal(w, 1.0)
+
+
 def gi_star(y: np.ndarray, w: object) -> np.ndarray:
     """Gi* z-scores of ``y`` (esda, binary weights with self); 0 where the values do not vary."""
     from esda.getisord import G_Local
@@ -132,17 +141,61 @@ def filter_cases(cases: pd.DataFrame, *, start: object = None, end: object = Non
     return cases[keep]
 
 
+def _grid_codes(cases: pd.DataFrame, ids: pd.Index) -> np.ndarray:
+    """Position of each case's grid among the unique ``ids`` (-1: no grid or an unknown grid)."""
+    if "grid_id" not in cases or not len(cases):
+        return np.full(len(cases), -1, dtype="int64")
+    local, uniques = pd.factorize(pd.Series(cases["grid_id"]))
+    if not len(uniques):
+        return np.full(len(cases), -1, dtype="int64")
+    to_ids = ids.get_indexer(pd.Index([str(u) for u in uniques], dtype=object))
+    return np.where(local >= 0, to_ids[np.maximum(local, 0)], -1).astype("int64")
+
+
+def _unit_codes(cases: pd.DataFrame, matters: bool) -> np.ndarray:
+    """Integer code of the unit counted: the matter (``matter_id``) or the call (the index)."""
+    if matters and "matter_id" in cases:
+        return np.asarray(pd.factorize(pd.Series(cases["matter_id"]))[0], dtype="int64")
+    if cases.index.is_unique:
+        return np.arange(len(cases), dtype="int64")
+    return np.asarray(pd.factorize(cases.index)[0], dtype="int64")
+
+
+def _distinct_per_cell(cell: np.ndarray, unit: np.ndarray, n_cells: int) -> np.ndarray:
+    """How many distinct units fall in each cell (cells and units as non-negative integers)."""
+    keep = unit >= 0                                          # a missing matter id counts no matter
+    cell, unit = cell[keep], unit[keep]
+    if not len(cell):
+        return np.zeros(n_cells, dtype="int64")
+    width = int(unit.max()) + 1
+    pairs = np.sort(cell.astype("int64") * width + unit)     # a sort: numpy's hashing unique is slower here
+    first = np.concatenate([[True], pairs[1:] != pairs[:-1]])
+    return np.bincount(pairs[first] // width, minlength=n_cells)
+
+
 def grid_counts(cases: pd.DataFrame, grid_ids: pd.Index) -> pd.DataFrame:
     """Calls and matters per grid (``cases``, ``matters``), 0 for grids without any."""
-    located = cases[cases["grid_id"].notna()]
-    matter = located["matter_id"] if "matter_id" in located else pd.Series(located.index, index=located.index)
-    g = pd.DataFrame({"grid_id": located["grid_id"].to_numpy(), "matter_id": matter.to_numpy()})
-    out = g.groupby("grid_id").agg(cases=("matter_id", "size"), matters=("matter_id", "nunique"))
-    return out.reindex(grid_ids.astype(str)).fillna(0).astype(int)
+    ids = pd.Index(grid_ids.astype(str))
+    uniq = ids.unique()
+    return _count_table(_grid_codes(cases, uniq), _unit_codes(cases, True), uniq, ids)
 
 
-def _month_keys(created: pd.Series) -> np.ndarray:
-    return np.asarray(_local(created).dt.strftime("%Y-%m").to_numpy(), dtype=object)
+def _count_table(code: np.ndarray, matter: np.ndarray, uniq: pd.Index, ids: pd.Index) -> pd.DataFrame:
+    hit = code >= 0
+    calls = np.bincount(code[hit], minlength=len(uniq))
+    matters = _distinct_per_cell(code[hit], matter[hit], len(uniq))
+    pos = uniq.get_indexer(ids)
+    out = pd.DataFrame({"cases": calls[pos], "matters": matters[pos]}, index=ids).astype(int)
+    out.index.name = "grid_id"
+    return out
+
+
+def _month_codes(created: pd.Series) -> np.ndarray:
+    """Months since 1970 of the Beijing-time dates (no strings built)."""
+    local = _local(created)
+    if getattr(local.dt, "tz", None) is not None:
+        local = local.dt.tz_localize(None)
+    return np.asarray(local.to_numpy(dtype="datetime64[ns]").astype("datetime64[M]").astype("int64"))
 
 
 def hotspots(cases: pd.DataFrame, grids: gpd.GeoDataFrame, households: pd.Series, *,
@@ -162,7 +215,10 @@ def hotspots(cases: pd.DataFrame, grids: gpd.GeoDataFrame, households: pd.Series
     ids = grids.index.astype(str)
     base = gpd.GeoDataFrame(geometry=grids.geometry.to_numpy(), index=pd.Index(ids, name="grid_id"),
                             crs=grids.crs)
-    counts = grid_counts(cases, ids)
+    uniq = pd.Index(ids).unique()
+    code = _grid_codes(cases, uniq)
+    matter_code = _unit_codes(cases, True)
+    counts = _count_table(code, matter_code, uniq, pd.Index(ids))
     hh = pd.Series(households, dtype=float).reindex(ids).fillna(0).to_numpy()
     base["cases"] = counts["cases"].to_numpy()
     base["matters"] = counts["matters"].to_numpy()
@@ -182,23 +238,24 @@ def hotspots(cases: pd.DataFrame, grids: gpd.GeoDataFrame, households: pd.Series
     months_hot = np.zeros(len(ids), dtype=int)
     months: list[str] = []
     if valid.sum() >= 3:
-        w = queen_weights(base[valid])
+        w = _with_self(queen_weights(base[valid]))   # once, not in each of the 13 Gi* runs
         z_v = gi_star(rate[valid], w)
         p_v = 2 * stats.norm.sf(np.abs(z_v))
         q_v = fdr_bh(p_v)
         z[valid], p[valid], q[valid] = z_v, p_v, q_v
         cls[valid] = classify(z_v, q_v)
         # monthly rates, Gi* per month, Mann–Kendall per grid
-        located = cases[cases["grid_id"].notna()]
-        if len(located):
-            key = _month_keys(pd.Series(located["created_at"]))
-            months = sorted(set(key.tolist()))
-            unit = (located["matter_id"].to_numpy() if count == "matters" and "matter_id" in located
-                    else np.asarray(located.index))
-            frame = pd.DataFrame({"grid_id": located["grid_id"].astype(str).to_numpy(), "month": key, "u": unit})
-            monthly = frame.groupby(["grid_id", "month"])["u"].nunique().unstack("month", fill_value=0)
-            monthly = monthly.reindex(index=ids[valid], columns=months, fill_value=0)
-            mrate = monthly.to_numpy(dtype=float) / hh[valid][:, None] * 1000
+        located = pd.Series(cases["grid_id"]).notna().to_numpy() if "grid_id" in cases else np.zeros(0, bool)
+        if located.any():
+            month_all = _month_codes(pd.Series(cases["created_at"]))
+            months = sorted(set(pd.unique(month_all[located]).tolist()))
+            hit = code >= 0
+            m_pos = np.searchsorted(np.asarray(months), month_all[hit])
+            unit = (matter_code if count == "matters" else _unit_codes(cases, False))[hit]
+            cell = code[hit] * len(months) + m_pos
+            table = _distinct_per_cell(cell, unit, len(uniq) * len(months)).reshape(len(uniq), len(months))
+            monthly = table[uniq.get_indexer(ids[valid])]
+            mrate = monthly.astype(float) / hh[valid][:, None] * 1000
             hot = np.zeros(mrate.shape, dtype=bool)
             for k in range(len(months)):
                 zk = gi_star(mrate[:, k], w)

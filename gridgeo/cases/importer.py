@@ -164,7 +164,12 @@ def _text(df: pd.DataFrame, mapping: Mapping[str, str], name: str) -> pd.Series 
     if col is None:
         return None
     s = _as_text(df[col]).str.strip()
-    return s.where(~s.str.lower().isin(_BLANK), "")
+    short = (s.str.len() <= max(map(len, _BLANK))).to_numpy(dtype=bool)   # only short cells can say "blank"
+    if not short.any():
+        return s
+    blank = np.zeros(len(s), bool)
+    blank[short] = s[short].str.lower().isin(_BLANK).to_numpy(dtype=bool) & (s[short] != "").to_numpy(dtype=bool)
+    return s.where(~blank, "") if blank.any() else s
 
 
 def _bools(text: pd.Series | None, n: int, default: bool | None) -> tuple[pd.Series, np.ndarray]:
@@ -179,6 +184,25 @@ def _bools(text: pd.Series | None, n: int, default: bool | None) -> tuple[pd.Ser
     return out, bad
 
 
+def _plain_numbers(values: pd.Series) -> np.ndarray | None:
+    """The column as floats when every cell is a plain number (Arrow's cast, else pandas'), else ``None``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if hasattr(values.array, "__arrow_array__") and not pd.api.types.is_numeric_dtype(values.dtype):
+        try:
+            got = pc.cast(pa.array(values.array), pa.float64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            return None
+        if got.null_count:
+            return None
+        return np.asarray(got.to_numpy(zero_copy_only=False), dtype=float)
+    try:
+        return np.asarray(values.astype("float64").to_numpy(dtype=float), dtype=float)
+    except (ValueError, TypeError):
+        return None
+
+
 def _coordinates(df: pd.DataFrame, mapping: Mapping[str, str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
     """lon, lat (NaN when missing) and a 'cell present but unreadable' mask; flag for '(lat, lon)' order."""
     n = len(df)
@@ -187,11 +211,10 @@ def _coordinates(df: pd.DataFrame, mapping: Mapping[str, str]) -> tuple[np.ndarr
     lat_first = False
     if "lon" in mapping and "lat" in mapping:
         for name, arr in (("lon", lon), ("lat", lat)):
-            try:        # every cell a plain number: one vectorised cast
-                arr[:] = df[mapping[name]].astype("float64").to_numpy(dtype=float)
+            plain = _plain_numbers(df[mapping[name]])
+            if plain is not None:     # every cell a plain number: one vectorised cast
+                arr[:] = plain
                 continue
-            except (ValueError, TypeError):
-                pass
             t = _text(df, mapping, name)
             assert t is not None
             num = pd.to_numeric(t.str.replace("°", "", regex=False).where(t != ""), errors="coerce").to_numpy(float)
@@ -348,8 +371,11 @@ def import_cases(raw: RawExport, mapping: Mapping[str, str] | None = None, *, co
 
     def col(name: str) -> pd.Series:
         t = _text(df, used, name)
-        return (t.where(t != "", None).astype(object) if t is not None
-                else pd.Series([None] * n, index=df.index, dtype=object))
+        if t is None:
+            return pd.Series([None] * n, index=df.index, dtype=object)
+        values = t.to_numpy(dtype=object)
+        values[(t == "").to_numpy(dtype=bool)] = None
+        return pd.Series(values, index=df.index, dtype=object)
 
     channel = col("channel")
     frame = gpd.GeoDataFrame({

@@ -18,10 +18,9 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 from scipy.spatial import cKDTree
 
-from gridgeo import crs as gcrs
+from gridgeo.cases.points import MetricPoints, metric_points
 
 __all__ = ["MergeRules", "merge_cases"]
 
@@ -55,30 +54,42 @@ def _seconds(values: pd.Series) -> np.ndarray:
     return np.asarray(s.to_numpy(dtype="datetime64[s]").astype("int64"), dtype=float)
 
 
-def _space_time_pairs(cases: gpd.GeoDataFrame, t: np.ndarray, rules: MergeRules) -> np.ndarray:
-    pts = cases.geometry.to_numpy()
-    ok = ~(shapely.is_missing(pts) | shapely.is_empty(pts))
+def _space_time_pairs(cases: gpd.GeoDataFrame, t: np.ndarray, rules: MergeRules,
+                      points: MetricPoints | None = None) -> np.ndarray:
+    """Pairs of cases of one category within ``distance_m`` and ``window_days``: a k-d tree per category.
+
+    Time is scaled so that the window measures ``distance_m``; the tree finds the
+    pairs inside the (x, y, t) box, and the exact circle and window are then checked.
+    """
+    if points is None or len(points.xy) != len(cases):
+        points = metric_points(cases)
+    ok = points.present & ~np.isnan(t)
     if ok.sum() < 2:
         return np.empty((0, 2), dtype="int64")
-    idx = np.flatnonzero(ok)
-    metric = gcrs.metric_crs(gpd.GeoDataFrame(geometry=pts[ok], crs=cases.crs or 4326))
-    xy = shapely.get_coordinates(gpd.GeoSeries(pts[ok], crs=cases.crs or 4326).to_crs(metric).to_numpy())
     d = rules.distance_m
-    scale = d / (rules.window_days * 86400.0)       # seconds -> metres: the window becomes d
-    codes = pd.factorize(pd.Series(cases["category"].to_numpy()[ok]).fillna(""))[0].astype(float)
-    # Chebyshev box |dx|,|dy| <= d and |dt| <= window; categories kept apart by a huge offset
-    t_rel = t[ok] - t[ok].min()
-    data = np.column_stack([xy[:, 0] - xy[:, 0].min(), xy[:, 1] - xy[:, 1].min(), t_rel * scale,
-                            codes * (100.0 * d + 1e9)])
-    tree = cKDTree(data)
-    pairs = tree.query_pairs(d * (1 + 1e-9), p=np.inf, output_type="ndarray")
-    if len(pairs):
-        dx = xy[pairs[:, 0]] - xy[pairs[:, 1]]
-        keep = np.hypot(dx[:, 0], dx[:, 1]) <= d
-        keep &= np.abs(t[ok][pairs[:, 0]] - t[ok][pairs[:, 1]]) <= rules.window_days * 86400.0
-        keep &= codes[pairs[:, 0]] == codes[pairs[:, 1]]
-        pairs = pairs[keep]
-    return idx[pairs] if len(pairs) else np.empty((0, 2), dtype="int64")
+    window = rules.window_days * 86400.0
+    scale = d / window if window > 0 else 0.0       # seconds -> metres: the window becomes d
+    codes, _ = pd.factorize(pd.Series(cases["category"].to_numpy()).fillna(""))
+    idx_all = np.flatnonzero(ok)
+    by_code = idx_all[np.argsort(codes[idx_all], kind="stable")]
+    bounds = np.flatnonzero(np.diff(codes[by_code])) + 1
+    out: list[np.ndarray] = []
+    t0 = float(np.nanmin(t[ok]))
+    for group in np.split(by_code, bounds):
+        if len(group) < 2:
+            continue
+        xy = points.xy[group]
+        tg = t[group]
+        data = np.column_stack([xy - xy.min(axis=0), (tg - t0) * scale])
+        pairs = cKDTree(data, balanced_tree=False, compact_nodes=False).query_pairs(
+            d * (1 + 1e-9), p=np.inf, output_type="ndarray")
+        if not len(pairs):
+            continue
+        i, j = pairs[:, 0], pairs[:, 1]
+        keep = np.hypot(xy[i, 0] - xy[j, 0], xy[i, 1] - xy[j, 1]) <= d
+        keep &= np.abs(tg[i] - tg[j]) <= window
+        out.append(np.column_stack([group[i[keep]], group[j[keep]]]))
+    return np.vstack(out).astype("int64") if out else np.empty((0, 2), dtype="int64")
 
 
 def _text_pairs(cases: gpd.GeoDataFrame, t: np.ndarray, rules: MergeRules) -> np.ndarray:
@@ -108,20 +119,37 @@ def _text_pairs(cases: gpd.GeoDataFrame, t: np.ndarray, rules: MergeRules) -> np
     return np.asarray(out, dtype="int64").reshape(-1, 2)
 
 
-def merge_cases(cases: gpd.GeoDataFrame, rules: MergeRules = MergeRules()) -> pd.Series:
+def _time_order(t: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Positions in time order, ties broken by id (ids compared as text only where times tie)."""
+    order = np.argsort(t, kind="stable")
+    ts = t[order]
+    eq = ts[1:] == ts[:-1]
+    tie = np.zeros(len(t), bool)
+    tie[1:] |= eq
+    tie[:-1] |= eq
+    if tie.any():
+        sub = order[tie]
+        order[tie] = sub[np.lexsort((ids[sub].astype(str), t[sub]))]
+    return order
+
+
+def merge_cases(cases: gpd.GeoDataFrame, rules: MergeRules = MergeRules(), *,
+                points: MetricPoints | None = None) -> pd.Series:
     """Return the ``matter_id`` of every case (the id of the matter's first case), aligned on ``cases``.
 
     A case alone is its own matter. Cases without a point still merge by address and text.
+    ``points`` (from ``join_grids``) spares projecting the points again.
     """
     n = len(cases)
     if n == 0:
         return pd.Series([], index=cases.index, dtype=object, name="matter_id")
     t = _seconds(pd.Series(cases["created_at"]))
-    ids = np.asarray(cases.index.astype(str), dtype=object)
-    order = np.lexsort((ids.astype(str), t))          # time order, ties by id
+    ids = (cases.index.to_numpy(dtype=object) if pd.api.types.infer_dtype(cases.index) == "string"
+           else np.asarray(cases.index.astype(str), dtype=object))
+    order = _time_order(t, ids)
     rank = np.empty(n, dtype="int64")
     rank[order] = np.arange(n)
-    pairs = np.vstack([_space_time_pairs(cases, t, rules), _text_pairs(cases, t, rules)])
+    pairs = np.vstack([_space_time_pairs(cases, t, rules, points), _text_pairs(cases, t, rules)])
     head = np.arange(n)
     if len(pairs):
         early = np.where(rank[pairs[:, 0]] < rank[pairs[:, 1]], pairs[:, 0], pairs[:, 1])

@@ -87,6 +87,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "cases.grids_source.file": {"zh": "辖区网格图层", "en": "the district's grids layer"},
     "cases.grids_source.plan": {"zh": "本次规划方案", "en": "this session's plan"},
     "cases.grids_source.default_plan": {"zh": "默认划分方案", "en": "the default plan"},
+    "cases.grids_source.store": {"zh": "方案库当前版本", "en": "the plan store's current version"},
     "cases.heatmap": {"zh": "热力图", "en": "Heatmap"},
     "cases.heat_points": {"zh": "热力图按 {n} 个来电点绘制。", "en": "Heat drawn from {n} call points."},
     "cases.heat_cells": {"zh": "来电超过 {limit} 条，热力图按 {cell} 米方格聚合（{n} 格），页面数据 {mb} MB。",

@@ -21,7 +21,7 @@ import pandas as pd
 import shapely
 from folium.plugins import HeatMap
 
-from gridgeo import crs
+from gridgeo.cases.points import metric_points
 from gridgeo.i18n import Lang, t
 from gridgeo.maps.base import (Legend, _geojson_layer, _label_points, _labels, _outline_style, _street_layer_data,
                                base_map, bounds_lat_lon, slim_geojson, street_style, use_local_assets)
@@ -72,9 +72,8 @@ def heat_data(cases: gpd.GeoDataFrame, *, max_points: int = MAX_HEAT_POINTS) -> 
     n = len(xy)
     if n == 0:
         return HeatData([], 0, None)
-    series = gpd.GeoSeries(pts, crs=4326)
-    metric = crs.metric_crs(gpd.GeoDataFrame(geometry=series.iloc[:: max(1, n // 10_000)]))
-    mxy = shapely.get_coordinates(series.to_crs(metric).to_numpy())
+    projected = metric_points(gpd.GeoDataFrame(geometry=pts, crs=4326))   # arrays through pyproj, no geometries
+    metric, mxy = projected.crs, projected.xy
     if n <= max_points:
         rows = np.column_stack([np.round(xy[:, 1], 5), np.round(xy[:, 0], 5), np.ones(n)])
         return HeatData(rows.tolist(), n, None, _peak(mxy, np.ones(n)))
