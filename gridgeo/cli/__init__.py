@@ -82,5 +82,31 @@ def print_error(err: GridgeoError, lang: Lang) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
-from gridgeo.errors import GridgeoError, render, warning_line
-from gridgeo.i18n import Lang, t
+    args = build_parser(sys.argv[1:] if argv is None else argv).parse_args(argv)
+    lang = _lang(args)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", category=ResourceWarning)
+        try:
+            code = int(args.func(args))
+        except GridgeoError as err:
+            code = 2
+            _print_warnings(caught, lang)
+            print_error(err, lang)
+            return code
+        except ValueError as err:  # e.g. bounds min > max from Rules
+            _print_warnings(caught, lang)
+            print(t("errfmt.cli_error", lang, text=str(err)), file=sys.stderr)
+            return 2
+    _print_warnings(caught, lang)
+    return code
+
+
+def _print_warnings(caught: list[warnings.WarningMessage], lang: Lang) -> None:
+    seen: set[str] = set()
+    for w in caught:
+        line = warning_line(w, lang)
+        if line not in seen:
+            seen.add(line)
+            print(t("errfmt.cli_warning", lang, text=line), file=sys.stderr)
