@@ -157,7 +157,7 @@ def plans_section(district: io.District, result: Any | None) -> None:
     except GridgeoError as err:
         show_error(err)
         return
-    st.caption(t("plans.intro", path=str(ws.path)))
+    st.caption(t("plans.intro", path=ws.path.name))   # the file name only: no server paths on a page
     tabs = st.tabs([t("plans.tab_save"), t("plans.tab_versions"), t("plans.tab_compare"), t("plans.tab_import")])
     with tabs[0]:
         _save_tab(ws, result)

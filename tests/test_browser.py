@@ -51,7 +51,8 @@ def test_planner_deep_link_partitions_the_demo(server: str, browser: object) -> 
         assert frame.locator(".gridgeo-legend", has_text=t("map.legend_status", "zh")).count() == 1
         # every grid gets a label; community names are labelled too
         shown = page.locator('[data-testid="stMetric"]', has_text=t("planner.grids", "zh"))  # type: ignore[attr-defined]
-        n_grids = int(shown.locator('[data-testid="stMetricValue"]').inner_text().replace(",", ""))
+        # the planner's own figure comes first (the versions section below repeats the label)
+        n_grids = int(shown.first.locator('[data-testid="stMetricValue"]').inner_text().replace(",", ""))
         assert frame.locator(".gridgeo-label.grid").count() == n_grids
         wait_idle(page)
         report = check_page_standard(page, "zh", name="planner", data_values=_data_values())

@@ -27,8 +27,9 @@ def test_export_page_downloads_a_geopackage(server: str, browser: object, lang: 
         if lang == "en":
             page.locator('[data-testid="stSidebar"]').get_by_text("English").click()  # type: ignore[attr-defined]
             page.get_by_role("heading", name=t("export.title", "en")).wait_for(timeout=60_000)  # type: ignore[attr-defined]
-        # the default grids of the demo come from the automatic division: wait for the source line
-        page.get_by_text(t("app.grids_source.default_plan", lang)[:8]).first.wait_for(timeout=300_000)  # type: ignore[attr-defined]
+        # the grids in use (the workspace's latest version on the demo): wait for the line naming their source
+        source_prefix = t("export.source", lang, source="", n="").split("：")[0].split(":")[0]
+        page.get_by_text(source_prefix).first.wait_for(timeout=300_000)  # type: ignore[attr-defined]
         page.get_by_role("button", name=t("export.prepare", lang)).click()  # type: ignore[attr-defined]
         button = page.get_by_role("button", name=t("export.download", lang, name="gridgeo.gpkg"))  # type: ignore[attr-defined]
         button.wait_for(timeout=120_000)

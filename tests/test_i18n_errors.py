@@ -7,6 +7,7 @@ import re
 import zipfile
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from gridgeo import io
@@ -104,13 +105,21 @@ def test_zh_sentence_names_file_row_id_users_header_value_and_fix() -> None:
     with pytest.raises(SchemaError) as info:
         io.read_buildings(DATA / "bad_households.csv")
     zh = render(info.value, "zh")
-    assert zh.splitlines()[0] == "文件 bad_households.csv（楼栋）有 3 处问题，未载入任何数据："
-    assert ("文件 bad_households.csv 第 3 行（B101）：“户数”必须是大于 0 的整数，读到的值为“约300”。"
+    assert zh.splitlines()[0] == f"文件 bad_households.csv（楼栋）有 {_bad_household_rows()} 处问题，未载入任何数据："
+    assert ("文件 bad_households.csv 第 3 行（B101）：“户数”必须是不小于 0 的整数，读到的值为“约300”。"
             "处理办法：请填写数字，例如 300。") not in zh  # lines under the heading do not repeat the file
-    assert "- 第 3 行（B101）：“户数”必须是大于 0 的整数，读到的值为“约300”。处理办法：请填写数字，例如 300。" in zh
+    assert "- 第 3 行（B101）：“户数”必须是不小于 0 的整数，读到的值为“约300”。处理办法：请填写数字，例如 300。" in zh
     assert "第 5 行（B103）" in zh and "“-5”" in zh
+    assert "第 4 行（B102）" not in zh                     # 0 households: a non-residential building, accepted
     en = render(info.value, "en")
-    assert "- row 3 (B101): 户数 must be a whole number greater than 0, got '约300'. Fix: enter a number such as 300" in en
+    assert "- row 3 (B101): 户数 must be a whole number ≥ 0, got '约300'. Fix: enter a number such as 300" in en
+
+
+def _bad_household_rows() -> int:
+    """Rows of tests/data/bad_households.csv whose 户数 is not a whole number ≥ 0, counted with pandas."""
+    raw = pd.read_csv(DATA / "bad_households.csv", dtype=str, encoding="utf-8-sig")
+    numbers = pd.to_numeric(raw["户数"], errors="coerce")
+    return int((numbers.isna() | (numbers < 0) | (numbers != numbers.round())).sum())
 
 
 def test_single_problem_sentence_has_the_full_location() -> None:
@@ -187,8 +196,8 @@ def test_cli_speaks_chinese_by_default(capsys: pytest.CaptureFixture[str]) -> No
     code = main(["validate", "buildings", str(DATA / "bad_households.csv")])
     out = capsys.readouterr().out
     assert code == 1
-    assert out.count("错误：文件 bad_households.csv 第") == 3
-    assert "“户数”必须是大于 0 的整数" in out
+    assert out.count("错误：文件 bad_households.csv 第") == _bad_household_rows()
+    assert "“户数”必须是不小于 0 的整数" in out
 
 
 def test_cli_error_in_english_with_lang_en(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
