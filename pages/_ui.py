@@ -349,11 +349,12 @@ def need_plan() -> Need:
 def kept_number_input(label: str, store_key: str, **kwargs: Any) -> Any:
     """A number input whose value survives a trip to another page.
 
-    Streamlit drops a page widget's state when another page runs; the value is
-    therefore kept under ``store_key`` and the widget (key ``w_<store_key>``) is
-    re-seeded from it.
+    Streamlit drops a page widget's state when another page runs, and a label
+    change (the language switch) makes a new widget that would start at its
+    minimum; the value is therefore kept under ``store_key`` and the widget (key
+    ``w_<store_key>_<lang>``) is re-seeded from it.
     """
-    widget_key = f"w_{store_key}"
+    widget_key = f"w_{store_key}_{lang()}"
     return st.number_input(label, key=widget_key, on_change=_seeded(store_key, widget_key), **kwargs)
 
 

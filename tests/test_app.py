@@ -349,7 +349,7 @@ def test_planner_marks_a_plan_stale_when_bounds_change(tmp_path: Path) -> None:
     _small_district(tmp_path / "d")
     at = _run_planner(_page("planner.py", tmp_path / "d"))
     assert not at.warning or all("上次" not in w.value for w in at.warning)
-    at.number_input(key=f"w_{K.MIN}").set_value(250).run()
+    at.number_input(key=f"w_{K.MIN}_zh").set_value(250).run()
     assert not at.exception
     assert at.session_state[K.MIN] == 250                      # kept for the next visit
     stale = t("planner.stale", "zh", lo=300, hi=500, target=400, seed=0)
