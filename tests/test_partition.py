@@ -11,7 +11,7 @@ import pytest
 import shapely
 
 from gridgeo.cli import main
-from gridgeo.errors import CRSError, GeometryError, InputError, SchemaError
+from gridgeo.errors import CRSError, GeometryError, InputError, SchemaError, render
 from gridgeo.partition import Locked, Partitioner, build_units, nearest_choice, partition
 from gridgeo.settings import DEFAULT_RULES, Rules
 from tests.partition_cases import (Bld, Com, check_invariants, frames, grid_of_buildings, local_box, local_line,
@@ -421,11 +421,12 @@ def test_cli_prints_warnings_as_clean_lines_and_no_street_share_without_streets(
     blds.append(Bld("EDGE", 301.0, 150, 0, point=True))       # 1 m outside the community: snapped, warned
     blds.append(Bld("SCHOOL", 150, 270, 0, w=30, h=20))
     c, b, _ = frames([Com(CID, local_box(0, 0, 300, 300), blds)])
-    code = main(["partition", *_write(tmp_path / "in", c, b), "--out", str(tmp_path / "out")])
+    code = main(["--lang", "en", "partition", *_write(tmp_path / "in", c, b), "--out", str(tmp_path / "out")])
     cap = capsys.readouterr()
     assert code == 0, cap.err
     lines = cap.out.splitlines()
-    warn = [line for line in lines if line.startswith("warning: ")]
+    # every warning of a run is printed once, in the user's language, on stderr (cli.main)
+    warn = [line for line in cap.err.splitlines() if line.startswith("warning: ")]
     assert len(warn) == 1 and "just outside their community" in warn[0]
     assert "GridgeoWarning" not in cap.out + cap.err and "warnings.warn" not in cap.out + cap.err
     assert "10 buildings read, 2 with no households" in cap.out
@@ -448,7 +449,7 @@ def test_cli_exits_1_with_the_report_when_a_feasible_community_misses_the_bounds
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     c, b = _strip([250, 100, 250], [1, 1, 1])
     b["units"] = b["units"].astype(int)
-    code = main(["partition", *_write(tmp_path / "in", c, b), "--out", str(tmp_path / "out")])
+    code = main(["--lang", "en", "partition", *_write(tmp_path / "in", c, b), "--out", str(tmp_path / "out")])
     cap = capsys.readouterr()
     assert code == 1
     line = next(line for line in cap.out.splitlines() if CID in line)
@@ -466,11 +467,17 @@ def test_loader_accepts_zero_households_and_the_use_field_with_chinese_values(
     b = io.read_buildings(tmp_path / "b.csv")
     assert b["households"].tolist() == [120, 0, 0, 0]
     assert b["use"].tolist()[:3] == ["residential", "school", "market"] and pd.isna(b["use"].iloc[3])
-    assert main(["validate", "buildings", str(tmp_path / "b.csv")]) == 0
+    assert main(["--lang", "en", "validate", "buildings", str(tmp_path / "b.csv")]) == 0
     assert "4 buildings (3 with 0 households: non-residential)" in capsys.readouterr().out
+    assert main(["validate", "buildings", str(tmp_path / "b.csv")]) == 0      # default: Chinese
+    assert "4 条楼栋记录（其中 3 栋户数为 0：非住宅）" in capsys.readouterr().out
     (tmp_path / "bad.csv").write_text("楼栋编码,户数,用途,经度,纬度\nL1,-1,住宅,116.44,36.29\nL2,0,火星,116.441,36.29\n",
                                       encoding="utf-8")
     with pytest.raises(SchemaError) as err:
         io.read_buildings(tmp_path / "bad.csv")
-    assert "row 2 (L1): households must be a whole number ≥ 0, got '-1'" in str(err.value)
-    assert "row 3 (L2): use is not a known value, got '火星'" in str(err.value)
+    # messages name the user's own column header (户数, 用途)
+    assert "row 2 (L1): 户数 must be a whole number ≥ 0, got '-1'" in str(err.value)
+    assert "row 3 (L2): 用途 is not a known value, got '火星'" in str(err.value)
+    zh = render(err.value, "zh")
+    assert "第 2 行（L1）：“户数”必须是不小于 0 的整数，读到的值为“-1”" in zh
+    assert "第 3 行（L2）：“用途”的值无法识别，读到的值为“火星”" in zh

@@ -54,7 +54,7 @@ def test_cli_scheduler_runs_on_the_cluster(cluster: LocalCluster, tmp_path: Path
     c, b, _ = _district()
     c.to_file(tmp_path / "c.geojson")
     b.drop(columns="community_id").assign(households=b["households"].astype(int)).to_file(tmp_path / "b.geojson")
-    args = ["partition", "--communities", str(tmp_path / "c.geojson"), "--buildings", str(tmp_path / "b.geojson"),
+    args = ["--lang", "en", "partition", "--communities", str(tmp_path / "c.geojson"), "--buildings", str(tmp_path / "b.geojson"),
             "--seed", "2"]
     assert main([*args, "--scheduler", cluster.scheduler_address, "--out", str(tmp_path / "dask")]) == 0
     err = capsys.readouterr().err

@@ -85,15 +85,17 @@ def test_the_plan_commands_end_to_end(tmp_path: Path, district_dir: Path, capsys
 def test_bad_input_exits_2_with_one_named_line(tmp_path: Path, district_dir: Path,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     store = str(tmp_path / "ws.gpkg")
-    assert main(["plan", "list", "--store", store]) == 2
+    assert main(["--lang", "en", "plan", "list", "--store", store]) == 2
     assert "workspace not found" in capsys.readouterr().err
     bad = tmp_path / "table.csv"
     pd.DataFrame({"楼栋编码": ["B000001", "NOPE"], "网格编码": ["370124001001001", "370124001001001"]}) \
         .to_csv(bad, index=False)
-    assert main(["plan", "import", "--store", store, "--district", str(district_dir), "--table", str(bad)]) == 2
+    assert main(["--lang", "en", "plan", "import", "--store", store, "--district", str(district_dir),
+                 "--table", str(bad)]) == 2
     err = capsys.readouterr().err
-    assert "table.csv row 3 (NOPE): names a building that is not in the buildings layer" in err
-    assert "nothing was imported" in err and "Traceback" not in err
+    # a heading naming the file, then one line per problem
+    assert "error: table.csv (building→grid table) has" in err and "nothing was loaded" in err
+    assert "\n- row 3 (NOPE): names a building that is not in the buildings layer" in err and "Traceback" not in err
     assert Workspace.open(store).versions().empty          # the store was created, nothing saved
-    assert main(["plan", "show", "--store", store, "--version", "v7"]) == 2
+    assert main(["--lang", "en", "plan", "show", "--store", store, "--version", "v7"]) == 2
     assert "unknown plan version, got 'v7'. Fix: use one of: (none saved yet)" in capsys.readouterr().err

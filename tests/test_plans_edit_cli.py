@@ -60,10 +60,14 @@ def test_plan_move_across_communities_exits_2_with_the_message(
     b = small_district().buildings
     bid = str(b.index[b["community_id"] == "370124001001"][0])
     other = str(plan.grids.index[plan.grids["community_id"] == "370124001002"][0])
-    code = main(["plan", "move", "--store", str(store), "--building", bid, "--to", other, "--author", "x"])
+    code = main(["--lang", "en", "plan", "move", "--store", str(store), "--building", bid, "--to", other,
+                 "--author", "x"])
     err = capsys.readouterr().err
     assert code == 2
     assert "never cross a community boundary" in err and bid in err
+    assert main(["plan", "move", "--store", str(store), "--building", bid, "--to", other, "--author", "x"]) == 2
+    err = capsys.readouterr().err                                 # default language: Chinese
+    assert err.startswith("错误：") and "网格不能跨社区" in err and bid in err and other in err
     assert list(ws.versions().index) == ["v1"]                   # nothing saved
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from concurrent.futures import Executor
@@ -12,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from gridgeo import io
-from gridgeo.errors import GridgeoWarning, InputError
+from gridgeo.errors import InputError
 from gridgeo.export import write_plan
 from gridgeo.i18n import t
 from gridgeo.settings import DEFAULT_RULES, Rules
@@ -50,31 +49,24 @@ def _cmd_partition(args: argparse.Namespace) -> int:
     from gridgeo.partition import partition  # heavy: imported only for this command
 
     lang = args.lang
-    with warnings.catch_warnings(record=True) as caught:   # printed below, one clean line each
-        warnings.simplefilter("always", GridgeoWarning)
-        communities = io.read_communities(args.communities, coords=args.coords)
-        buildings = io.read_buildings(args.buildings, communities=communities, coords=args.coords)
-        streets = io.read_streets(args.streets, coords=args.coords) if args.streets else None
+    # Warnings (snapped buildings, repaired geometries …) are not caught here: ``cli.main``
+    # catches every warning of the run and prints each once, rendered in ``lang``, on stderr.
+    communities = io.read_communities(args.communities, coords=args.coords)
+    buildings = io.read_buildings(args.buildings, communities=communities, coords=args.coords)
+    streets = io.read_streets(args.streets, coords=args.coords) if args.streets else None
 
-        def progress(done: int, total: int, community_id: str) -> None:
-            print(f"\r{done}/{total} communities ({community_id})", end="", file=sys.stderr, flush=True)
+    def progress(done: int, total: int, community_id: str) -> None:
+        print("\r" + t("partition.cli.progress", lang, done=done, total=total, community=community_id),
+              end="", file=sys.stderr, flush=True)
 
-        if args.scheduler:
-            with _dask_executor(args.scheduler, lang) as ex:
-                result = partition(communities, buildings, streets, rules=rules, seed=args.seed,
-                                   progress=progress, executor=ex)
-        else:
+    if args.scheduler:
+        with _dask_executor(args.scheduler, lang) as ex:
             result = partition(communities, buildings, streets, rules=rules, seed=args.seed,
-                               progress=progress, workers=args.workers)
+                               progress=progress, executor=ex)
+    else:
+        result = partition(communities, buildings, streets, rules=rules, seed=args.seed,
+                           progress=progress, workers=args.workers)
     print(file=sys.stderr)
-    seen: set[str] = set()
-    for w in caught:
-        if not issubclass(w.category, GridgeoWarning):
-            continue
-        line = " ".join(str(w.message).split())
-        if line not in seen:
-            seen.add(line)
-            print(f"{t('partition.cli.warning', lang)}: {line}")
     zero = int((buildings["households"] == 0).sum())
     print(t("partition.cli.buildings", lang, n=len(buildings), zero=zero))
     out = Path(args.out)
@@ -87,8 +79,9 @@ def _cmd_partition(args: argparse.Namespace) -> int:
         mark = "ok " if status in ("ok", "empty") else "!! "
         if status not in ("ok", "empty", "infeasible"):
             problems += 1
-        print(f"{mark}{cid}  {int(row['households']):>6} households  {int(row['grids']):>3} grids  "
-              f"[{t('partition.status.' + status, lang)}]  {row[explain]}")
+        print(mark + t("partition.cli.community", lang, community=cid, households=int(row["households"]),
+                       grids=int(row["grids"]), status=t("partition.status." + status, lang),
+                       explanation=row[explain]))
     m = result.metrics()
     summary = t("partition.cli.summary", lang, grids=m["n_grids"], within=f"{m['share_within_feasible']:.1%}",
                 pp=f"{m['pp_mean']:.2f}", seconds=f"{m['seconds']:.1f}", out=out)

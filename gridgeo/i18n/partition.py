@@ -15,6 +15,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "{households} households: {k_min}–{k_max} grids possible and the household numbers of the buildings and units do not rule it out, but "
               "the search gave up after {seconds} s without a plan within {min}–{max}; {n_out} grid(s) fall "
               "outside the bounds, flagged."},
+    # The other flags' labels live in i18n.core; this one came with the issue-14 engine.
+    "flag.search_gave_up": {"zh": "搜索超时未找到达标方案", "en": "search gave up before meeting the bounds"},
     "partition.status.ok": {"zh": "合格", "en": "ok"},
     "partition.status.infeasible": {"zh": "户数无解", "en": "infeasible"},
     "partition.status.bounds_not_met": {"zh": "未达标", "en": "bounds not met"},
@@ -29,7 +31,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "partition.cli.buildings": {"zh": "已读入 {n} 栋楼，其中 {zero} 栋无住户（非住宅：学校、医院、商业等，参与划分但不计户数）。",
                                 "en": "{n} buildings read, {zero} with no households (non-residential: schools, "
                                       "hospitals, shops …; kept in the plan, counted as 0)."},
-    "partition.cli.warning": {"zh": "警告", "en": "warning"},
+    "partition.cli.progress": {"zh": "{done}/{total} 个社区（{community}）", "en": "{done}/{total} communities ({community})"},
+    "partition.cli.community": {
+        "zh": "{community}  {households:>6} 户  {grids:>3} 个网格  [{status}]  {explanation}",
+        "en": "{community}  {households:>6} households  {grids:>3} grids  [{status}]  {explanation}"},
     "partition.cli.not_ok": {
         "zh": "{n} 个户数可行的社区有网格超出范围（见上方 !! 行）。",
         "en": "{n} feasible communit(ies) have grids outside the bounds (lines marked !! above)."},

@@ -907,8 +907,10 @@ class EditSession:
         for gid in g.index:
             st = status[g.index.get_loc(gid)]
             if st in ("under", "over") and gid in s.touched:
+                # the code spelled out (not f"edit.{st}"), so the catalogue check sees which codes exist
+                bounds_code = "edit.under" if st == "under" else "edit.over"
                 problems.append(Problem(f"grid {gid} holds {int(hh[gid])} households, outside {lo}-{hi}",
-                                        code=f"edit.{st}", severity="warning", feature_id=gid,
+                                        code=bounds_code, severity="warning", feature_id=gid,
                                         params={"grid": gid, "households": int(hh[gid]), "min": lo, "max": hi}))
             if gid in s.touched and int(parts[gid]) > max(1, self._baseline_parts.get(gid, 1)):
                 problems.append(Problem(f"grid {gid} is no longer one piece ({int(parts[gid])} parts)",

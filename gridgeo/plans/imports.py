@@ -22,7 +22,7 @@ import shapely
 
 from gridgeo import io
 from gridgeo.crs import metric_crs
-from gridgeo.errors import InputError, Problem, summarize
+from gridgeo.errors import InputError, Problem, Tr, summarize
 from gridgeo.grids import locate_buildings
 from gridgeo.io.formats import read_raw
 from gridgeo.plans.codes import parse_units
@@ -58,8 +58,9 @@ TABLE_HEADERS: dict[str, tuple[str, ...]] = {
 def _fail(problems: Sequence[Problem], path: str | None, what: str) -> InputError:
     n = len(problems)
     head = f"{what} has {n} problem{'s' if n > 1 else ''}; nothing was imported"
+    layer = Tr("layer.grids") if what == "grids file" else Tr("layer.plan_table")
     return InputError(f"{head}\n{summarize(problems, path)}", path=path, code="err.plans.import.problems",
-                      problems=problems, n=n)
+                      problems=problems, n=n, layer=layer)
 
 
 def _p(code: str, message: str, **kw: Any) -> Problem:

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from gridgeo import io
-from gridgeo.errors import InputError, PlanConflictError, StoreError
+from gridgeo.errors import InputError, PlanConflictError, StoreError, Tr
 from gridgeo.plans import codes
 from gridgeo.plans.gpkg import (TZ, create_feature_table, utc_text, from_sql_values, geometries, geometry_blobs, init_geopackage, read_frame,
                                 register_attributes, to_sql_values, update_extent, write_frame)
@@ -342,8 +342,9 @@ class Workspace:
                                 "WHERE version_id = ?", (vid,)).fetchone()
         if meta_row is None:
             known = [r[0] for r in conn.execute("SELECT version_id FROM plan_versions ORDER BY seq")]
-            raise StoreError("unknown plan version", path=self.path, value=vid, code="err.plans.unknown_version",
-                             remedy=f"use one of: {', '.join(known[-10:]) or '(none saved yet)'}")
+            raise StoreError("unknown plan version", path=self.path, value=vid, code="err.plans.no_such_version",
+                             remedy=f"use one of: {', '.join(known[-10:]) or '(none saved yet)'}",
+                             known=", ".join(known[-10:]) or Tr("plans.none_saved"))
         parent, name, author, note, created, rules, meta = meta_row
         grid_cols = [n for n, _ in _GRID_SQL[1:]]
         rows = conn.execute(f"SELECT {', '.join(grid_cols)}, geom FROM plan_grids WHERE version_id = ? "
