@@ -396,8 +396,8 @@ def test_cli_import_and_hotspots(tmp_path: Path, export_gbk: Path, grids: gpd.Ge
     grids.to_file(gpath)
     buildings.to_file(bpath)
     out = tmp_path / "out"
-    code = main(["cases", "import", str(export_gbk), "--grids", str(gpath), "--buildings", str(bpath),
-                 "--out", str(out), "--map", "text=诉求内容", "--save-profile", "月报", "--profiles",
+    code = main(["--lang", "en", "cases", "import", str(export_gbk), "--grids", str(gpath), "--buildings",
+                 str(bpath), "--out", str(out), "--map", "text=诉求内容", "--save-profile", "月报", "--profiles",
                  str(tmp_path / "profiles")])
     assert code == 1                                   # rows were set aside: listed, exit 1
     printed = capsys.readouterr().out
@@ -424,6 +424,11 @@ def test_cli_import_and_hotspots(tmp_path: Path, export_gbk: Path, grids: gpd.Ge
 
 def test_cli_unusable_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write_csv(tmp_path / "x.csv", ["编号", "内容"], [["1", "x"]], "utf-8")
-    code = main(["cases", "import", str(path), "--grids", "g", "--buildings", "b", "--out", str(tmp_path)])
+    code = main(["--lang", "en", "cases", "import", str(path), "--grids", "g", "--buildings", "b", "--out",
+                 str(tmp_path)])
     assert code == 2
-    assert "no column for created_at" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "No column for required field(s): created_at" in err and "编号, 内容" in err   # names the user's headers
+    code = main(["cases", "import", str(path), "--grids", "g", "--buildings", "b", "--out", str(tmp_path)])
+    assert code == 2                                   # default language: the same error in Chinese
+    assert "缺少必填字段的列：created_at" in capsys.readouterr().err

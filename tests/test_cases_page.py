@@ -132,4 +132,5 @@ def test_import_step_shows_the_report_and_an_unusable_mapping(tmp_path: Path) ->
     at.get("file_uploader")[0].set_value(("bad.csv", bad, "text/csv")).run()
     at.button(key="cases_import").click().run()
     assert not at.exception
-    assert at.error and "no column for created_at" in at.error[0].value
+    assert at.error and t("err.cases.missing_field", "zh", value="created_at") in at.error[0].value
+    assert "工单编号, 诉求内容" in at.error[0].value          # names the user's own headers

@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 
 from gridgeo import staffing as sf
 from gridgeo.cli import main
-from gridgeo.errors import InputError, SchemaError
+from gridgeo.errors import InputError, SchemaError, render
 
 UTM = 32650                      # the demo area (116.4° E) lies in UTM zone 50N
 X0, Y0 = 465_000.0, 4_016_000.0  # about (116.61, 36.29)
@@ -301,15 +301,21 @@ def test_bad_roster_names_every_row(tmp_path: Path) -> None:
         encoding="utf-8-sig")
     with pytest.raises(SchemaError) as info:
         sf.read_roster(path, grids)
-    text = str(info.value)
-    assert "row 3 (A2): role is not a known value, got '保安'" in text
-    assert "row 4 (A3): employment is not a known value, got '临时'" in text
-    assert "staff_id 'A3' is used 2 times (rows 4, 5)" in text
-    assert "phone 138****1234 is used by 2 people: A1 (row 2), A5 (row 6)" in text
+    text = render(info.value, "en")                   # what the CLI/page shows, in English
+    assert "花名册.csv (staff) has 7 problem(s)" in text
+    assert "row 3 (A2): 岗位 is not a known value, got '保安'" in text        # the user's own header
+    assert "row 4 (A3): 专兼职 is not a known value, got '临时'" in text
+    assert "工号 'A3' is used 2 times (rows 4, 5)" in text
+    assert "row 6 (A5): Phone 138****1234 is used by 2 people: A1, A5 (rows 2, 6)" in text
     assert "row 7 (A6): longitude and latitude look swapped" in text
     assert "row 8 (A7): coordinates lie outside China" in text
-    assert "row 9 (A8): grid_id 'G9' is not a grid of the grids layer" in text
-    assert "13812341234" not in text
+    assert "row 9 (A8): Grid code G9 is not in the grids layer" in text
+    zh = render(info.value, "zh")
+    assert "第 3 行（A2）：“岗位”的值无法识别，读到的值为“保安”" in zh
+    assert "第 6 行（A5）：电话号码 138****1234 被 2 人使用：A1, A5（第 2, 6 行）" in zh
+    assert "第 9 行（A8）：网格编码 G9 不在网格图层中" in zh
+    assert all("13812341234" not in s for s in (text, zh, str(info.value)))
+    assert "保安" not in str(info.value).splitlines()[-1]    # no stray value glued to the last line
     # fixed, the same file loads; the person without a home is kept and flagged
     good = tmp_path / "ok.csv"
     good.write_text("工号,姓名,岗位,专兼职,电话,经度,纬度,网格编码\n"

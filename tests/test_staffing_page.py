@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from gridgeo.i18n import t
 from pages._ui import DEMO_PATH, K
-from tests.browser_support import MAP_IFRAME, offline_page
+from tests.browser_support import MAP_IFRAME, map_drawn, map_frames, offline_page
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 600  # the demo is partitioned and staffed on a shared 2-core machine
@@ -39,19 +39,36 @@ def _all_text(at: AppTest) -> str:
     return "\n".join(parts)
 
 
+def _demo_grid_count() -> int:
+    """Grids of the demo's current plan (the workspace version the page uses; created on first use)."""
+    from gridgeo.plans.store import Workspace
+    from pages._plans_ui import workspace_path
+
+    return len(Workspace.open(workspace_path(DEMO_PATH)).load().grids)
+
+
+def _expected_shortage(staff: pd.DataFrame, n_grids: int) -> int:
+    """One leader per grid; a leader without a home location is not placed automatically."""
+    leaders = staff[staff["role"] == "leader"]
+    placeable = int((leaders["lon"].notna() & leaders["lat"].notna()).sum())
+    return max(0, n_grids - placeable)
+
+
 def test_staffing_page_on_the_demo() -> None:
     at = _page(DEMO_PATH).run()
     assert not at.exception
     staff = pd.read_csv(Path(DEMO_PATH) / "staff.csv", dtype=str)
-    # 116 leaders, 5 of them without a home location, for 118 grids: 7 leader places stay empty
-    assert _metric(at, t("staffing.m.shortage", "zh")) == "7"
+    n_grids = _demo_grid_count()
+    grid_table = next(df.value for df in at.dataframe if t("staffing.col.households_per_worker", "zh") in df.value)
+    assert len(grid_table) == n_grids
+    # 116 leaders, 5 of them without a home location: every grid beyond 111 lacks its leader
+    assert (staff["role"] == "leader").sum() == 116 and _expected_shortage(staff, n_grids) == n_grids - 111 > 0
+    assert _metric(at, t("staffing.m.shortage", "zh")) == str(_expected_shortage(staff, n_grids))
     assert _metric(at, t("staffing.m.assigned", "zh")) == f"350 / {len(staff)}"
     assert any("optimal" in c.value and "gap 0" in c.value for c in at.caption)
     text = _all_text(at)
     assert not FULL_PHONE.search(text)                              # masked by default
     assert staff["phone"].str[:3].iloc[0] + "****" + staff["phone"].str[-4:].iloc[0] in text
-    grid_table = next(df.value for df in at.dataframe if t("staffing.col.households_per_worker", "zh") in df.value)
-    assert len(grid_table) == 118
     # filters: one community's grids only
     community = sorted(set(grid_table[t("staffing.col.community_id", "zh")]))[0]
     at.selectbox(key="w_staffing_community_zh").set_value(community).run()
@@ -67,7 +84,7 @@ def test_staffing_page_on_the_demo() -> None:
     at.selectbox(key="staffing_edit_action_zh").set_value("assign")
     at.button(key="staffing_edit_apply").click().run()
     assert any("grid_full" in e.value or "已达规则上限" in e.value or "already serves" in e.value
-               or "1 grid" in e.value or "最多负责" in e.value for e in at.error)
+               or "1 grid" in e.value or "最多负责" in e.value or "此人已在网格" in e.value for e in at.error)
 
 
 def test_staffing_page_names_a_bad_roster(tmp_path: Path) -> None:
@@ -81,7 +98,11 @@ def test_staffing_page_names_a_bad_roster(tmp_path: Path) -> None:
     at = _page(folder, "en").run()
     assert not at.exception
     assert at.error and "is used by 2 people: S0003, S0006" in at.error[0].value
+    assert "(staff) has 1 problem(s)" in at.error[0].value
     assert not FULL_PHONE.search(at.error[0].value)
+    zh = _page(folder).run()
+    assert not zh.exception
+    assert zh.error and "被 2 人使用：S0003, S0006" in zh.error[0].value and not FULL_PHONE.search(zh.error[0].value)
     (folder / "staff.csv").unlink()
     at = _page(folder, "en").run()
     assert not at.exception
@@ -105,12 +126,16 @@ def test_staffing_page_in_the_browser(server: str, browser: object, language: st
         frame = page.frame_locator(MAP_IFRAME)  # type: ignore[attr-defined]
         frame.locator(".gridgeo-label").first.wait_for(state="attached", timeout=120_000)
         labels = frame.locator(".gridgeo-label").all_inner_texts()
-        assert len(labels) == 118 and all(re.fullmatch(r"\d{3} · \d\+\d", x) for x in labels)
-        assert frame.locator("path.leaflet-interactive").count() > 118
+        n_grids = _demo_grid_count()
+        assert len(labels) == n_grids and all(re.fullmatch(r"\d{3} · \d\+\d", x) for x in labels)
+        # the grid polygons are drawn on a canvas (maps use prefer_canvas): it must carry ink
+        drawn = [map_drawn(f) for f in map_frames(page)]
+        assert drawn and all(d["canvases"] >= 1 and d["inked"] > 0 for d in drawn), drawn
         legends = " ".join(frame.locator(".gridgeo-legend").all_inner_texts())
         assert t("staffing.legend", language) in legends and t("map.stations", language) in legends
         shortage = page.locator('[data-testid="stMetric"]', has_text=t("staffing.m.shortage", language))  # type: ignore[attr-defined]
-        assert shortage.locator('[data-testid="stMetricValue"]').inner_text() == "7"
+        staff = pd.read_csv(Path(DEMO_PATH) / "staff.csv", dtype=str)
+        assert shortage.locator('[data-testid="stMetricValue"]').inner_text() == str(_expected_shortage(staff, n_grids))
         body = page.locator("body").inner_text()  # type: ignore[attr-defined]
         assert not FULL_PHONE.search(body)
         page.wait_for_timeout(1500)  # type: ignore[attr-defined]

@@ -101,11 +101,16 @@ def check_roster(staff: pd.DataFrame, grids: gpd.GeoDataFrame | None = None, *,
         if len(positions) < 2:
             continue
         where = ", ".join(f"{ids[p]} (row {row_at[p]})" if row_at[p] else ids[p] for p in positions)
+        with_rows = all(row_at[p] for p in positions)
+        params: dict[str, object] = {"people": ", ".join(ids[p] for p in positions), "n": len(positions)}
+        if with_rows:
+            params["rows"] = ", ".join(str(row_at[p]) for p in positions)
         problems.append(Problem(
             f"phone {mask_phone(number)} is used by {len(positions)} people: {where}",
-            "err.staffing.duplicate_phone", row=row_at[positions[1]], feature_id=ids[positions[1]],
+            "err.staffing.duplicate_phone_rows" if with_rows else "err.staffing.duplicate_phone",
+            row=row_at[positions[1]], feature_id=ids[positions[1]],
             value=mask_phone(number), remedy="give each person their own phone number or correct the typo",
-            ids=tuple(ids[p] for p in positions), params={"people": where}))
+            ids=tuple(ids[p] for p in positions), params=params))
     if grids is not None and "grid_id" in staff.columns:
         known = set(map(str, grids.index))
         for pos, cell in enumerate(staff["grid_id"]):
@@ -136,7 +141,7 @@ def roster_from_frame(staff: gpd.GeoDataFrame, grids: gpd.GeoDataFrame | None = 
         n = len(errors)
         raise SchemaError(f"staff roster has {n} problem{'s' if n > 1 else ''}; nothing was loaded\n"
                           f"{summarize(errors, path)}", path=path, code=errors[0].code,
-                          problems=errors, value=errors[0].value)
+                          problems=errors, layer="staff")
     frame = staff.copy()
     for col in ("phone", "grid_id", "name"):
         if col not in frame.columns:
@@ -181,12 +186,13 @@ def read_roster(path: str | Path, grids: gpd.GeoDataFrame | None = None, *,
     n = len(problems)
     raise SchemaError(f"staff roster has {n} problem{'s' if n > 1 else ''}; nothing was loaded\n"
                       f"{summarize(problems, str(path))}", path=str(path), code=problems[0].code,
-                      problems=problems, value=problems[0].value)
+                      problems=problems, layer="staff")
 
 
 def _masked(p: Problem) -> Problem:
     """The schema loader quotes bad cells; a phone cell must not leak through an error."""
-    if p.code.startswith("err.schema.phone") and p.value is not None:
+    family, _, name = p.code.rpartition(".")
+    if family == "err.schema" and name.startswith("phone") and p.value is not None:  # any phone cell problem
         from dataclasses import replace
 
         return replace(p, value=mask_phone(p.value))
