@@ -15,7 +15,7 @@ import pandas as pd
 
 from gridgeo.crs import metric_crs
 
-__all__ = ["locate_buildings", "grid_households", "fill_community_ids", "grid_table"]
+__all__ = ["locate_buildings", "building_rows", "grid_households", "fill_community_ids", "grid_table"]
 
 
 def locate_buildings(buildings: gpd.GeoDataFrame, grids: gpd.GeoDataFrame) -> pd.Series:
@@ -38,6 +38,17 @@ def locate_buildings(buildings: gpd.GeoDataFrame, grids: gpd.GeoDataFrame) -> pd
     return out
 
 
+def building_rows(grids: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame,
+                  assignments: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``building_id, grid_id, households`` rows: a plan's own (a split tower once per part), or
+    every building placed by containment (buildings outside every grid left out)."""
+    if assignments is not None:
+        return assignments[["building_id", "grid_id", "households"]]
+    located = locate_buildings(buildings, grids)
+    return pd.DataFrame({"building_id": buildings.index, "grid_id": located.to_numpy(),
+                         "households": buildings["households"].to_numpy()}).dropna(subset=["grid_id"])
+
+
 def grid_households(grids: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame,
                     assignments: pd.DataFrame | None = None) -> pd.DataFrame:
     """Households and buildings per grid, indexed like ``grids``; empty grids get 0.
@@ -46,12 +57,7 @@ def grid_households(grids: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame,
     split tower appearing once per part) the plan's own split is used; without,
     buildings are located by containment.
     """
-    if assignments is not None:
-        rows = assignments[["building_id", "grid_id", "households"]]
-    else:
-        located = locate_buildings(buildings, grids)
-        rows = pd.DataFrame({"building_id": buildings.index, "grid_id": located.to_numpy(),
-                             "households": buildings["households"].to_numpy()}).dropna(subset=["grid_id"])
+    rows = building_rows(grids, buildings, assignments)
     grouped = rows.groupby("grid_id").agg(households=("households", "sum"),
                                           buildings=("building_id", "nunique"))
     out = grouped.reindex(grids.index).fillna(0).astype(int)

@@ -21,7 +21,7 @@ from scipy.sparse.csgraph import dijkstra
 from gridgeo import crs as gcrs
 from gridgeo.coverage.network import WalkingNetwork
 from gridgeo.errors import InputError
-from gridgeo.grids import locate_buildings
+from gridgeo.grids import building_rows
 
 __all__ = ["Method", "KINDS", "StationAccess", "station_access", "coverage_table", "coverage_by_grid",
            "coverage_by_community", "coverage_of_district", "uncovered_first", "reach_columns", "parse_reaches", "for_kind"]
@@ -188,12 +188,7 @@ def coverage_by_grid(access: StationAccess, buildings: gpd.GeoDataFrame, grids: 
     With a plan's ``assignments`` the plan's own split of towers is used;
     otherwise buildings are placed in grids by ``grids.locate_buildings``.
     """
-    if assignments is not None:
-        rows = assignments[["building_id", "grid_id", "households"]]
-    else:
-        located = locate_buildings(buildings, grids)
-        rows = pd.DataFrame({"building_id": buildings.index, "grid_id": located.to_numpy(),
-                             "households": buildings["households"].to_numpy()}).dropna(subset=["grid_id"])
+    rows = building_rows(grids, buildings, assignments)
     out = coverage_table(rows, "grid_id", access, reaches, index=grids.index)
     out.index.name = "grid_id"
     if "community_id" in grids.columns:

@@ -29,6 +29,7 @@ from scipy.sparse.csgraph import connected_components
 
 from gridgeo.errors import InputError, Problem
 from gridgeo.i18n import Lang, t
+from gridgeo.partition.community import _ranges as community_ranges
 from gridgeo.partition.community import _solve_component, compound_of
 from gridgeo.partition.engine import prepare_inputs
 from gridgeo.partition.search import Budget, Graph, SearchParams, polish, split
@@ -74,13 +75,8 @@ def parse_units(text: str | None) -> list[int]:
 
 
 def _ranges(units: Iterable[int]) -> str:
-    runs: list[list[int]] = []
-    for u in sorted(units):
-        if runs and u == runs[-1][1] + 1:
-            runs[-1][1] = u
-        else:
-            runs.append([u, u])
-    return ",".join(f"{a}-{b}" if b != a else f"{a}" for a, b in runs)
+    """Compress unit numbers as the engine writes them: [1, 2, 3, 5] -> "1-3,5"."""
+    return community_ranges(list(units))
 
 
 def plan_from_partition(result: Any, *, name: str = "", author: str = "") -> PlanVersion:
