@@ -507,13 +507,14 @@ _MAP_CSS = """<style>
 
 
 def base_map(bounds: list[list[float]], *, lang: Lang = "zh", osm: bool = False,
-             padding: tuple[tuple[int, int], tuple[int, int]] = LEGEND_PADDING) -> folium.Map:
+             padding: tuple[tuple[int, int], tuple[int, int]] = LEGEND_PADDING, canvas: bool = True) -> folium.Map:
     """Return an empty map fitted to ``bounds`` ([[s, w], [n, e]]), with no tiles.
 
     The district's own streets and outlines are the base layer; OpenStreetMap is
     an overlay that stays off unless ``osm`` (it needs the internet). Vector
     layers draw on a canvas (fast with 10,000s of features); the scale bar is
-    metric only; ``padding`` ((left, top), (right, bottom) px) keeps the fitted
+    metric only (``canvas=False`` keeps SVG for theme maps of a few hundred grids, whose
+    features tests and clicks address one by one); ``padding`` ((left, top), (right, bottom) px) keeps the fitted
     district clear of the zoom buttons and the legend column.
     """
     (south, west), (north, east) = bounds
@@ -521,7 +522,7 @@ def base_map(bounds: list[list[float]], *, lang: Lang = "zh", osm: bool = False,
     centre = lat_lon(round((west + east) / 2, _PRECISION), round((south + north) / 2, _PRECISION))
     m = folium.Map(location=centre, zoom_start=_fit_zoom(bounds, padding),  # type: ignore[arg-type]
                    tiles=None, control_scale=False, zoom_snap=0.1,
-                   zoom_delta=0.5, prefer_canvas=True)
+                   zoom_delta=0.5, prefer_canvas=canvas)
     folium.TileLayer("OpenStreetMap", name=t("map.osm", lang), overlay=True, show=osm,
                      control=True).add_to(m)
     m.get_root().header.add_child(Element(_MAP_CSS), name="gridgeo_css")  # type: ignore[attr-defined]

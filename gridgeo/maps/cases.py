@@ -187,7 +187,7 @@ def _grid_outline(feature: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _frame(layers: CaseLayers, osm: bool) -> folium.Map:
-    m = base_map(layers.bounds, lang=layers.lang, osm=osm)
+    m = base_map(layers.bounds, lang=layers.lang, osm=osm, canvas=False)
     if layers.streets is not None:
         _geojson_layer(layers.streets, t("map.streets", layers.lang), street_style, fields=["name"],
                        aliases=[t("map.street_name", layers.lang)], highlight=False).add_to(m)

@@ -83,7 +83,7 @@ def edit_map(base: EditBase) -> folium.Map:
     grids come as a feature group drawn in a pane below the buildings.
     """
     lang = base.lang
-    m = base_map(base.bounds, lang=lang)
+    m = base_map(base.bounds, lang=lang, canvas=False)
     folium.map.CustomPane(GRID_PANE, z_index=350, pointer_events=True).add_to(m)
     if base.streets is not None:
         _geojson_layer(base.streets, t("map.streets", lang), street_style, fields=["name"],

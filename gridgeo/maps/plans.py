@@ -80,7 +80,7 @@ def diff_layers(result: PlanDiff, communities: gpd.GeoDataFrame, buildings: gpd.
 def diff_map(layers: DiffLayers, *, osm: bool = False) -> folium.Map:
     """Return the comparison map: grids of the later version by status, retired grids, moved buildings."""
     lang = layers.lang
-    m = base_map(layers.bounds, lang=lang, osm=osm)
+    m = base_map(layers.bounds, lang=lang, osm=osm, canvas=False)
     if layers.streets is not None:
         _geojson_layer(layers.streets, t("map.streets", lang), street_style, fields=["name"],
                        aliases=[t("map.street_name", lang)], highlight=False).add_to(m)

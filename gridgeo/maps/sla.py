@@ -78,7 +78,7 @@ def sla_map(layers: SlaLayers, *, selected: str | None = None, osm: bool = False
     """Grids by red cards; ``selected`` (a grid id) outlined in blue and zoomed to."""
     lang = layers.lang
     bounds = layers.grid_bounds.get(selected or "", layers.bounds)
-    m = base_map(bounds, lang=lang, osm=osm)
+    m = base_map(bounds, lang=lang, osm=osm, canvas=False)
     fields = ["grid_id", "community_id", "red", "yellow", "open", "on_time"]
     aliases = [t("map.grid_id", lang), t("map.community_id", lang), t("sla.col.red", lang),
                t("sla.col.yellow", lang), t("sla.col.open", lang), t("sla.col.on_time_rate", lang)]
