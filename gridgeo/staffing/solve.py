@@ -228,6 +228,25 @@ def solve_assignment(roster: Roster, grids: gpd.GeoDataFrame, households: pd.Ser
     return Plan(grids_of, exact, report, frozenset(elig.index)), people, places
 
 
+def _seed_arcs(members: list[str], current_of: dict[str, tuple[str, ...]], qpos: dict[str, int],
+               homed: list[str], place_grids: list[str], sub_lower: np.ndarray,
+               candidates: int) -> set[tuple[str, str]]:
+    """The first person–grid arcs of a role: everyone's current grids, each person's ``candidates``
+    nearest grids and each grid's ``candidates`` nearest people (pricing adds the rest)."""
+    arcs: set[tuple[str, str]] = set()
+    for s in members:
+        arcs.update((s, g) for g in current_of[s] if g in qpos)
+    if len(homed):
+        n_grids = sub_lower.shape[1]
+        k = min(candidates, n_grids)
+        near = np.argpartition(sub_lower, k - 1, axis=1)[:, :k]
+        arcs.update((homed[i], place_grids[j]) for i in range(len(homed)) for j in near[i])
+        k = min(candidates, len(homed))
+        near = np.argpartition(sub_lower, k - 1, axis=0)[:k, :]
+        arcs.update((homed[i], place_grids[j]) for j in range(n_grids) for i in near[:, j])
+    return arcs
+
+
 def _solve_role(members: list[str], places: pd.DataFrame, role_grids: np.ndarray, grid_ids: list[str],
                 current_of: dict[str, tuple[str, ...]], cap_of: dict[str, int], hpos: dict[str, int],
                 lower: np.ndarray, upper: np.ndarray, dist: Callable[[str, str], float], *,
@@ -239,15 +258,7 @@ def _solve_role(members: list[str], places: pd.DataFrame, role_grids: np.ndarray
     homed = [s for s in members if s in hpos]
     rows = np.array([hpos[s] for s in homed], dtype=int)
     sub_lower = lower[np.ix_(rows, role_grids)] if len(rows) else np.zeros((0, len(role_grids)))
-    for s in members:
-        arcs.update((s, g) for g in current_of[s] if g in qpos)
-    if len(homed):
-        k = min(candidates, len(role_grids))
-        near = np.argpartition(sub_lower, k - 1, axis=1)[:, :k]
-        arcs.update((homed[i], place_grids[j]) for i in range(len(homed)) for j in near[i])
-        k = min(candidates, len(homed))
-        near = np.argpartition(sub_lower, k - 1, axis=0)[:k, :]
-        arcs.update((homed[i], place_grids[j]) for j in range(len(role_grids)) for i in near[:, j])
+    arcs |= _seed_arcs(members, current_of, qpos, homed, place_grids, sub_lower, candidates)
     # exact integer weights (module docstring): each goal outweighs everything below it
     units = max(1, sum(cap_of[s] for s in members))
     d_max = int(math.ceil(float(upper[np.ix_(rows, role_grids)].max()))) + 1 if len(rows) else 1
@@ -300,15 +311,7 @@ def _solve_role_highs(members: list[str], places: pd.DataFrame, role_grids: np.n
     rows = np.array([hpos[s] for s in homed], dtype=int)
     sub_lower = lower[np.ix_(rows, role_grids)] if len(rows) else np.zeros((0, len(role_grids)))
     arcs: set[tuple[str, str]] = set()
-    for s in members:
-        arcs.update((s, g) for g in current_of[s] if g in qpos)
-    if len(homed):
-        k = min(candidates, len(role_grids))
-        near = np.argpartition(sub_lower, k - 1, axis=1)[:, :k]
-        arcs.update((homed[i], place_grids[j]) for i in range(len(homed)) for j in near[i])
-        k = min(candidates, len(homed))
-        near = np.argpartition(sub_lower, k - 1, axis=0)[:k, :]
-        arcs.update((homed[i], place_grids[j]) for j in range(len(role_grids)) for i in near[:, j])
+    arcs |= _seed_arcs(members, current_of, qpos, homed, place_grids, sub_lower, candidates)
     ppos = {s: i for i, s in enumerate(members)}
     n_p, n_q = len(members), len(place_grids)
     lo = places["min_count"].to_numpy(dtype=float)
