@@ -57,6 +57,7 @@ class SearchParams:
     nonstreet_weight: float = 0.2  # γ: a metre of grid boundary off the streets counts 1+γ
     repair_weight: float = 1.0     # objective per household outside the real bounds (relaxed mode)
     span_weight: float = 3.0       # objective per grid a split compound touches: splits stay minimal
+    exchange_rounds: int = 3       # passes of swaps / two-atom moves once single moves stall (0: off)
     objective: str = "inverse_pp"  # per grid: "inverse_pp" (P²/4πA, favours the worst) or "pp" (−4πA/P²)
 
 
@@ -398,8 +399,7 @@ def polish(g: Graph, parts: list[IntArray], lo: float, hi: float, rng: np.random
         if comp[x] >= 0:
             cnt[(comp[x], gi)] = cnt.get((comp[x], gi), 0) + 1
 
-    nodes = np.asarray(sorted(label), dtype=np.int64)
-    for _ in range(p.polish_passes):
+    def single_pass() -> bool:
         improved = False
         for x in rng.permutation(nodes).tolist():
             src = label[x]
@@ -453,8 +453,155 @@ def polish(g: Graph, parts: list[IntArray], lo: float, hi: float, rng: np.random
                 cnt[(cx, src)] -= 1
                 cnt[(cx, best_t)] = cnt.get((cx, best_t), 0) + 1
             improved = True
-        if not improved:
+        return improved
+
+    def evaluate(moves: dict[int, int]) -> tuple[float, dict[int, list[float]]] | None:
+        """Change of the objective if every atom x moves to grid moves[x]; None if a bound breaks."""
+        st: dict[int, list[float]] = {}
+        for x, t in moves.items():
+            s = label[x]
+            for gg in (s, t):
+                if gg not in st:
+                    st[gg] = [W[gg], A[gg], P[gg], N[gg]]
+            a_s, a_t = st[s], st[t]
+            a_s[0] -= w[x]
+            a_s[1] -= ar[x]
+            a_s[2] -= pe[x]
+            a_s[3] -= nsp[x]
+            a_t[0] += w[x]
+            a_t[1] += ar[x]
+            a_t[2] += pe[x]
+            a_t[3] += nsp[x]
+        for gg, v in st.items():
+            if v[0] > W[gg] + 1e-9 and v[0] > hi + 1e-9 or v[0] < W[gg] - 1e-9 and v[0] < lo - 1e-9:
+                return None
+        d_pen = 0.0
+        for x, t in moves.items():
+            lx = label[x]
+            for y, ln, ns, pen in g.nbr[x]:
+                ly = label.get(y)
+                if ly is None:
+                    continue
+                ny = moves.get(y, -1)
+                if ny >= 0:
+                    if y < x:
+                        continue
+                else:
+                    ny = ly
+                if lx == ly:
+                    st[lx][2] += 2 * ln
+                    st[lx][3] += 2 * ns
+                if t == ny:
+                    st[t][2] -= 2 * ln
+                    st[t][3] -= 2 * ns
+                d_pen += pen * ((t != ny) - (lx != ly))
+        d = p.polish_pen * d_pen / scale
+        for gg, v in st.items():
+            d += f(*v) - f(W[gg], A[gg], P[gg], N[gg])
+        spans: dict[tuple[int, int], int] = {}
+        for x, t in moves.items():
+            cx = comp[x]
+            if cx >= 0:
+                spans[(cx, label[x])] = spans.get((cx, label[x]), 0) - 1
+                spans[(cx, t)] = spans.get((cx, t), 0) + 1
+        for key, dv in spans.items():
+            old = cnt.get(key, 0)
+            d += p.span_weight * ((old + dv > 0) - (old > 0))
+        return d, st
+
+    def connected_after(moves: dict[int, int], grids: list[int]) -> bool:
+        for gg in grids:
+            mem = {y for y in members[gg] if moves.get(y, gg) == gg}
+            mem.update(x for x, t in moves.items() if t == gg)
+            if not mem:
+                return False
+            start = min(mem)
+            seen = {start}
+            todo = [start]
+            while todo:
+                y = todo.pop()
+                for z, _, _, _ in g.nbr[y]:
+                    if z not in seen and z in mem:
+                        seen.add(z)
+                        todo.append(z)
+            if len(seen) != len(mem):
+                return False
+        return True
+
+    def apply(moves: dict[int, int], st: dict[int, list[float]]) -> None:
+        for gg, v in st.items():
+            W[gg], A[gg], P[gg], N[gg] = v
+        for x, t in moves.items():
+            s = label[x]
+            members[s].discard(x)
+            members[t].add(x)
+            label[x] = t
+            cx = comp[x]
+            if cx >= 0:
+                cnt[(cx, s)] -= 1
+                cnt[(cx, t)] = cnt.get((cx, t), 0) + 1
+
+    def exchange_pass() -> bool:
+        """Swaps of two boundary atoms between neighbouring grids, and moves of two touching atoms.
+
+        Single moves stall when both grids sit near a bound; a swap keeps both
+        household totals close while the shapes change.
+        """
+        improved = False
+        for ga in range(kk):
+            side: dict[int, list[int]] = {}   # neighbouring grid -> atoms of ga touching it
+            for x in sorted(members[ga]):
+                seen_t: set[int] = set()
+                for y, _, _, _ in g.nbr[x]:
+                    gy = label.get(y)
+                    if gy is not None and gy != ga and gy not in seen_t:
+                        seen_t.add(gy)
+                        side.setdefault(gy, []).append(x)
+            for gb in sorted(side):
+                xs = [x for x in side[gb] if label[x] == ga]
+                best: tuple[float, dict[int, int], dict[int, list[float]]] | None = None
+                cands: list[tuple[float, int, dict[int, int], dict[int, list[float]]]] = []
+                if gb > ga:
+                    ys = sorted({y for x in xs for y, _, _, _ in g.nbr[x] if label.get(y) == gb}
+                                | {y for y in members[gb] if any(label.get(z) == ga for z, _, _, _ in g.nbr[y])})
+                    for x in xs:
+                        for y in ys:
+                            lo_ok = lo - 1e-9
+                            if not (lo_ok <= W[ga] - w[x] + w[y] <= hi + 1e-9
+                                    and lo_ok <= W[gb] + w[x] - w[y] <= hi + 1e-9):
+                                continue
+                            mv = {x: gb, y: ga}
+                            ev = evaluate(mv)
+                            if ev is not None and ev[0] < -1e-9:
+                                cands.append((ev[0], len(cands), mv, ev[1]))
+                for x in xs:   # x and a neighbour of it in ga move to gb together
+                    for y, _, _, _ in g.nbr[x]:
+                        if label.get(y) != ga or W[ga] - w[x] - w[y] < lo - 1e-9 or W[gb] + w[x] + w[y] > hi + 1e-9:
+                            continue
+                        if any(label.get(z) == gb for z, _, _, _ in g.nbr[y]) and y < x:
+                            continue   # the same pair is met from y
+                        mv = {x: gb, y: gb}
+                        ev = evaluate(mv)
+                        if ev is not None and ev[0] < -1e-9:
+                            cands.append((ev[0], len(cands), mv, ev[1]))
+                cands.sort(key=lambda c: (c[0], c[1]))
+                for _d, _i, mv, st in cands[:4]:
+                    if len(members[ga]) > sum(1 for t in mv.values() if t != ga) and connected_after(mv, [ga, gb]):
+                        best = (_d, mv, st)
+                        break
+                if best is not None:
+                    apply(best[1], best[2])
+                    improved = True
+        return improved
+
+    nodes = np.asarray(sorted(label), dtype=np.int64)
+    rounds = 0
+    for _ in range(p.polish_passes):
+        if single_pass():
+            continue
+        if rounds >= p.exchange_rounds or not exchange_pass():
             break
+        rounds += 1
     final = [np.asarray(sorted(mset), dtype=np.int64) for mset in members]
     spans = sum(1 for v in cnt.values() if v > 0)
     return final, sum(f(W[i], A[i], P[i], N[i]) for i in range(kk)) + p.span_weight * spans
