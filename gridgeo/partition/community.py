@@ -157,6 +157,8 @@ def _solve_component(pieces: CommunityPieces, idx: IntArray, rules: Rules, rng: 
                             if cand[1] < best[1]:
                                 best = cand
                     best = _shake(g, best, lo, hi, rng, params)
+                    if params.exchange_rounds > 0:   # swaps and pair moves on the kept plan only
+                        best = polish(g, best[0], lo, hi, rng, params, exchange=True)
                     return _Solved(_to_pieces(atoms.of_piece, best[0], idx), level, False, k,
                                    seconds=time.perf_counter() - start)
         for k in ks[:2] if last or not big else []:

@@ -57,6 +57,9 @@ class SearchParams:
     nonstreet_weight: float = 0.2  # γ: a metre of grid boundary off the streets counts 1+γ
     repair_weight: float = 1.0     # objective per household outside the real bounds (relaxed mode)
     span_weight: float = 3.0       # objective per grid a split compound touches: splits stay minimal
+    recom_trees: int = 6           # trees drawn to re-cut a pair of neighbouring grids (0: off)
+    recom_share: float = 0.3       # share of grids, worst shapes first, whose pairs are re-cut per round
+    exchange_guard: str = "shape"  # exchanges must not worsen: "shape" (Σ P²/A), "both" (and off-street length), "none"
     exchange_rounds: int = 3       # passes of swaps / two-atom moves once single moves stall (0: off)
     objective: str = "inverse_pp"  # per grid: "inverse_pp" (P²/4πA, favours the worst) or "pp" (−4πA/P²)
 
@@ -330,7 +333,7 @@ def _split(g: Graph, nodes: IntArray, k: int, lo: float, hi: float, rng: np.rand
 
 def polish(g: Graph, parts: list[IntArray], lo: float, hi: float, rng: np.random.Generator,
            p: SearchParams, *, real_lo: float | None = None, real_hi: float | None = None,
-           ) -> tuple[list[IntArray], float]:
+           exchange: bool = False) -> tuple[list[IntArray], float]:
     """Improve compactness and street-following by single-atom moves that keep every constraint.
 
     ``lo``/``hi`` are hard; ``real_lo``/``real_hi`` (relaxed mode) add a repair term
@@ -374,11 +377,13 @@ def polish(g: Graph, parts: list[IntArray], lo: float, hi: float, rng: np.random
     four_pi = 4 * math.pi
 
     inverse = p.objective == "inverse_pp"
+    squared = p.objective == "inverse_pp_sq"
 
     def f(wv: float, av: float, pv: float, nv: float) -> float:
         out = max(0.0, r_lo - wv) + max(0.0, wv - r_hi)
         ipq = (pv + gamma * nv) ** 2 / (four_pi * max(av, 1e-9))
-        return (ipq if inverse else -1.0 / max(ipq, 1e-9)) + p.repair_weight * out
+        shape = ipq if inverse else ipq * ipq if squared else -1.0 / max(ipq, 1e-9)
+        return shape + p.repair_weight * out
 
     def connected_without(gi: int, x: int) -> bool:
         rest = members[gi]
@@ -496,8 +501,14 @@ def polish(g: Graph, parts: list[IntArray], lo: float, hi: float, rng: np.random
                     st[t][3] -= 2 * ns
                 d_pen += pen * ((t != ny) - (lx != ly))
         d = p.polish_pen * d_pen / scale
+        d_shape = d_ns = 0.0
         for gg, v in st.items():
             d += f(*v) - f(W[gg], A[gg], P[gg], N[gg])
+            d_shape += v[2] ** 2 / max(v[1], 1e-9) - P[gg] ** 2 / max(A[gg], 1e-9)
+            d_ns += v[3] - N[gg]
+        # guard: the objective trades shape for streets; these moves may only improve one without the other
+        if guard_shape and d_shape > 1e-9 or guard_ns and d_ns > 1e-9:
+            return None
         spans: dict[tuple[int, int], int] = {}
         for x, t in moves.items():
             cx = comp[x]
@@ -508,6 +519,9 @@ def polish(g: Graph, parts: list[IntArray], lo: float, hi: float, rng: np.random
             old = cnt.get(key, 0)
             d += p.span_weight * ((old + dv > 0) - (old > 0))
         return d, st
+
+    guard_shape = p.exchange_guard in ("shape", "both")
+    guard_ns = p.exchange_guard == "both"
 
     def connected_after(moves: dict[int, int], grids: list[int]) -> bool:
         for gg in grids:
@@ -594,12 +608,66 @@ def polish(g: Graph, parts: list[IntArray], lo: float, hi: float, rng: np.random
                     improved = True
         return improved
 
+    def recombine_pass() -> bool:
+        """Merge a poorly shaped grid with a neighbour and re-cut the pair along a fresh spanning tree.
+
+        The ReCom step on two grids: both sides of a tree cut are connected and
+        within bounds, so whole blocks change hands at once where chains of
+        single moves would break a bound or contiguity on the way. Worst grids first.
+        """
+        improved = False
+        order = sorted(range(kk), key=lambda gi: (-f(W[gi], A[gi], P[gi], N[gi]), gi))
+        n_try = max(1, math.ceil(p.recom_share * kk))
+        done: set[tuple[int, int]] = set()
+        for ga in order[:n_try]:
+            nb = sorted({gy for x in members[ga] for y, _, _, _ in g.nbr[x]
+                         if (gy := label.get(y)) is not None and gy != ga})
+            for gb in nb:
+                key = (min(ga, gb), max(ga, gb))
+                if key in done:
+                    continue
+                done.add(key)
+                union = np.asarray(sorted(members[ga] | members[gb]), dtype=np.int64)
+                if len(union) <= 3:    # single moves and swaps already cover every cut of three atoms
+                    continue
+                fp = (_fingerprint(g, union), _fingerprint(g, np.asarray(sorted(members[ga]), dtype=np.int64)))
+                if fp in tried:        # this pair, as it is now, was re-cut in vain before
+                    continue
+                best: tuple[float, dict[int, int], dict[int, list[float]]] | None = None
+                for ti in range(p.recom_trees):
+                    found = _best_cut(g, union, 2, lo, hi, rng, p.sigma + 0.2 * ti, p)
+                    if found is None:
+                        continue
+                    side = set(found[1].tolist())
+                    # give the side to the grid that keeps more of its atoms (fewer moves, same objective)
+                    keep_a = len(side & members[ga]) + len(members[gb] - side)
+                    keep_b = len(side & members[gb]) + len(members[ga] - side)
+                    to_side, to_rest = (ga, gb) if keep_a >= keep_b else (gb, ga)
+                    mv = {int(x): (to_side if x in side else to_rest) for x in union.tolist()}
+                    mv = {x: t for x, t in mv.items() if label[x] != t}
+                    if not mv:
+                        continue
+                    ev = evaluate(mv)
+                    if ev is not None and ev[0] < -1e-9 and (best is None or ev[0] < best[0]):
+                        best = (ev[0], mv, ev[1])
+                if best is not None:
+                    apply(best[1], best[2])
+                    improved = True
+                else:
+                    tried.add(fp)
+        return improved
+
+    tried: set[tuple[int, int]] = set()
     nodes = np.asarray(sorted(label), dtype=np.int64)
     rounds = 0
     for _ in range(p.polish_passes):
         if single_pass():
             continue
-        if rounds >= p.exchange_rounds or not exchange_pass():
+        if not exchange or rounds >= p.exchange_rounds:
+            break
+        swapped = exchange_pass()
+        recombined = p.recom_trees > 0 and recombine_pass()
+        if not (swapped or recombined):
             break
         rounds += 1
     final = [np.asarray(sorted(mset), dtype=np.int64) for mset in members]
