@@ -13,7 +13,13 @@ compact sides and the best balance wins.
 Polish (AZP-style moves, Ricca–Simeone 2008): move a boundary atom to a
 neighbouring grid when both stay within bounds, the donor stays contiguous (BFS
 without the atom) and the sum of (P + γ·N)² / 4πA falls, where P is the
-perimeter and N its part not on a street.
+perimeter and N its part not on a street. On the plan a community keeps, the
+polish also tries *exchanges* once single moves stall: two boundary atoms swapped
+between neighbouring grids, two touching atoms moved together, and the pair of a
+badly shaped grid and a neighbour re-cut along fresh spanning trees (a ReCom step
+on two grids, via ``_best_cut``). Single moves cannot make these when both grids
+sit at a bound. Exchanges must lower the objective *and* must not raise Σ P²/A:
+the objective alone would trade shape for street length there.
 """
 
 from __future__ import annotations
@@ -60,6 +66,7 @@ class SearchParams:
     recom_trees: int = 6           # trees drawn to re-cut a pair of neighbouring grids (0: off)
     recom_share: float = 0.3       # share of grids, worst shapes first, whose pairs are re-cut per round
     exchange_guard: str = "shape"  # exchanges must not worsen: "shape" (Σ P²/A), "both" (and off-street length), "none"
+    exchange_starts: bool = False  # exchanges in every start's polish too (else on the kept plan only)
     exchange_rounds: int = 3       # passes of swaps / two-atom moves once single moves stall (0: off)
     objective: str = "inverse_pp"  # per grid: "inverse_pp" (P²/4πA, favours the worst) or "pp" (−4πA/P²)
 
@@ -333,11 +340,15 @@ def _split(g: Graph, nodes: IntArray, k: int, lo: float, hi: float, rng: np.rand
 
 def polish(g: Graph, parts: list[IntArray], lo: float, hi: float, rng: np.random.Generator,
            p: SearchParams, *, real_lo: float | None = None, real_hi: float | None = None,
-           exchange: bool = False) -> tuple[list[IntArray], float]:
+           exchange: bool = False, recombine: bool = True) -> tuple[list[IntArray], float]:
     """Improve compactness and street-following by single-atom moves that keep every constraint.
 
     ``lo``/``hi`` are hard; ``real_lo``/``real_hi`` (relaxed mode) add a repair term
     per household outside them, so moves also pull grids back toward the real bounds.
+    ``exchange``: once single moves stall, up to ``p.exchange_rounds`` rounds of swaps,
+    two-atom moves and (``recombine``) re-cuts of neighbouring pairs, each kept only if
+    the objective falls and Σ P²/A does not rise (``p.exchange_guard``), every grid
+    stays within bounds and contiguous.
 
     Returns
     -------
@@ -377,13 +388,11 @@ def polish(g: Graph, parts: list[IntArray], lo: float, hi: float, rng: np.random
     four_pi = 4 * math.pi
 
     inverse = p.objective == "inverse_pp"
-    squared = p.objective == "inverse_pp_sq"
 
     def f(wv: float, av: float, pv: float, nv: float) -> float:
         out = max(0.0, r_lo - wv) + max(0.0, wv - r_hi)
         ipq = (pv + gamma * nv) ** 2 / (four_pi * max(av, 1e-9))
-        shape = ipq if inverse else ipq * ipq if squared else -1.0 / max(ipq, 1e-9)
-        return shape + p.repair_weight * out
+        return (ipq if inverse else -1.0 / max(ipq, 1e-9)) + p.repair_weight * out
 
     def connected_without(gi: int, x: int) -> bool:
         rest = members[gi]
@@ -558,6 +567,9 @@ def polish(g: Graph, parts: list[IntArray], lo: float, hi: float, rng: np.random
     def exchange_pass() -> bool:
         """Swaps of two boundary atoms between neighbouring grids, and moves of two touching atoms.
 
+        For each pair of neighbouring grids the best few improving candidates are
+        checked for contiguity; the first that passes is made.
+
         Single moves stall when both grids sit near a bound; a swap keeps both
         household totals close while the shapes change.
         """
@@ -666,7 +678,7 @@ def polish(g: Graph, parts: list[IntArray], lo: float, hi: float, rng: np.random
         if not exchange or rounds >= p.exchange_rounds:
             break
         swapped = exchange_pass()
-        recombined = p.recom_trees > 0 and recombine_pass()
+        recombined = recombine and p.recom_trees > 0 and recombine_pass()
         if not (swapped or recombined):
             break
         rounds += 1
