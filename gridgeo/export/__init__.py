@@ -24,15 +24,15 @@ import shapely
 from gridgeo.crs import Coords
 from gridgeo.errors import InputError
 from gridgeo.export.files import FILE_MODE, coords_suffix, write_atomic, write_atomic_with
-from gridgeo.export.tables import column_label, csv_bytes, labelled, tabular, xlsx_bytes
+from gridgeo.tables import column_label, csv_bytes, labelled, tabular, xlsx_bytes
 from gridgeo.export.vector import (GEOJSON_DECIMALS, SHP_FIELDS, geojson_bytes, gpkg_bytes, prepare,
-                                   shapefile_zip_bytes, shp_field_names, write_gpkg)
+                                   shapefile_zip_bytes, shp_field_names, with_code_text, write_gpkg)
 from gridgeo.i18n import STRINGS, Lang, t
 
 __all__ = ["grids_geojson", "assignments_csv", "write_plan", "Format", "FORMATS", "export_layers", "export_zip",
            "FILE_MODE", "coords_suffix", "write_atomic", "write_atomic_with", "column_label", "csv_bytes",
            "labelled", "tabular", "xlsx_bytes", "GEOJSON_DECIMALS", "SHP_FIELDS", "geojson_bytes", "gpkg_bytes",
-           "prepare", "shapefile_zip_bytes", "shp_field_names", "write_gpkg"]
+           "prepare", "shapefile_zip_bytes", "shp_field_names", "with_code_text", "write_gpkg"]
 
 Format = Literal["geojson", "gpkg", "shp", "csv", "xlsx"]
 FORMATS: tuple[Format, ...] = get_args(Format)
@@ -105,10 +105,10 @@ def export_layers(layers: Mapping[str, pd.DataFrame], fmt: str, out: str | Path,
         spatial = isinstance(frame, gpd.GeoDataFrame)
         if fmt == "geojson" and spatial:
             path = target / f"{name}{suffix}.geojson"
-            write_atomic(path, geojson_bytes(frame, coords=coords, name=name))
+            write_atomic(path, geojson_bytes(frame, coords=coords, name=name, words=lang))
         elif fmt == "shp" and spatial:
             path = target / f"{name}{suffix}.shp.zip"
-            write_atomic(path, shapefile_zip_bytes(frame, name=name, coords=coords,
+            write_atomic(path, shapefile_zip_bytes(frame, name=name, coords=coords, words=lang,
                                                    encoding="GBK" if shp_encoding.upper() == "GBK" else "UTF-8"))
         else:
             path = target / f"{name}{suffix}.csv"

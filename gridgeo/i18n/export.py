@@ -154,6 +154,11 @@ STRINGS: dict[str, dict[str, str]] = {
     "export.layer_name.streets": {"zh": "道路", "en": "Streets"},
     "export.layer_name.stations": {"zh": "服务站点", "en": "Service stations"},
     "export.layer_name.staff": {"zh": "网格员花名册", "en": "Staff roster"},
+    # grid flags a plan check adds (plans.evaluate); the partition's own live in i18n.core
+    "flag.not_contiguous": {"zh": "网格不连成一片", "en": "not in one piece"},
+    "flag.crosses_community": {"zh": "跨越社区边界", "en": "crosses the community boundary"},
+    "flag.empty": {"zh": "无住户", "en": "no households"},
+    "flag.out_of_bounds": {"zh": "户数超出范围", "en": "households outside the bounds"},
     # print sheets
     "sheet.title": {"zh": "网格图 {grid_id}", "en": "Grid sheet {grid_id}"},
     "sheet.community": {"zh": "所属社区", "en": "Community"},
