@@ -22,14 +22,18 @@ from gridgeo.i18n import STRINGS, Lang, t
 __all__ = ["VOCABULARY", "column_label", "code_label", "codes_text", "labelled", "translated", "tabular", "human",
            "csv_bytes", "xlsx_bytes"]
 
-_WITHIN = re.compile(r"^within_(\d+)$")
+_WITHIN = re.compile(r"^within_(\d+)(?:_([a-z_]+))?$")
+_SHARE = re.compile(r"^share_(\d+)$")
+#: Header catalogues, first hit wins: the shared one, then the capabilities' own (same words as their pages).
+_HEADER_PREFIXES = ("export.col.", "staffing.col.", "sla.col.")
 _MAX_WIDTH = 60
 
 #: Coded columns -> the i18n prefixes their codes are looked up under (first hit wins; unknown codes stay).
 VOCABULARY: dict[str, tuple[str, ...]] = {
     "flags": ("flag.", "staffing.flag.", "cases.reason."),
-    "status": ("partition.status.", "map.status."),
-    "kind": ("sheet.kind.",),
+    "status": ("partition.status.", "map.status.", "staffing.status."),
+    "kind": ("sheet.kind.", "map.station."),
+    "method": ("coverage.method_short.",),
     "role": ("staffing.role.",),
     "employment": ("staffing.employment.",),
     "reason": ("staffing.reason.",),
@@ -48,9 +52,15 @@ def column_label(column: str, lang: Lang, labels: Mapping[str, str] | None = Non
         return labels[column]
     m = _WITHIN.match(column)
     if m:
-        return t("export.col.within", lang, reach=m.group(1))
-    key = f"export.col.{column}"
-    return t(key, lang) if key in STRINGS else column
+        label = t("export.col.within", lang, reach=m.group(1))
+        return f"{label}（{t(f'map.station.{m.group(2)}', lang)}）" if m.group(2) else label
+    m = _SHARE.match(column)
+    if m:
+        return t("export.col.share", lang, reach=m.group(1))
+    for prefix in _HEADER_PREFIXES:
+        if prefix + column in STRINGS:
+            return t(prefix + column, lang)
+    return column
 
 
 def code_label(column: str, code: str, lang: Lang) -> str:

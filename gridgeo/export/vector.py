@@ -103,6 +103,8 @@ def with_code_text(df: pd.DataFrame, lang: Lang) -> pd.DataFrame:
     for col in coded:
         s = out[col]
         words = {v: codes_text(col, v, lang) for v in pd.unique(s.dropna())}
+        if all(k == v for k, v in words.items()):
+            continue                                   # free text (a case's status): nothing to translate
         out.insert(list(out.columns).index(col) + 1, f"{col}_text", s.map(words).astype(object).where(s.notna(), None))
     return out
 

@@ -18,7 +18,7 @@ from gridgeo.staffing.roster import mask_phones, split_grid_ids
 from gridgeo.tables import xlsx_bytes
 
 __all__ = ["ASSIGNMENT_COLUMNS", "GRID_COLUMNS", "PLAN_TABLE_COLUMNS", "PLAN_TABLE_VERSION",
-           "assignments_table", "grid_table", "roster_table", "roster_xlsx",
+           "assignments_table", "grid_table", "roster_frame", "roster_table", "roster_xlsx",
            "staffing_to_table", "staffing_from_table"]
 
 #: ``staff_assignments.csv``: one row per person and grid ("" grid = unassigned).
@@ -46,11 +46,9 @@ def grid_table(result: StaffingResult) -> pd.DataFrame:
     return frame[[*GRID_COLUMNS, *rest]]
 
 
-def roster_table(result: StaffingResult, *, show_phones: bool = False, lang: Lang = "zh") -> pd.DataFrame:
-    """The roster with grid codes (网格员花名册): one row per person, grids joined by ``;``.
-
-    Headers, roles and employment types in ``lang``; phones masked unless ``show_phones``.
-    """
+def roster_frame(result: StaffingResult, *, show_phones: bool = False) -> pd.DataFrame:
+    """The roster with grid codes, one row per person (grids joined by ``;``): field names and codes,
+    phones masked unless ``show_phones`` (for files; ``roster_table`` is the same in words)."""
     m = result.members
     agg: dict[str, Any] = {c: "first" for c in _ROSTER_HEADERS if c not in ("staff_id", "grid_id",
                                                                               "community_id", "distance_m")}
@@ -60,6 +58,15 @@ def roster_table(result: StaffingResult, *, show_phones: bool = False, lang: Lan
     per = m.groupby("staff_id", sort=False).agg(agg).reset_index()[list(_ROSTER_HEADERS)]
     if not show_phones:
         per["phone"] = mask_phones(per["phone"])
+    return per
+
+
+def roster_table(result: StaffingResult, *, show_phones: bool = False, lang: Lang = "zh") -> pd.DataFrame:
+    """The roster with grid codes (网格员花名册): one row per person, grids joined by ``;``.
+
+    Headers, roles and employment types in ``lang``; phones masked unless ``show_phones``.
+    """
+    per = roster_frame(result, show_phones=show_phones)
     per["role"] = [t(f"staffing.role.{r}", lang) for r in per["role"]]
     per["employment"] = [t(f"staffing.employment.{e}", lang) for e in per["employment"]]
     per["moved"] = [t("staffing.yes", lang) if v else "" for v in per["moved"]]
