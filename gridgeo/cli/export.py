@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import pandas as pd
 
 from gridgeo import io
@@ -40,6 +41,15 @@ def read_assignments(path: str | Path) -> pd.DataFrame:
     return frame
 
 
+def _with_homes(staff: pd.DataFrame) -> gpd.GeoDataFrame:
+    """A roster without lon/lat columns as a layer whose homes are unknown (staffing then keeps current grids)."""
+    if isinstance(staff, gpd.GeoDataFrame):
+        return staff
+    if staff.index.name != "staff_id" and "staff_id" in staff.columns:
+        staff = staff.set_index("staff_id")
+    return gpd.GeoDataFrame(staff, geometry=gpd.GeoSeries([None] * len(staff), index=staff.index), crs=4326)
+
+
 def _cmd_export(args: argparse.Namespace) -> int:
     district = io.read_district(args.district) if args.district else None
 
@@ -61,7 +71,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     if assignments is not None:
         layers["assignments"] = assignments
     staff = layer("staff")
-    roster = sf.roster_from_frame(staff, grids, path=args.staff or "staff", unknown_grid="warning") \
+    roster = sf.roster_from_frame(_with_homes(staff), grids, path=args.staff or "staff", unknown_grid="warning") \
         if staff is not None else None
     wanted = [n for n in (args.layers or LAYER_ORDER) if n in RESULT_INPUTS]
     results = result_layers(grids, buildings=buildings, assignments=assignments, roster=roster,

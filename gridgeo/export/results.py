@@ -171,9 +171,11 @@ def result_layers(grids: gpd.GeoDataFrame, *, buildings: gpd.GeoDataFrame | None
             if needed("compliance"):
                 layers.update(compliance_layers(cases, grids, as_of=as_of))
     if needed("coverage_grids", "sites"):
-        if stations is None or not len(stations) or buildings is None:
-            missing.append("stations" if buildings is not None else "buildings")
-        else:
+        if stations is None or not len(stations):
+            missing.append("stations")
+        if buildings is None:
+            missing.append("buildings")
+        if stations is not None and len(stations) and buildings is not None:
             layers.update(coverage_layers(buildings, stations, grids, streets=streets, assignments=assignments,
                                           sites=sites if needed("sites") else 0))
     ordered = {name: layers[name] for name in LAYER_ORDER if name in layers and name in want}
