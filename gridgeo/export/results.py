@@ -131,14 +131,16 @@ def result_layers(grids: gpd.GeoDataFrame, *, buildings: gpd.GeoDataFrame | None
                   assignments: pd.DataFrame | None = None, roster: sf.Roster | None = None,
                   cases: pd.DataFrame | None = None, stations: gpd.GeoDataFrame | None = None,
                   streets: gpd.GeoDataFrame | None = None, show_phones: bool = False,
-                  staffing_mode: str = "assign", sites: int = 3, as_of: str | dt.date | None = None,
+                  staffing_mode: str = "assign", staffing_rules: sf.StaffingRules = sf.DEFAULT_STAFFING,
+                  keep_current: bool = True, sites: int = 3, as_of: str | dt.date | None = None,
                   wanted: Sequence[str] | None = None) -> ResultLayers:
     """Compute every result layer the inputs allow (or only ``wanted``); name the missing inputs.
 
     Households per grid come from ``buildings`` (and the plan's ``assignments``);
     without buildings, from the grids' own ``households`` column. ``roster`` is
-    assigned optimally (``staffing_mode="assign"``, current grids kept) or checked
-    as it stands (``"check"``).
+    assigned optimally under ``staffing_rules`` (``staffing_mode="assign"``,
+    current grids kept unless ``keep_current`` is False) or checked as it stands
+    (``"check"``), as the Staffing page does.
     """
     want = set(wanted) if wanted is not None else set(RESULT_INPUTS)
     layers: dict[str, pd.DataFrame] = {}
@@ -158,8 +160,8 @@ def result_layers(grids: gpd.GeoDataFrame, *, buildings: gpd.GeoDataFrame | None
             missing.append("staff")
         else:
             hh = households.reindex(grids.index.astype(str)).set_axis(grids.index)
-            result = (sf.check_staff(roster, grids, hh) if staffing_mode == "check"
-                      else sf.assign_staff(roster, grids, hh))
+            result = (sf.check_staff(roster, grids, hh, rules=staffing_rules) if staffing_mode == "check"
+                      else sf.assign_staff(roster, grids, hh, rules=staffing_rules, keep_current=keep_current))
             layers.update(staffing_layers(result, grids, show_phones=show_phones))
     if needed("cases", "hotspots", "compliance"):
         if cases is None or not len(cases):

@@ -141,9 +141,10 @@ STRINGS: dict[str, dict[str, str]] = {
     # the Export page
     "nav.export": {"zh": "导出", "en": "Export"},
     "export.title": {"zh": "导出", "en": "Export"},
-    "export.intro": {"zh": "把当前网格方案及辖区图层导出为 QGIS、ArcGIS、网页地图和 Excel 能直接打开的文件，或打印网格图。",
-                     "en": "Export the current grid plan and district layers for QGIS, ArcGIS, web maps and Excel, "
-                           "or print grid sheets."},
+    "export.intro": {"zh": "把当前网格方案及各项结果（网格人员、事件、热点网格、办理时效、站点覆盖、建议站点）导出为 QGIS、"
+                           "ArcGIS、网页地图和 Excel 能直接打开的文件，或打印网格图。",
+                     "en": "Export the current grid plan and every result (staffing, cases, hotspot grids, compliance, "
+                           "coverage, proposed sites) for QGIS, ArcGIS, web maps and Excel, or print grid sheets."},
     "export.source": {"zh": "导出的网格：{source}，共 {n} 个网格", "en": "Grids exported: {source}, {n} grids"},
     "export.layers": {"zh": "导出内容", "en": "Layers"},
     "export.format": {"zh": "文件格式", "en": "Format"},
@@ -152,6 +153,21 @@ STRINGS: dict[str, dict[str, str]] = {
     "export.format.shp": {"zh": "Shapefile（压缩包）", "en": "Shapefile (zipped)"},
     "export.format.csv": {"zh": "CSV 表格", "en": "CSV tables"},
     "export.format.xlsx": {"zh": "Excel 工作簿", "en": "Excel workbook"},
+    "export.format.all": {"zh": "全部（GeoPackage + Excel + GeoJSON 压缩包）", "en": "Everything (GeoPackage + Excel + GeoJSON, zipped)"},
+    "export.inputs_missing": {"zh": "以下结果缺少输入数据，暂不能导出：", "en": "These results lack their input and cannot be exported yet:"},
+    "export.how.staff": {"zh": "在左侧“数据来源”中上传网格员花名册（staff.csv），或放入辖区文件夹",
+                         "en": "upload the staff roster (staff.csv) under Data source in the sidebar, or put it in the district folder"},
+    "export.how.cases": {"zh": "在左侧“数据来源”中上传事件文件（cases.csv），放入辖区文件夹，或在“事件”页导入工单",
+                         "en": "upload the cases file (cases.csv) under Data source in the sidebar, put it in the district "
+                               "folder, or import an export on the Cases page"},
+    "export.how.stations": {"zh": "在左侧“数据来源”中上传服务站点文件（stations.geojson），或放入辖区文件夹",
+                            "en": "upload the stations file (stations.geojson) under Data source in the sidebar, or put it "
+                                  "in the district folder"},
+    "export.staffing_rule": {"zh": "网格人员按“网格人员”页的设置计算：{rule}，{mode}（不含手动调整）。",
+                             "en": "Staffing follows the Staff page's settings: {rule}, {mode} (without hand edits)."},
+    "export.computing": {"zh": "正在计算各项结果……", "en": "Computing the results…"},
+    "export.single": {"zh": "单独下载一个图层", "en": "Download one layer alone"},
+    "export.single_prepare": {"zh": "生成该图层", "en": "Prepare this layer"},
     "export.format_help": {"zh": "GeoPackage 把全部图层放在一个文件里，QGIS、ArcGIS 直接打开；GeoJSON 和 Shapefile 每个图层一个文件，"
                                  "无几何的表格另存为 CSV；Excel 每个图层一个工作表。",
                            "en": "A GeoPackage holds every layer in one file for QGIS and ArcGIS; GeoJSON and Shapefile "
