@@ -45,10 +45,15 @@ Format = Literal["geojson", "gpkg", "shp", "csv", "xlsx"]
 FORMATS: tuple[Format, ...] = get_args(Format)
 
 
-def grids_geojson(grids: gpd.GeoDataFrame) -> bytes:
-    """The grids as RFC 7946 GeoJSON bytes; the index (``grid_id``) becomes a property."""
+def grids_geojson(grids: gpd.GeoDataFrame, *, words: Lang | None = None) -> bytes:
+    """The grids as RFC 7946 GeoJSON bytes; the index (``grid_id``) becomes a property.
+
+    ``words`` adds ``flags_text`` (and ``status_text`` …) in that language beside the codes.
+    """
     g = grids if grids.crs is not None and grids.crs.equals(pyproj.CRS.from_epsg(4326)) else grids.to_crs(4326)
     g = g.reset_index() if g.index.name is not None else g
+    if words is not None:
+        g = with_code_text(g, words)
     g = g.set_geometry(shapely.orient_polygons(g.geometry.to_numpy(), exterior_cw=False), crs=4326)
     text: str = g.to_json(ensure_ascii=False, drop_id=True, to_wgs84=False)
     return text.encode("utf-8")
