@@ -15,7 +15,8 @@ from tests.browser_support import ALLOWED_WORDS, check_page_standard, offline_pa
 pytestmark = pytest.mark.browser
 
 DEMO = Path(__file__).resolve().parents[1] / "data" / "demo"
-ALLOWED = {**ALLOWED_WORDS, "PNG": "image format (the sheet preview)", "PDF": "file format of the grid sheets"}
+ALLOWED = {**ALLOWED_WORDS, "PNG": "image format (the sheet preview)", "PDF": "file format of the grid sheets",
+           "QGIS": "product name (the GIS the files open in)", "ArcGIS": "product name"}
 RESULTS = {"grids", "assignments", "staff", "grid_staffing", "cases", "hotspots", "compliance", "coverage_grids",
            "sites"}
 

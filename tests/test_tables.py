@@ -65,3 +65,16 @@ def test_timestamps_lose_their_zone_in_local_time_and_the_named_index_becomes_a_
     ws = load_workbook(io.BytesIO(xlsx_bytes({"c": frame})))["c"]
     assert [c.value for c in ws[1]] == ["工单编号", "受理时间"]
     assert ws["B2"].value.isoformat() == "2025-11-01T00:35:00"     # Beijing time, as the office reads it
+
+
+def test_every_flag_code_gridgeo_writes_has_words_in_both_languages() -> None:
+    from gridgeo.cases import FLAGS as CASE_FLAGS
+    from gridgeo.partition import FLAGS as PARTITION_FLAGS
+    from gridgeo.staffing import FLAGS as STAFFING_FLAGS
+
+    plan_check = ("not_contiguous", "crosses_community", "empty", "out_of_bounds")   # plans.evaluate adds these
+    codes = [*PARTITION_FLAGS, *STAFFING_FLAGS, *CASE_FLAGS, *plan_check]
+    untranslated = [c for c in codes if code_label("flags", c, "zh") == c]
+    assert untranslated == []
+    worded = {c: code_label("flags", c, "en") for c in codes}
+    assert [c for c, w in worded.items() if "_" in w] == []            # "no leader", not no_leader
