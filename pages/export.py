@@ -83,9 +83,12 @@ with c1:
 with c2:
     coords = kept(st.selectbox, t("export.coords"), COORDS, "coords", "wgs84", help=t("export.coords_help"),
                   format_func=lambda c: t(f"export.coords.{c}"))
-with c3:
-    headers = kept(st.radio, t("export.headers"), ["zh", "en"], "headers", lang(), horizontal=True,
-                   format_func=lambda h: t(f"export.headers.{h}"))
+with c3:   # headers follow the page's language until the user picks one
+    header_key = f"export_headers_{lang()}"
+    st.session_state.setdefault(header_key, st.session_state.get("export_headers", lang()))
+    headers = st.radio(t("export.headers"), ["zh", "en"], horizontal=True, key=header_key,
+                       format_func=lambda h: t(f"export.headers.{h}"),
+                       on_change=lambda: st.session_state.update(export_headers=st.session_state[header_key]))
 gbk = st.checkbox(t("export.gbk"), key="export_gbk") if fmt == "shp" else False
 show_phones = st.checkbox(t("export.unmask"), key="export_unmask") if "staff" in chosen else False
 if any(n in chosen for n in ("staff", "grid_staffing")):
@@ -153,7 +156,7 @@ if "export_file" in st.session_state and chosen:                                
 
 if chosen:
     one1, one2 = st.columns([3, 1], vertical_alignment="bottom")
-    single = one1.selectbox(t("export.single"), chosen, key="export_single",
+    single = one1.selectbox(t("export.single"), chosen, key=f"export_single_{lang()}",
                             format_func=lambda n: t(f"export.layer_name.{n}"))
     if one2.button(t("export.single_prepare"), key="export_single_prepare"):
         try:
