@@ -177,7 +177,7 @@ STRINGS: dict[str, dict[str, str]] = {
                            "en": "Choose GCJ-02 for AMap/Tencent overlays, BD-09 for Baidu; the file name says so."},
     "export.headers": {"zh": "表头语言", "en": "Header language"},
     "export.headers.zh": {"zh": "中文表头", "en": "Chinese headers"},
-    "export.headers.en": {"zh": "英文字段名", "en": "English field names"},
+    "export.headers.en": {"zh": "英文表头", "en": "English headers"},
     "export.gbk": {"zh": "Shapefile 使用 GBK 编码（旧版 ArcGIS）", "en": "GBK Shapefile (old ArcGIS)"},
     "export.unmask": {"zh": "导出完整电话号码（默认隐藏中间四位）", "en": "Export full phone numbers (masked by default)"},
     "export.prepare": {"zh": "生成文件", "en": "Prepare the file"},
