@@ -12,8 +12,8 @@ import streamlit as st
 
 from gridgeo import staffing as sf
 from gridgeo.errors import GridgeoError
-from gridgeo.export import (BUNDLE, FORMATS, LAYER_ORDER, RESULT_INPUTS, ExportFile, export_file, layer_file,
-                            result_layers)
+from gridgeo.export import BUNDLE, FORMATS, ExportFile, export_file, layer_file
+from gridgeo.export.results import LAYER_ORDER, RESULT_INPUTS, result_layers
 from gridgeo.export.sheets import select_grids, sheet_png, sheets_pdf
 from gridgeo.grids import grid_table
 from pages._ui import _seeded as seeded

@@ -18,7 +18,8 @@ from openpyxl import load_workbook
 from shapely.geometry import Point
 
 from gridgeo.cli import main
-from gridgeo.export import export_layers, result_layers
+from gridgeo.export import export_layers
+from gridgeo.export.results import result_layers
 from gridgeo.i18n import t
 from tests.test_export_formats import layer_summary, ogrinfo
 from tests.test_sheets import CID, D, LAT, LON, _files, _layers

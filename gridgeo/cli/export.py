@@ -13,8 +13,8 @@ import pandas as pd
 from gridgeo import io
 from gridgeo import staffing as sf
 from gridgeo.errors import InputError, SchemaError
-from gridgeo.export import (BUNDLE, FORMATS, LAYER_ORDER, RESULT_INPUTS, export_file, export_layers, result_layers,
-                            write_atomic)
+from gridgeo.export import BUNDLE, FORMATS, export_file, export_layers, write_atomic
+from gridgeo.export.results import LAYER_ORDER, RESULT_INPUTS, result_layers
 from gridgeo.export.sheets import select_grids, sheet_png, sheets_pdf
 from gridgeo.grids import grid_table
 from gridgeo.i18n import Lang, t

@@ -6,7 +6,8 @@ text correctly; pandas, QGIS and GDAL read it unchanged. ``export_layers``
 writes any set of named results (grids, assignments, staffing, cases, hotspots,
 compliance, coverage, sites …) in one of five formats, ``export_file`` /
 ``layer_file`` make the downloads, ``results`` computes the result layers from
-their inputs, and ``sheets`` draws printable grid maps.
+their inputs (imported on its own: it pulls in every capability), and ``sheets``
+draws printable grid maps.
 """
 
 from __future__ import annotations
@@ -26,9 +27,7 @@ import shapely
 
 from gridgeo.crs import Coords
 from gridgeo.errors import InputError
-from gridgeo.export.results import (LAYER_ORDER, RESULT_INPUTS, ResultLayers, mask_phone_columns,
-                                    result_layers)
-from gridgeo.export.files import FILE_MODE, coords_suffix, write_atomic, write_atomic_with
+from gridgeo.export.files import FILE_MODE, coords_suffix, mask_phone_columns, write_atomic, write_atomic_with
 from gridgeo.tables import column_label, csv_bytes, labelled, tabular, xlsx_bytes
 from gridgeo.export.vector import (GEOJSON_DECIMALS, SHP_FIELDS, geojson_bytes, gpkg_bytes, prepare,
                                    shapefile_zip_bytes, shp_field_names, with_code_text, write_gpkg)
@@ -37,9 +36,8 @@ from gridgeo.i18n import STRINGS, Lang, t
 __all__ = ["grids_geojson", "assignments_csv", "write_plan", "Format", "FORMATS", "export_layers", "export_zip",
            "FILE_MODE", "coords_suffix", "write_atomic", "write_atomic_with", "column_label", "csv_bytes",
            "labelled", "tabular", "xlsx_bytes", "GEOJSON_DECIMALS", "SHP_FIELDS", "geojson_bytes", "gpkg_bytes",
-           "prepare", "shapefile_zip_bytes", "shp_field_names", "with_code_text", "write_gpkg", "LAYER_ORDER",
-           "RESULT_INPUTS", "ResultLayers", "mask_phone_columns", "result_layers", "BUNDLE", "ExportFile",
-           "export_file", "layer_file"]
+           "prepare", "shapefile_zip_bytes", "shp_field_names", "with_code_text", "write_gpkg", "mask_phone_columns",
+           "BUNDLE", "ExportFile", "export_file", "layer_file"]
 
 Format = Literal["geojson", "gpkg", "shp", "csv", "xlsx"]
 FORMATS: tuple[Format, ...] = get_args(Format)

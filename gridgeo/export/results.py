@@ -24,9 +24,8 @@ from gridgeo import staffing as sf
 from gridgeo.cases.hotspots import Count
 from gridgeo.grids import grid_households
 from gridgeo.settings import DEFAULT_RULES
-from gridgeo.staffing.roster import mask_phone
 
-__all__ = ["LAYER_ORDER", "RESULT_INPUTS", "ResultLayers", "on_grids", "mask_phone_columns", "staffing_layers",
+__all__ = ["LAYER_ORDER", "RESULT_INPUTS", "ResultLayers", "on_grids", "staffing_layers",
            "case_layers", "compliance_layers", "coverage_layers", "result_layers"]
 
 #: Every layer an export can hold, in the order files and pickers list them.
@@ -47,13 +46,6 @@ def on_grids(table: pd.DataFrame, grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     out = gpd.GeoDataFrame(table.copy(), geometry=geometry.to_numpy(), crs=grids.crs or 4326)
     out.index = pd.Index(ids, name="grid_id")
     return out
-
-
-def mask_phone_columns(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with its ``phone`` column masked (138****1234); values already masked are kept."""
-    if "phone" not in frame.columns:
-        return frame
-    return frame.assign(phone=[v if isinstance(v, str) and "*" in v else mask_phone(v) for v in frame["phone"]])
 
 
 def staffing_layers(result: sf.StaffingResult, grids: gpd.GeoDataFrame, *,
