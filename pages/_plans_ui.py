@@ -175,12 +175,12 @@ def _save(ws: Workspace, plan: PlanVersion, *, author: str, note: str, name: str
         vid = ws.save(plan, parent=_base(ws), author=author, note=note, name=name, branch=branch,
                       keep_codes=keep_codes)
     except PlanConflictError as err:
-        show_error(err)
+        show_error(err, kind="action")
         st.session_state[PK.CONFLICT] = {"plan": plan, "author": author, "note": note, "name": name,
                                          "keep_codes": keep_codes}
         return None
     except GridgeoError as err:
-        show_error(err)
+        show_error(err, kind="action")
         return None
     st.session_state.pop(PK.CONFLICT, None)
     _set_base(ws, vid)
@@ -268,7 +268,7 @@ def _versions_tab(ws: Workspace, district: io.District) -> None:
         try:
             vid = ws.restore(version, author=author)
         except GridgeoError as err:
-            show_error(err)
+            show_error(err, kind="action")
         else:
             _set_base(ws, vid)
             st.success(t("plans.restored", old=version, version=vid))

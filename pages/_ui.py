@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, Literal, NoReturn
 
 import geopandas as gpd
 import pandas as pd
@@ -25,7 +25,7 @@ import streamlit as st
 
 from gridgeo import grids as gridlayer
 from gridgeo import io, maps, summary
-from gridgeo.errors import GridgeoError, render
+from gridgeo.errors import GridgeoError, PlanConflictError, render
 from gridgeo.i18n import Lang
 from gridgeo.i18n import t as _t
 from gridgeo.settings import DEFAULT_RULES, Rules
@@ -112,13 +112,29 @@ def md_escape(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text).replace("\n", "  \n")
 
 
-def show_error(err: GridgeoError, *, title: str | None = None) -> None:
-    """Show a ``GridgeoError`` in the page's language: a title, then the sentence naming the file,
-    row or feature, the value seen and the fix (``gridgeo.errors.render``), never a server path."""
+#: Error codes of refused actions (a hand edit of a plan, a save over a newer version): shown as
+#: "操作未执行" even where the page does not say so (``show_error(kind=None)``).
+ACTION_CODE_PREFIXES = ("err.edit.", "err.plans.conflict", "err.plans.branch_exists", "err.plans.no_author")
+
+
+def error_kind(err: GridgeoError) -> Literal["load", "action"]:
+    """"action" for an error that refuses something the user did, "load" for data that cannot be read."""
+    return "action" if isinstance(err, PlanConflictError) or err.code.startswith(ACTION_CODE_PREFIXES) else "load"
+
+
+def show_error(err: GridgeoError, *, kind: Literal["load", "action"] | None = None, title: str | None = None) -> None:
+    """Show a ``GridgeoError`` in the page's language: a heading, then the sentence naming the file,
+    row or feature, the value seen and the fix (``gridgeo.errors.render``), never a server path.
+
+    ``kind`` picks the heading: ``"load"`` (数据无法载入, data that could not be read) or
+    ``"action"`` (操作未执行, an edit, a save or another action that was refused and changed
+    nothing); left out, it follows the error (``error_kind``). ``title`` overrides both.
+    """
     body = render(err, lang())
     lines = body.split("\n")
     text = md_escape(lines[0]) + "".join(f"\n- {md_escape(line[2:])}" for line in lines[1:])
-    st.error(f"**{md_escape(title or t('app.error_title'))}**\n\n{text}", icon=":material/error:")
+    heading = title or t("app.action_error_title" if (kind or error_kind(err)) == "action" else "app.error_title")
+    st.error(f"**{md_escape(heading)}**\n\n{text}", icon=":material/error:")
 
 
 def mtime(path: str | Path) -> float:

@@ -187,7 +187,7 @@ def compliance_map() -> None:
                         format_func=lambda g: g or "—")
     if current and current not in choices:
         st.caption(t("sla.no_grid"))
-    layers = maps.sla_layers(grids_in_use.grids, per_grid, lang=lang())
+    layers = maps.sla_layers(grids_in_use.grids, per_grid, lang=lang(), communities=district.communities)
     st_folium(maps.sla_map(layers, selected=grid or None, osm=bool(st.session_state[K.OSM])), key="sla_map",
               returned_objects=[], use_container_width=True, height=460)
 

@@ -56,7 +56,7 @@ def map_layers(path: str, version: float, grids_key: str, reach: int, kind: str,
     _, access = coverage_model(path, version)
     return maps.coverage_layers(_grids, _table, district.buildings, access.metres(kind), reach=reach,
                                 method=access.method, streets=district.streets, stations=district.stations,
-                                lang=language)
+                                lang=language, communities=district.communities)
 
 
 init_state()

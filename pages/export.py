@@ -78,7 +78,7 @@ elif st.button(t("export.prepare"), type="primary", key="export_prepare"):     #
                               shp_encoding="GBK" if gbk else "UTF-8")
             file_name, mime = f"gridgeo_{fmt}{coords_suffix(coords)}.zip", "application/zip"
     except GridgeoError as err:
-        show_error(err)
+        show_error(err, kind="action")
         stop()
     st.session_state["export_file"] = (file_name, mime, data)
 if "export_file" in st.session_state and chosen:                                # 3 render
@@ -107,7 +107,7 @@ if in_community and st.button(t("export.sheets_make"), key="export_sheets_make")
             st.image(sheet_png(grids, buildings, single, dpi=110, **options), caption=md_escape(single))
         pdf = sheets_pdf(grids, buildings, in_community, **options)
     except GridgeoError as err:
-        show_error(err)
+        show_error(err, kind="action")
         stop()
     st.session_state["export_sheets"] = (community, len(in_community), pdf)
 if "export_sheets" in st.session_state and st.session_state["export_sheets"][0] == community:

@@ -231,7 +231,7 @@ with st.expander(t("staffing.edit")):
             sf.edit_staff(result, roster, grids_in_use.grids, grids_in_use.households, action=action, staff_id=sid,
                           grid_id=None if action == "remove" else gid, open_cases=cases)
         except GridgeoError as err:
-            show_error(err)
+            show_error(err, kind="action")
         else:
             edits.append((action, sid, None if action == "remove" else gid))
             st.rerun()

@@ -75,6 +75,8 @@ STRINGS: dict[str, dict[str, str]] = {
                         "en": "{n} cases as of {as_of}: on-time {on_time}, completed {done}, red {red}, "
                               "yellow {yellow}, no rule {no_rule}, weekends-only calendar {weekends} -> {out}"},
     "sla.map.grids": {"zh": "网格（按红牌数着色）", "en": "Grids (by red cards)"},
+    "sla.map.red_label": {"zh": "红牌 {n}", "en": "{n} red"},
+    "sla.map.grid_labels": {"zh": "网格编号与红牌数", "en": "Grid serials and red cards"},
     "sla.map.legend": {"zh": "红牌（超期未办结）", "en": "Red cards (overdue, open)"},
     "sla.map.red0": {"zh": "0 件", "en": "none"},
     "sla.map.red1": {"zh": "1–2 件", "en": "1–2"},

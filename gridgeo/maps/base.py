@@ -36,7 +36,7 @@ __all__ = [
     "slim_geojson", "building_style", "community_style", "street_style", "station_style", "grid_style",
     "highlight_style", "use_local_assets", "base_map", "overview_layers", "overview_map",
     "grid_layers", "grid_map", "GRID_PALETTE", "STATUS_BORDERS", "grid_colour_index", "grid_border_style",
-    "LabelLayer", "Declutter", "MetricScale", "FitOnResize", "LazyGeoJson", "MAX_EAGER_BUILDINGS", "LEGEND_PADDING", "finish_map",
+    "LabelLayer", "Declutter", "grid_label_rows", "grid_identity", "MetricScale", "FitOnResize", "LazyGeoJson", "MAX_EAGER_BUILDINGS", "LEGEND_PADDING", "finish_map",
 ]
 
 GeoJSON = dict[str, Any]
@@ -789,9 +789,12 @@ def _flags_label(flags: object, lang: Lang) -> str:
         t(f"flag.{c}", lang) for c in codes)
 
 
-def _grid_label_rows(grids: gpd.GeoDataFrame, lang: Lang) -> list[tuple[float, float, str, int, float]]:
+def _grid_label_rows(grids: gpd.GeoDataFrame, lang: Lang,
+                     second: Sequence[str | None] | None = None) -> list[tuple[float, float, str, int, float]]:
     """Grid serial (the code's last 3 digits) over its households, at a point inside each grid.
 
+    ``second`` (one text per grid, already in ``lang``) replaces the households line, so theme
+    maps label a grid with their own figure (its rate, its share within reach …).
     ``size_m`` is the smaller side of the grid's bounding box in metres, so the
     label shows only at zoom levels where it fits inside the grid.
     """
@@ -801,15 +804,53 @@ def _grid_label_rows(grids: gpd.GeoDataFrame, lang: Lang) -> list[tuple[float, f
     b = metric.bounds
     size = np.minimum(b.maxx - b.minx, b.maxy - b.miny).to_numpy()
     points = grids.geometry.representative_point()
-    households = grids["households"] if "households" in grids.columns else pd.Series(pd.NA, index=grids.index)
+    if second is None:
+        households = grids["households"] if "households" in grids.columns else pd.Series(pd.NA, index=grids.index)
+        second = [None if pd.isna(h) else t("map.grid_label_households", lang, n=f"{int(h):,}") for h in households]
     rows: list[tuple[float, float, str, int, float]] = []
-    for gid, pt, h, s in zip(grids.index.astype(str), points, households, size):
-        serial = html.escape(gid[-3:] if len(gid) > 3 and gid[-3:].isdigit() else gid)
+    for gid, pt, line, s in zip(grids.index.astype(str), points, second, size):
+        if pt is None or pt.is_empty:
+            continue
+        serial = html.escape(gid[-3:] if len(gid) > 8 and gid[-3:].isdigit() else gid)   # 15-digit codes: serial
         text = f"<b>{serial}</b>"
-        if pd.notna(h):
-            text += "<br>" + html.escape(t("map.grid_label_households", lang, n=f"{int(h):,}"))
+        if line:
+            text += "<br>" + html.escape(line)
         rows.append((round(pt.x, _PRECISION), round(pt.y, _PRECISION), text, 1, float(s)))
     return rows
+
+
+def grid_label_rows(grids: gpd.GeoDataFrame, lang: Lang = "zh",
+                    second: Sequence[str | None] | None = None) -> list[tuple[float, float, str, int, float]]:
+    """Label rows for ``LabelLayer(css_class="grid")``: serial, then households or ``second``.
+
+    Every theme map labels its grids with these, so the declutter (``finish_map``)
+    shows a label only where it fits and never under another label or a control.
+    """
+    return _grid_label_rows(grids, lang, second)
+
+
+def grid_identity(grid_ids: Sequence[str] | pd.Index, grids: gpd.GeoDataFrame | None,
+                  communities: gpd.GeoDataFrame | None, lang: Lang = "zh") -> dict[str, list[str]]:
+    """Tooltip columns every grid map shows: ``community_name`` and ``flags_label`` per grid id.
+
+    The community's name comes from ``communities`` (its code when unnamed), the flags
+    from the grids layer's ``flags`` column, translated into ``lang``. Unknown grids get "".
+    """
+    ids = pd.Index([str(g) for g in grid_ids])
+    cid = pd.Series("", index=ids, dtype=object)
+    flags = pd.Series("", index=ids, dtype=object)
+    if grids is not None and len(grids):
+        gidx = grids.index.astype(str)
+        if "community_id" in grids.columns:
+            cid = pd.Series(grids["community_id"].astype(str).to_numpy(), index=gidx).groupby(level=0).first() \
+                .reindex(ids).fillna("")
+        if "flags" in grids.columns:
+            flags = pd.Series(grids["flags"].fillna("").astype(str).to_numpy(), index=gidx).groupby(level=0) \
+                .first().reindex(ids).fillna("")
+    names = (communities["name"].astype(str).set_axis(communities.index.astype(str))
+             if communities is not None and "name" in communities.columns else pd.Series(dtype=str))
+    return {"community_name": [str(names.get(c, c)) for c in cid],
+            "flags_label": [_flags_label(f, lang) for f in flags]}
 
 
 def grid_layers(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame,
