@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -16,11 +14,10 @@ from gridgeo import cases as gcases
 from gridgeo import maps
 from gridgeo.errors import GridgeoError
 from gridgeo.i18n import Lang
-from pages._ui import (K, _seeded, current_district, current_grids, init_state, lang, md_escape, mtime,
-                       show_error, t)
+from pages._ui import (K, _seeded, current_district, current_grids, file_upload, init_state, lang, md_escape,
+                       mtime, show_error, stage_file, t)
 
 PROFILES = gcases.default_profiles_dir()
-IMPORTS = Path(tempfile.gettempdir()) / "gridgeo-case-imports"
 IMPORTED = "cases_imported"          # session key: {"digest", "name", "cases", "report"}
 SOURCE = "cases_source"              # "district" | "import"
 
@@ -62,15 +59,12 @@ def layers(key: tuple[Any, ...], _cases: gpd.GeoDataFrame, _table: gpd.GeoDataFr
 
 def import_step() -> None:
     """Upload, mapping confirmation (saved as a profile), import report with downloads."""
-    up = st.file_uploader(t("cases.upload"), type=["csv", "xlsx", "txt"], key="cases_upload")
+    up = file_upload(t("cases.upload"), ["csv", "xlsx", "txt"], "cases_upload")
     if up is None:
         return
     data = up.getvalue()
     digest = hashlib.sha256(data).hexdigest()[:16]
-    target = IMPORTS / digest / Path(up.name).name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if not target.exists():
-        target.write_bytes(data)
+    target = stage_file(up, "cases")       # this session's folder, replaced by the next file, gone at exit
     c1, c2, c3 = st.columns(3)
     profiles = gcases.list_profiles(PROFILES)
     profile_name = c1.selectbox(t("cases.profile"), [""] + profiles, key="cases_profile",
