@@ -83,8 +83,13 @@ def test_staffing_page_on_the_demo() -> None:
     at.selectbox(key="staffing_edit_sid").set_value(first_leader)
     at.selectbox(key="staffing_edit_action_zh").set_value("assign")
     at.button(key="staffing_edit_apply").click().run()
-    assert any("grid_full" in e.value or "已达规则上限" in e.value or "already serves" in e.value
-               or "1 grid" in e.value or "最多负责" in e.value or "此人已在网格" in e.value for e in at.error)
+    refused = [e.value for e in at.error]
+    assert any("已达规则上限" in e or "最多负责" in e or "此人已在网格" in e for e in refused), refused
+    # an edit that was refused is "not done", not "data could not be loaded"; the person is named
+    # with their kind, not as a bare "（S0001）" aside, and the message does not repeat its value
+    assert refused[-1].startswith(f"**{t('app.action_error_title', 'zh')}**\n\n人员 {first_leader}：")
+    assert t("app.error_title", "zh") not in refused[-1] and f"（{first_leader}）" not in refused[-1]
+    assert "读到的值为" not in refused[-1]
 
 
 def test_staffing_page_names_a_bad_roster(tmp_path: Path) -> None:
