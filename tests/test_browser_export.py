@@ -8,7 +8,8 @@ import pyogrio
 import pytest
 
 from gridgeo.i18n import t
-from tests.browser_support import offline_page
+from tests.browser_support import check_page_standard, offline_page, wait_idle
+from tests.test_browser import _data_values
 
 pytestmark = pytest.mark.browser
 
@@ -20,7 +21,6 @@ def test_export_page_downloads_a_geopackage(server: str, browser: object, lang: 
     ARTIFACTS.mkdir(exist_ok=True)
     blocked: list[str] = []
     page = offline_page(browser, blocked)
-    shot = ARTIFACTS / f"export_{lang}.png"
     try:
         page.goto(f"{server}/export")  # type: ignore[attr-defined]
         page.get_by_role("heading", name=t("export.title", "zh")).wait_for(timeout=120_000)  # type: ignore[attr-defined]
@@ -44,7 +44,11 @@ def test_export_page_downloads_a_geopackage(server: str, browser: object, lang: 
         assert len(grids) > 19
         # every household of the plan is in exactly one grid: the two layers agree
         assert grids["households"].sum() == assignments["households"].sum()
-        page.wait_for_timeout(800)  # type: ignore[attr-defined]
-    finally:
-        page.screenshot(path=str(shot), full_page=True)  # type: ignore[attr-defined]
+        wait_idle(page)
+        report = check_page_standard(page, lang, name="export", data_values=[*_data_values(), "gridgeo.gpkg"],
+                                     maps=0)
+        assert report.problems == [], "\n".join(report.problems)
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / f"export_{lang}_failed.png"), full_page=True)  # type: ignore[attr-defined]
+        raise
     assert blocked == [], f"the page asked the internet for: {blocked}"

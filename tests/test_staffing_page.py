@@ -12,7 +12,8 @@ from streamlit.testing.v1 import AppTest
 
 from gridgeo.i18n import t
 from pages._ui import DEMO_PATH, K
-from tests.browser_support import MAP_IFRAME, map_drawn, map_frames, offline_page
+from tests.browser_support import (MAP_IFRAME, check_page_standard, map_drawn, map_frames, offline_page, wait_idle,
+                                   wait_maps)
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 600  # the demo is partitioned and staffed on a shared 2-core machine
@@ -120,7 +121,6 @@ def test_staffing_page_in_the_browser(server: str, browser: object, language: st
     blocked: list[str] = []
     page = offline_page(browser, blocked)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    shot = ARTIFACTS / f"staffing_{language}.png"
     try:
         page.goto(f"{server}/staffing")  # type: ignore[attr-defined]
         page.get_by_role("heading", name=t("staffing.title", "zh")).wait_for(timeout=300_000)  # type: ignore[attr-defined]
@@ -129,8 +129,8 @@ def test_staffing_page_in_the_browser(server: str, browser: object, language: st
             page.get_by_role("heading", name=t("staffing.title", "en")).wait_for(timeout=300_000)  # type: ignore[attr-defined]
         page.get_by_role("heading", name=t("staffing.map", language)).wait_for(timeout=600_000)  # type: ignore[attr-defined]
         frame = page.frame_locator(MAP_IFRAME)  # type: ignore[attr-defined]
-        frame.locator(".gridgeo-label").first.wait_for(state="attached", timeout=120_000)
-        labels = frame.locator(".gridgeo-label").all_inner_texts()
+        frame.locator(".gridgeo-label.grid").first.wait_for(state="attached", timeout=120_000)
+        labels = frame.locator(".gridgeo-label.grid").all_inner_texts()
         n_grids = _demo_grid_count()
         assert len(labels) == n_grids and all(re.fullmatch(r"\d{3} · \d\+\d", x) for x in labels)
         # the grid polygons are drawn on a canvas (maps use prefer_canvas): it must carry ink
@@ -143,7 +143,14 @@ def test_staffing_page_in_the_browser(server: str, browser: object, language: st
         assert shortage.locator('[data-testid="stMetricValue"]').inner_text() == str(_expected_shortage(staff, n_grids))
         body = page.locator("body").inner_text()  # type: ignore[attr-defined]
         assert not FULL_PHONE.search(body)
-        page.wait_for_timeout(1500)  # type: ignore[attr-defined]
-    finally:
-        page.screenshot(path=str(shot), full_page=True)  # type: ignore[attr-defined]
+        assert frame.locator(".leaflet-control-layers-expanded").count() == 0   # the layer switch is folded
+        wait_idle(page)
+        wait_maps(page, 1)
+        from tests.test_browser import _data_values
+        staff_values = [*staff["staff_id"], *staff["name"].fillna(""), *_data_values()]
+        report = check_page_standard(page, language, name="staffing", data_values=staff_values)
+        assert report.problems == [], "\n".join(report.problems)
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / f"staffing_{language}_failed.png"), full_page=True)  # type: ignore[attr-defined]
+        raise
     assert blocked == [], f"the page asked the internet for: {blocked}"
