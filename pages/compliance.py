@@ -110,7 +110,8 @@ except GridgeoError as err:
 # --- 3 render ----------------------------------------------------------------------------------
 years = result.calendar.official_years()
 st.caption(t("sla.calendar_years", years=f"{years[0]}–{years[-1]}" if years == tuple(range(years[0], years[-1] + 1))
-             else "、".join(map(str, years))) + " · " + md_escape(result.rules.name))
+             else "、".join(map(str, years))) + " · "
+           + (t(f"sla.preset.{result.rules.name}") if result.rules.name in sla.PRESETS else md_escape(result.rules.name)))
 if result.unknown_years:
     st.warning(t("sla.unknown_years", years="、".join(map(str, result.unknown_years))), icon=":material/event_busy:")
 overall = result.kpis().iloc[0]
@@ -139,10 +140,11 @@ open_["_order"] = open_["state"].map({"red": 0, "yellow": 1, "open": 2})
 open_ = open_.sort_values(["_order", "deadline"], kind="stable")
 f1, f2, f3 = st.columns(3)
 states = _kept(f1.multiselect, t("sla.filter_state"), ["red", "yellow", "open"], "sla_filter_state",
-               format_func=lambda s: t(f"sla.state.{s}"))
-depts = f2.multiselect(t("sla.filter_department"), sorted(open_["department"].unique()), key="sla_filter_dept")
+               format_func=lambda s: t(f"sla.state.{s}"), placeholder=t("sla.filter_all"))
+depts = f2.multiselect(t("sla.filter_department"), sorted(open_["department"].unique()), key="sla_filter_dept",
+                       placeholder=t("sla.filter_all"))
 grid_ids = f3.multiselect(t("sla.filter_grid"), sorted(g for g in open_["grid_id"].unique() if g),
-                          key="sla_filter_grid")
+                          key="sla_filter_grid", placeholder=t("sla.filter_all"))
 shown = open_[open_["state"].isin(states)]
 if depts:
     shown = shown[shown["department"].isin(depts)]

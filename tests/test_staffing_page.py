@@ -66,7 +66,7 @@ def test_staffing_page_on_the_demo() -> None:
     assert (staff["role"] == "leader").sum() == 116 and _expected_shortage(staff, n_grids) == n_grids - 111 > 0
     assert _metric(at, t("staffing.m.shortage", "zh")) == str(_expected_shortage(staff, n_grids))
     assert _metric(at, t("staffing.m.assigned", "zh")) == f"350 / {len(staff)}"
-    assert any("optimal" in c.value and "gap 0" in c.value for c in at.caption)
+    assert any("求解：最优，最优性差距 0" in c.value and "HiGHS" in c.value for c in at.caption)   # in Chinese
     text = _all_text(at)
     assert not FULL_PHONE.search(text)                              # masked by default
     assert staff["phone"].str[:3].iloc[0] + "****" + staff["phone"].str[-4:].iloc[0] in text

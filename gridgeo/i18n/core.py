@@ -49,6 +49,16 @@ STRINGS: dict[str, dict[str, str]] = {
     "app.demo_note": {"zh": "示例数据为合成数据，仅供演示。", "en": "The demo data are synthetic."},
     "app.error_title": {"zh": "数据无法载入", "en": "The data could not be loaded"},
     "app.action_error_title": {"zh": "操作未执行", "en": "Not done"},
+    # the staffing solver's one-line report in Chinese (gridgeo.staffing.solve.SolverReport.describe)
+    "staffing.solver_status.optimal": {"zh": "最优", "en": "optimal"},
+    "staffing.solver_describe": {"zh": "{status}（差距 {gap}），{method}，{rounds} 轮，定价 {pairs} 对、保留 {arcs} 条候选，{seconds} 秒",
+                                 "en": "{status} (gap {gap}), {method}, {rounds} rounds, {arcs} arcs of {pairs} pairs priced, "
+                                       "{seconds} s"},
+    "staffing.solver_method.highs": {"zh": "逐岗位、逐目标的字典序线性规划（HiGHS 单纯形法，热启动；约束矩阵全单模，解必为整数），全部人员-网格组合均经定价",
+                                     "en": "lexicographic LP per role and goal (HiGHS simplex, warm-started; totally "
+                                           "unimodular, so integral), every pair priced"},
+    "staffing.solver_method.flow": {"zh": "逐岗位最小费用流（networkx 网络单纯形法，整数精确解），全部人员-网格组合均经定价",
+                                    "en": "min-cost flow per role (networkx network simplex, exact integers), every pair priced"},
     "app.demo_missing": {"zh": "找不到内置示例数据（{path}）：请运行 make demo。",
                          "en": "The bundled demo data are missing ({path}): run make demo."},
     "app.osm": {"zh": "显示 OpenStreetMap 底图（需联网）", "en": "Show OpenStreetMap tiles (needs internet)"},

@@ -35,6 +35,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "sla.filter_state": {"zh": "状态", "en": "State"},
     "sla.filter_department": {"zh": "承办部门", "en": "Department"},
     "sla.filter_grid": {"zh": "网格", "en": "Grid"},
+    "sla.filter_all": {"zh": "全部（可多选）", "en": "All (pick to narrow)"},
     "sla.map_title": {"zh": "选中网格", "en": "Selected grid"},
     "sla.pick_grid": {"zh": "在地图上查看网格", "en": "Show grid on the map"},
     "sla.no_grid": {"zh": "该事件未落入任何网格", "en": "This case lies in no grid"},
