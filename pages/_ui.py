@@ -256,7 +256,7 @@ def uploader_css() -> None:
     label = t("app.upload_button").replace('"', "")
     size = t("app.upload_size", size=int(st.get_option("server.maxUploadSize"))).replace('"', "")
     st.sidebar.html(f"""<style>
-[data-testid="stFileUploaderDropzone"] button {{ font-size: 0 !important; }}
+[data-testid="stFileUploaderDropzone"] button > * {{ display: none !important; }}
 [data-testid="stFileUploaderDropzone"] button::after {{ content: "{label}"; font-size: 0.875rem; }}
 [data-testid="stFileUploaderDropzoneInstructions"] * {{ display: none !important; }}
 [data-testid="stFileUploaderDropzoneInstructions"]::after {{ content: "{size}"; font-size: 0.8rem;

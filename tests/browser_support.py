@@ -59,6 +59,7 @@ ALLOWED_WORDS: dict[str, str] = {
     "Gi": "name of the hotspot statistic (Gi*)", "Benjamini": "name of the FDR correction (Benjamini–Hochberg)",
     "Hochberg": "name of the FDR correction", "Mann": "name of the trend test (Mann–Kendall)",
     "Kendall": "name of the trend test",
+    "GB": "prefix of a national standard's number (GB 50180-2018)",
     "QGIS": "name of the GIS software the export page says opens its files", "ArcGIS": "likewise",
     "HiGHS": "name of the staffing solver (the method line names it)", "networkx": "name of the staffing solver's library",
     "gridgeo": "the product's name", "MB": "file size unit", "km": "unit", "m": "unit",
