@@ -375,7 +375,8 @@ class LabelLayer(MacroElement):
             var rows = {{ this.rows|tojson }};
             for (var i = 0; i < rows.length; i++) {
                 var r = rows[i];
-                L.marker([r[0], r[1]], {interactive: false, keyboard: false,
+                // above station icons and other markers (by priority: community names on top), so no icon hides a label
+                L.marker([r[0], r[1]], {interactive: false, keyboard: false, zIndexOffset: 10000 * (1 + r[3]),
                     icon: L.divIcon({className: "gridgeo-label-icon", iconSize: [0, 0], iconAnchor: [0, 0],
                         html: '<div class="gridgeo-label ' + {{ this.css_class|tojson }} + '" data-prio="' + r[3]
                               + '" data-size="' + r[4] + '">' + r[2] + '</div>'})
