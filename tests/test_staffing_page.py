@@ -132,7 +132,7 @@ def test_staffing_page_in_the_browser(server: str, browser: object, language: st
         frame.locator(".gridgeo-label.grid").first.wait_for(state="attached", timeout=120_000)
         labels = frame.locator(".gridgeo-label.grid").all_text_contents()   # hidden ones too (declutter)
         n_grids = _demo_grid_count()
-        assert len(labels) == n_grids and all(re.fullmatch(r"\d{3} · \d\+\d", x) for x in labels)
+        assert len(labels) == n_grids and all(re.fullmatch(r"\d{3}\d\+\d", x) for x in labels)   # serial, then crew
         # the grid polygons are drawn on a canvas (maps use prefer_canvas): it must carry ink
         drawn = [map_drawn(f) for f in map_frames(page)]
         assert drawn and all(d["canvases"] >= 1 and d["inked"] > 0 for d in drawn), drawn

@@ -37,7 +37,7 @@ class StaffingLayers:
     """Slim GeoJSON of the staffing map (cache this; it is the slow half)."""
 
     grids: GeoJSON
-    #: "serial · leaders+workers" at a point inside each grid, with the grid's size (``LabelLayer`` rows)
+    #: serial over "leaders+workers" at a point inside each grid, with the grid's size (``LabelLayer`` rows)
     grid_labels: list[tuple[float, float, str, int, float]]
     communities: GeoJSON | None
     streets: GeoJSON | None
@@ -71,7 +71,7 @@ def staffing_layers(grids: gpd.GeoDataFrame, table: pd.DataFrame, *, communities
     points = grids.geometry.representative_point()
     metric = grids.geometry.to_crs(gcrs.metric_crs(grids)).bounds
     size = np.minimum(metric.maxx - metric.minx, metric.maxy - metric.miny).to_numpy()
-    labels = [(round(p.x, 6), round(p.y, 6), html.escape(f"{str(g)[-3:]} · {int(lead)}+{int(work)}"), 1, float(sz))
+    labels = [(round(p.x, 6), round(p.y, 6), f"<b>{html.escape(str(g)[-3:])}</b><br>{int(lead)}+{int(work)}", 1, float(sz))
               for g, p, lead, work, sz in zip(grids.index, points, frame["leaders"], frame["workers"], size)
               if p is not None and not p.is_empty]
     outlines: GeoJSON | None = None
