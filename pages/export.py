@@ -162,7 +162,7 @@ if chosen:
         try:
             one = layer_file(single, chosen_layers([single], show=show_phones)[single], fmt, **options())
         except GridgeoError as err:
-            show_error(err)
+            show_error(err, kind="action")
             stop()
         st.session_state["export_single_file"] = (single, one.name, one.mime, one.data)
     kept_single = st.session_state.get("export_single_file")
