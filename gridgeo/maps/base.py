@@ -10,6 +10,7 @@ those dicts into a ``folium.Map`` whose JS/CSS point at ``/app/static/vendor``
 from __future__ import annotations
 
 import html
+import json
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -668,7 +669,7 @@ class LazyGeoJson(MacroElement):
             var map = {{ this.map_name }};
             // kept as a string until the layer is first switched on: parsing 20,000 features up front
             // cost the planner map of a whole city about 1.7 s before anything was drawn
-            var raw = {{ this.data|tojson|tojson }};
+            var raw = {{ this.data_js }};
             var fields = {{ this.fields|tojson }}, aliases = {{ this.aliases|tojson }};
             var built = false;
             function style(f) {
@@ -677,7 +678,16 @@ class LazyGeoJson(MacroElement):
             map.on("overlayadd", function (e) {
                 if (e.layer !== group || built) { return; }
                 built = true;
-                L.geoJSON(JSON.parse(raw), {
+                var data = JSON.parse(raw);
+                if (data.k) {       // points sent as rows [lon, lat, value …] under the keys data.k
+                    var keys = data.k;
+                    data = {type: "FeatureCollection", features: data.p.map(function (r) {
+                        var props = {};
+                        keys.forEach(function (k, i) { props[k] = r[i + 2]; });
+                        return {type: "Feature", properties: props, geometry: {type: "Point", coordinates: [r[0], r[1]]}};
+                    })};
+                }
+                L.geoJSON(data, {
                     style: style,
                     pointToLayer: function (f, latlng) { return L.circleMarker(latlng, Object.assign({radius: 4}, style(f))); }
                 }).bindTooltip(function (layer) {
@@ -694,9 +704,25 @@ class LazyGeoJson(MacroElement):
         super().__init__()  # type: ignore[no-untyped-call]
         self._name = "LazyGeoJson"
         self.data = data
+        # one JS string literal of compact UTF-8 JSON (a third smaller than \\uXXXX-escaped Chinese names);
+        # <, > and & escaped so the text can never close the script element
+        text = json.dumps(json.dumps(_compact(data), ensure_ascii=False, separators=(",", ":")), ensure_ascii=False)
+        self.data_js = (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+                        .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
         self.map_name = map_name
         self.fields = list(fields)
         self.aliases = [html.escape(a) for a in aliases]
+
+
+def _compact(data: GeoJSON) -> Any:
+    """Points as rows ``[lon, lat, value …]`` under the property keys ``k`` (a third of the GeoJSON's
+    size: no repeated keys); any other geometry leaves the GeoJSON as it is."""
+    features = data["features"]
+    if not features or any(f["geometry"]["type"] != "Point" for f in features):
+        return data
+    keys = sorted({k for f in features for k in f["properties"]})
+    rows = [[*f["geometry"]["coordinates"][:2], *(f["properties"].get(k) for k in keys)] for f in features]
+    return {"k": keys, "p": rows}
 
 
 def _household_legend(lang: Lang) -> tuple[str, list[tuple[str, str]]]:
