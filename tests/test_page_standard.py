@@ -8,6 +8,7 @@ import re
 import stat
 from pathlib import Path
 
+import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -210,3 +211,52 @@ def test_plan_metrics_count_every_grid_within_bounds() -> None:
     in_feasible = grids[grids["community_id"] == "370124001001"]
     assert m["share_within_feasible"] == pytest.approx((in_feasible["status"] == "within").mean())
     assert json.dumps({k: float(v) for k, v in m.items()})    # plain numbers
+
+
+@pytest.mark.browser
+def test_a_lazy_building_layer_draws_every_building_when_switched_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The compact rows of a whole city's buildings become one marker per building in chromium, offline."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, ROOT
+
+    d = _district()
+    points = d.buildings.set_geometry(d.buildings.geometry.representative_point())
+    monkeypatch.setattr(maps.base, "MAX_EAGER_BUILDINGS", 2)       # four buildings stand in for a city
+    m = maps.grid_map(maps.grid_layers(_lattice(3), d.communities, buildings=points))
+    html = m.get_root().render()
+    group = next(c for c in m._children.values() if isinstance(c, folium.FeatureGroup)
+                 and "勾选后显示" in c.layer_name)                 # the unticked building layer
+
+    def route(r: object) -> None:
+        url = r.request.url  # type: ignore[attr-defined]
+        if "/app/static/" in url:
+            r.fulfill(path=str(ROOT / "static" / url.split("/app/static/", 1)[1]))  # type: ignore[attr-defined]
+        elif url.startswith("http://gridgeo.local/"):
+            r.fulfill(body=html, content_type="text/html; charset=utf-8")  # type: ignore[attr-defined]
+        else:
+            r.abort()  # type: ignore[attr-defined]
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = b.new_page(viewport={"width": 1000, "height": 600})
+            page.route("**/*", route)
+            page.goto("http://gridgeo.local/map.html")
+            page.wait_for_selector(".leaflet-control-layers", timeout=60_000)
+            count = f"() => {{ let n = 0; {group.get_name()}.eachLayer(l => l.eachLayer ? l.eachLayer(() => n++) : 0);" \
+                    " return n; }"
+            assert page.evaluate(count) == 0                               # nothing built while unticked
+            page.evaluate(f"() => {m.get_name()}.addLayer({group.get_name()})")
+            assert page.evaluate(count) == len(points)                     # one marker per building
+            names = page.evaluate(f"() => {{ const out = []; {group.get_name()}.eachLayer(l => l.eachLayer("
+                                  "m => out.push(m.feature.properties.name))); return out; }")
+            assert sorted(names) == sorted(html_escape(n) for n in points["name"])
+        finally:
+            b.close()
+
+
+def html_escape(text: str) -> str:
+    import html
+
+    return html.escape(text)
