@@ -146,7 +146,7 @@ elif st.button(t("export.prepare"), type="primary", key="export_prepare"):     #
     try:
         file: ExportFile = export_file(chosen_layers(chosen, show=show_phones), fmt, **options())
     except GridgeoError as err:
-        show_error(err)
+        show_error(err, kind="action")
         stop()
     st.session_state["export_file"] = (file.name, file.mime, file.data)
 if "export_file" in st.session_state and chosen:                                # 3 render
@@ -162,7 +162,7 @@ if chosen:
         try:
             one = layer_file(single, chosen_layers([single], show=show_phones)[single], fmt, **options())
         except GridgeoError as err:
-            show_error(err)
+            show_error(err, kind="action")
             stop()
         st.session_state["export_single_file"] = (single, one.name, one.mime, one.data)
     kept_single = st.session_state.get("export_single_file")
@@ -195,7 +195,7 @@ if in_community and st.button(t("export.sheets_make"), key="export_sheets_make")
             st.image(sheet_png(grids, buildings, one_grid, dpi=110, **sheet_options), caption=md_escape(one_grid))
         pdf = sheets_pdf(grids, buildings, in_community, **sheet_options)
     except GridgeoError as err:
-        show_error(err)
+        show_error(err, kind="action")
         stop()
     st.session_state["export_sheets"] = (community, len(in_community), pdf)
 if "export_sheets" in st.session_state and st.session_state["export_sheets"][0] == community:

@@ -141,8 +141,8 @@ m4.metric(t("staffing.m.surplus"), f"{s['unassigned']:,}")
 m5.metric(t("staffing.m.per_1000"), f"{s['people_per_1000_households']:.1f}")
 m6.metric(t("staffing.m.moved"), f"{s['moved']:,}")
 if result.solver is not None:
-    st.caption(t("staffing.solver", status=result.solver.status, gap=f"{result.solver.gap:g}", moved=s["moved"])
-               + " " + t("staffing.solver_detail", method=md_escape(result.solver.describe())))
+    st.caption(t("staffing.solver", status=result.solver.status_text(lang()), gap=f"{result.solver.gap:g}",
+                 moved=s["moved"]) + " " + t("staffing.solver_detail", method=md_escape(result.solver.describe(lang()))))
 
 
 def _role(r: str) -> str:
@@ -232,7 +232,7 @@ with st.expander(t("staffing.edit")):
             sf.edit_staff(result, roster, grids_in_use.grids, grids_in_use.households, action=action, staff_id=sid,
                           grid_id=None if action == "remove" else gid, open_cases=cases)
         except GridgeoError as err:
-            show_error(err)
+            show_error(err, kind="action")
         else:
             edits.append((action, sid, None if action == "remove" else gid))
             st.rerun()

@@ -473,6 +473,6 @@ def test_staffing_map_colours_grids_by_status_and_labels_them() -> None:
     fills = {f["properties"]["grid_id"]: f["properties"]["fill"] for f in layers.grids["features"]}
     assert result.grids["status"].tolist() == ["ok", "short"]        # one leader for two grids
     assert fills == {"G1": maps.STAFFING_COLOURS["ok"], "G2": maps.STAFFING_COLOURS["short"]}
-    assert sorted(text for _, _, text in layers.grid_labels) == ["G1 · 1+2", "G2 · 0+2"]
+    assert sorted(row[2] for row in layers.grid_labels) == ["<b>G1</b><br>1+2", "<b>G2</b><br>0+2"]
     html = maps.staffing_map(layers).get_root().render()
     assert "no leader" in html and "/app/static/vendor/leaflet" in html

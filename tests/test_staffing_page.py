@@ -12,7 +12,8 @@ from streamlit.testing.v1 import AppTest
 
 from gridgeo.i18n import t
 from pages._ui import DEMO_PATH, K
-from tests.browser_support import MAP_IFRAME, map_drawn, map_frames, offline_page
+from tests.browser_support import (MAP_IFRAME, check_page_standard, map_drawn, map_frames, offline_page, wait_idle,
+                                   wait_maps)
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 600  # the demo is partitioned and staffed on a shared 2-core machine
@@ -65,7 +66,7 @@ def test_staffing_page_on_the_demo() -> None:
     assert (staff["role"] == "leader").sum() == 116 and _expected_shortage(staff, n_grids) == n_grids - 111 > 0
     assert _metric(at, t("staffing.m.shortage", "zh")) == str(_expected_shortage(staff, n_grids))
     assert _metric(at, t("staffing.m.assigned", "zh")) == f"350 / {len(staff)}"
-    assert any("optimal" in c.value and "gap 0" in c.value for c in at.caption)
+    assert any("求解：最优，最优性差距 0" in c.value and "HiGHS" in c.value for c in at.caption)   # in Chinese
     text = _all_text(at)
     assert not FULL_PHONE.search(text)                              # masked by default
     assert staff["phone"].str[:3].iloc[0] + "****" + staff["phone"].str[-4:].iloc[0] in text
@@ -83,8 +84,13 @@ def test_staffing_page_on_the_demo() -> None:
     at.selectbox(key="staffing_edit_sid").set_value(first_leader)
     at.selectbox(key="staffing_edit_action_zh").set_value("assign")
     at.button(key="staffing_edit_apply").click().run()
-    assert any("grid_full" in e.value or "已达规则上限" in e.value or "already serves" in e.value
-               or "1 grid" in e.value or "最多负责" in e.value or "此人已在网格" in e.value for e in at.error)
+    refused = [e.value for e in at.error]
+    assert any("已达规则上限" in e or "最多负责" in e or "此人已在网格" in e for e in refused), refused
+    # an edit that was refused is "not done", not "data could not be loaded"; the person is named
+    # with their kind, not as a bare "（S0001）" aside, and the message does not repeat its value
+    assert refused[-1].startswith(f"**{t('app.action_error_title', 'zh')}**\n\n人员 {first_leader}：")
+    assert t("app.error_title", "zh") not in refused[-1] and f"（{first_leader}）" not in refused[-1]
+    assert "读到的值为" not in refused[-1]
 
 
 def test_staffing_page_names_a_bad_roster(tmp_path: Path) -> None:
@@ -115,7 +121,6 @@ def test_staffing_page_in_the_browser(server: str, browser: object, language: st
     blocked: list[str] = []
     page = offline_page(browser, blocked)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    shot = ARTIFACTS / f"staffing_{language}.png"
     try:
         page.goto(f"{server}/staffing")  # type: ignore[attr-defined]
         page.get_by_role("heading", name=t("staffing.title", "zh")).wait_for(timeout=300_000)  # type: ignore[attr-defined]
@@ -124,10 +129,10 @@ def test_staffing_page_in_the_browser(server: str, browser: object, language: st
             page.get_by_role("heading", name=t("staffing.title", "en")).wait_for(timeout=300_000)  # type: ignore[attr-defined]
         page.get_by_role("heading", name=t("staffing.map", language)).wait_for(timeout=600_000)  # type: ignore[attr-defined]
         frame = page.frame_locator(MAP_IFRAME)  # type: ignore[attr-defined]
-        frame.locator(".gridgeo-label").first.wait_for(state="attached", timeout=120_000)
-        labels = frame.locator(".gridgeo-label").all_inner_texts()
+        frame.locator(".gridgeo-label.grid").first.wait_for(state="attached", timeout=120_000)
+        labels = frame.locator(".gridgeo-label.grid").all_text_contents()   # hidden ones too (declutter)
         n_grids = _demo_grid_count()
-        assert len(labels) == n_grids and all(re.fullmatch(r"\d{3} · \d\+\d", x) for x in labels)
+        assert len(labels) == n_grids and all(re.fullmatch(r"\d{3}\d\+\d", x) for x in labels)   # serial, then crew
         # the grid polygons are drawn on a canvas (maps use prefer_canvas): it must carry ink
         drawn = [map_drawn(f) for f in map_frames(page)]
         assert drawn and all(d["canvases"] >= 1 and d["inked"] > 0 for d in drawn), drawn
@@ -138,7 +143,14 @@ def test_staffing_page_in_the_browser(server: str, browser: object, language: st
         assert shortage.locator('[data-testid="stMetricValue"]').inner_text() == str(_expected_shortage(staff, n_grids))
         body = page.locator("body").inner_text()  # type: ignore[attr-defined]
         assert not FULL_PHONE.search(body)
-        page.wait_for_timeout(1500)  # type: ignore[attr-defined]
-    finally:
-        page.screenshot(path=str(shot), full_page=True)  # type: ignore[attr-defined]
+        assert frame.locator(".leaflet-control-layers-expanded").count() == 0   # the layer switch is folded
+        wait_idle(page)
+        wait_maps(page, 1)
+        from tests.test_browser import _data_values
+        staff_values = [*staff["staff_id"], *staff["name"].fillna(""), *_data_values()]
+        report = check_page_standard(page, language, name="staffing", data_values=staff_values)
+        assert report.problems == [], "\n".join(report.problems)
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / f"staffing_{language}_failed.png"), full_page=True)  # type: ignore[attr-defined]
+        raise
     assert blocked == [], f"the page asked the internet for: {blocked}"

@@ -10,6 +10,7 @@ those dicts into a ``folium.Map`` whose JS/CSS point at ``/app/static/vendor``
 from __future__ import annotations
 
 import html
+import json
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ __all__ = [
     "slim_geojson", "building_style", "community_style", "street_style", "station_style", "grid_style",
     "highlight_style", "use_local_assets", "base_map", "overview_layers", "overview_map",
     "grid_layers", "grid_map", "GRID_PALETTE", "STATUS_BORDERS", "grid_colour_index", "grid_border_style",
-    "LabelLayer", "Declutter", "MetricScale", "FitOnResize", "LazyGeoJson", "MAX_EAGER_BUILDINGS", "LEGEND_PADDING", "finish_map",
+    "LabelLayer", "Declutter", "grid_label_rows", "grid_identity", "MetricScale", "FitOnResize", "LazyGeoJson", "MAX_EAGER_BUILDINGS", "LEGEND_PADDING", "finish_map",
 ]
 
 GeoJSON = dict[str, Any]
@@ -375,7 +376,8 @@ class LabelLayer(MacroElement):
             var rows = {{ this.rows|tojson }};
             for (var i = 0; i < rows.length; i++) {
                 var r = rows[i];
-                L.marker([r[0], r[1]], {interactive: false, keyboard: false,
+                // above station icons and other markers (by priority: community names on top), so no icon hides a label
+                L.marker([r[0], r[1]], {interactive: false, keyboard: false, zIndexOffset: 10000 * (1 + r[3]),
                     icon: L.divIcon({className: "gridgeo-label-icon", iconSize: [0, 0], iconAnchor: [0, 0],
                         html: '<div class="gridgeo-label ' + {{ this.css_class|tojson }} + '" data-prio="' + r[3]
                               + '" data-size="' + r[4] + '">' + r[2] + '</div>'})
@@ -665,7 +667,9 @@ class LazyGeoJson(MacroElement):
         (function () {
             var group = {{ this._parent.get_name() }};
             var map = {{ this.map_name }};
-            var data = {{ this.data|tojson }};
+            // kept as a string until the layer is first switched on: parsing 20,000 features up front
+            // cost the planner map of a whole city about 1.7 s before anything was drawn
+            var raw = {{ this.data_js }};
             var fields = {{ this.fields|tojson }}, aliases = {{ this.aliases|tojson }};
             var built = false;
             function style(f) {
@@ -674,6 +678,15 @@ class LazyGeoJson(MacroElement):
             map.on("overlayadd", function (e) {
                 if (e.layer !== group || built) { return; }
                 built = true;
+                var data = JSON.parse(raw);
+                if (data.k) {       // points sent as rows [lon, lat, value …] under the keys data.k
+                    var keys = data.k;
+                    data = {type: "FeatureCollection", features: data.p.map(function (r) {
+                        var props = {};
+                        keys.forEach(function (k, i) { props[k] = r[i + 2]; });
+                        return {type: "Feature", properties: props, geometry: {type: "Point", coordinates: [r[0], r[1]]}};
+                    })};
+                }
                 L.geoJSON(data, {
                     style: style,
                     pointToLayer: function (f, latlng) { return L.circleMarker(latlng, Object.assign({radius: 4}, style(f))); }
@@ -691,9 +704,25 @@ class LazyGeoJson(MacroElement):
         super().__init__()  # type: ignore[no-untyped-call]
         self._name = "LazyGeoJson"
         self.data = data
+        # one JS string literal of compact UTF-8 JSON (a third smaller than \\uXXXX-escaped Chinese names);
+        # <, > and & escaped so the text can never close the script element
+        text = json.dumps(json.dumps(_compact(data), ensure_ascii=False, separators=(",", ":")), ensure_ascii=False)
+        self.data_js = (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+                        .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
         self.map_name = map_name
         self.fields = list(fields)
         self.aliases = [html.escape(a) for a in aliases]
+
+
+def _compact(data: GeoJSON) -> Any:
+    """Points as rows ``[lon, lat, value …]`` under the property keys ``k`` (a third of the GeoJSON's
+    size: no repeated keys); any other geometry leaves the GeoJSON as it is."""
+    features = data["features"]
+    if not features or any(f["geometry"]["type"] != "Point" for f in features):
+        return data
+    keys = sorted({k for f in features for k in f["properties"]})
+    rows = [[*f["geometry"]["coordinates"][:2], *(f["properties"].get(k) for k in keys)] for f in features]
+    return {"k": keys, "p": rows}
 
 
 def _household_legend(lang: Lang) -> tuple[str, list[tuple[str, str]]]:
@@ -789,9 +818,12 @@ def _flags_label(flags: object, lang: Lang) -> str:
         t(f"flag.{c}", lang) for c in codes)
 
 
-def _grid_label_rows(grids: gpd.GeoDataFrame, lang: Lang) -> list[tuple[float, float, str, int, float]]:
+def _grid_label_rows(grids: gpd.GeoDataFrame, lang: Lang,
+                     second: Sequence[str | None] | None = None) -> list[tuple[float, float, str, int, float]]:
     """Grid serial (the code's last 3 digits) over its households, at a point inside each grid.
 
+    ``second`` (one text per grid, already in ``lang``) replaces the households line, so theme
+    maps label a grid with their own figure (its rate, its share within reach …).
     ``size_m`` is the smaller side of the grid's bounding box in metres, so the
     label shows only at zoom levels where it fits inside the grid.
     """
@@ -801,15 +833,53 @@ def _grid_label_rows(grids: gpd.GeoDataFrame, lang: Lang) -> list[tuple[float, f
     b = metric.bounds
     size = np.minimum(b.maxx - b.minx, b.maxy - b.miny).to_numpy()
     points = grids.geometry.representative_point()
-    households = grids["households"] if "households" in grids.columns else pd.Series(pd.NA, index=grids.index)
+    if second is None:
+        households = grids["households"] if "households" in grids.columns else pd.Series(pd.NA, index=grids.index)
+        second = [None if pd.isna(h) else t("map.grid_label_households", lang, n=f"{int(h):,}") for h in households]
     rows: list[tuple[float, float, str, int, float]] = []
-    for gid, pt, h, s in zip(grids.index.astype(str), points, households, size):
-        serial = html.escape(gid[-3:] if len(gid) > 3 and gid[-3:].isdigit() else gid)
+    for gid, pt, line, s in zip(grids.index.astype(str), points, second, size):
+        if pt is None or pt.is_empty:
+            continue
+        serial = html.escape(gid[-3:] if len(gid) > 8 and gid[-3:].isdigit() else gid)   # 15-digit codes: serial
         text = f"<b>{serial}</b>"
-        if pd.notna(h):
-            text += "<br>" + html.escape(t("map.grid_label_households", lang, n=f"{int(h):,}"))
+        if line:
+            text += "<br>" + html.escape(line)
         rows.append((round(pt.x, _PRECISION), round(pt.y, _PRECISION), text, 1, float(s)))
     return rows
+
+
+def grid_label_rows(grids: gpd.GeoDataFrame, lang: Lang = "zh",
+                    second: Sequence[str | None] | None = None) -> list[tuple[float, float, str, int, float]]:
+    """Label rows for ``LabelLayer(css_class="grid")``: serial, then households or ``second``.
+
+    Every theme map labels its grids with these, so the declutter (``finish_map``)
+    shows a label only where it fits and never under another label or a control.
+    """
+    return _grid_label_rows(grids, lang, second)
+
+
+def grid_identity(grid_ids: Sequence[str] | pd.Index, grids: gpd.GeoDataFrame | None,
+                  communities: gpd.GeoDataFrame | None, lang: Lang = "zh") -> dict[str, list[str]]:
+    """Tooltip columns every grid map shows: ``community_name`` and ``flags_label`` per grid id.
+
+    The community's name comes from ``communities`` (its code when unnamed), the flags
+    from the grids layer's ``flags`` column, translated into ``lang``. Unknown grids get "".
+    """
+    ids = pd.Index([str(g) for g in grid_ids])
+    cid = pd.Series("", index=ids, dtype=object)
+    flags = pd.Series("", index=ids, dtype=object)
+    if grids is not None and len(grids):
+        gidx = grids.index.astype(str)
+        if "community_id" in grids.columns:
+            cid = pd.Series(grids["community_id"].astype(str).to_numpy(), index=gidx).groupby(level=0).first() \
+                .reindex(ids).fillna("")
+        if "flags" in grids.columns:
+            flags = pd.Series(grids["flags"].fillna("").astype(str).to_numpy(), index=gidx).groupby(level=0) \
+                .first().reindex(ids).fillna("")
+    names = (communities["name"].astype(str).set_axis(communities.index.astype(str))
+             if communities is not None and "name" in communities.columns else pd.Series(dtype=str))
+    return {"community_name": [str(names.get(c, c)) for c in cid],
+            "flags_label": [_flags_label(f, lang) for f in flags]}
 
 
 def grid_layers(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame,
