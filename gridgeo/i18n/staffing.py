@@ -171,4 +171,16 @@ STRINGS: dict[str, dict[str, str]] = {
     "err.staffing.grid_full.fix": {"zh": "先调出一人，或强制调整。", "en": "Move someone out first, or force the change."},
     "err.staffing.bad_table": {"zh": "人员配备表无效：{value}", "en": "Invalid staffing table: {value}"},
     "err.staffing.bad_table.fix": {"zh": "请用 staffing_to_table 保存。", "en": "Save it with staffing_to_table."},
+    # --- tables attached to plan versions (gridgeo.plans.store; the staffing travels with its plan) ---
+    "err.plans.table_name": {"zh": "附加表名称无效：{value}", "en": "Invalid name of an attached table: {value}"},
+    "err.plans.table_name.fix": {"zh": "使用小写字母、数字和下划线组成的名称（如 staffing），不要与方案库自身的表同名。",
+                                 "en": "Use lower-case letters, digits and _ (e.g. staffing), not a name the store uses."},
+    "err.plans.table_geometry": {"zh": "附加表只能包含普通列，不能包含几何列（{value}）",
+                                 "en": "An attached table holds plain columns, not a geometry ({value})"},
+    "err.plans.table_geometry.fix": {"zh": "删除几何列，或转成 WKT 文本后保存。", "en": "Drop the geometry column, or save it as WKT text."},
+    "err.plans.table_columns": {"zh": "附加表的列名须唯一且不能为 version_id：{value}",
+                                "en": "An attached table needs unique column names other than version_id: {value}"},
+    "err.plans.table_columns.fix": {"zh": "重命名重复的列。", "en": "Rename the duplicated columns."},
+    "err.plans.no_tables": {"zh": "没有要保存的附加表", "en": "Nothing to save: no attached table given"},
+    "err.plans.no_tables.fix": {"zh": "请提供要保存的表，例如人员配备表。", "en": "Give the table to save, e.g. the staffing."},
 }

@@ -20,7 +20,8 @@ from gridgeo.staffing.roster import (Roster, check_roster, mask_phone, mask_phon
                                      roster_from_frame, split_grid_ids)
 from gridgeo.staffing.rules import DEFAULT_STAFFING, PRESETS, GridRule, RoleRule, StaffingRules, preset
 from gridgeo.staffing.solve import Plan, SolverReport, home_distances, objective_key, solve_assignment
-from gridgeo.staffing.tables import (ASSIGNMENT_COLUMNS, GRID_COLUMNS, PLAN_TABLE_COLUMNS, assignments_table,
+from gridgeo.staffing.tables import (ASSIGNMENT_COLUMNS, GRID_COLUMNS, PLAN_TABLE_COLUMNS, PLAN_TABLE_VERSION,
+                                     assignments_table,
                                      csv_bytes, grid_table, roster_table, roster_xlsx, staffing_from_table,
                                      staffing_to_table, xlsx_bytes)
 
@@ -30,6 +31,6 @@ __all__ = [
     "Roster", "check_roster", "mask_phone", "mask_phones", "read_roster", "roster_from_frame", "split_grid_ids",
     "DEFAULT_STAFFING", "PRESETS", "GridRule", "RoleRule", "StaffingRules", "preset",
     "Plan", "SolverReport", "home_distances", "objective_key", "solve_assignment",
-    "ASSIGNMENT_COLUMNS", "GRID_COLUMNS", "PLAN_TABLE_COLUMNS", "assignments_table", "csv_bytes", "grid_table",
+    "ASSIGNMENT_COLUMNS", "GRID_COLUMNS", "PLAN_TABLE_COLUMNS", "PLAN_TABLE_VERSION", "assignments_table", "csv_bytes", "grid_table",
     "roster_table", "roster_xlsx", "staffing_from_table", "staffing_to_table", "xlsx_bytes",
 ]
