@@ -389,8 +389,8 @@ def test_cli_assign_and_check(demo, tmp_path: Path, capsys: pytest.CaptureFixtur
     grids_path = tmp_path / "grids.geojson"
     grids[["community_id", "geometry"]].to_file(grids_path)
     out = tmp_path / "out"
-    code = main(["staff", "assign", "--grids", str(grids_path), "--buildings", "data/demo/buildings.geojson",
-                 "--roster", "data/demo/staff.csv", "--rule", "pingyin", "--out", str(out)])
+    code = main(["--lang", "en", "staff", "assign", "--grids", str(grids_path), "--buildings",
+                 "data/demo/buildings.geojson", "--roster", "data/demo/staff.csv", "--rule", "pingyin", "--out", str(out)])
     stdout = capsys.readouterr().out
     assert code == 0
     assert "solver: optimal (gap 0)" in stdout
@@ -411,8 +411,8 @@ def test_cli_assign_and_check(demo, tmp_path: Path, capsys: pytest.CaptureFixtur
     per = a.dropna(subset=["grid_id"]).groupby("staff_id")["grid_id"].agg(";".join)
     roster["grid_id"] = roster["staff_id"].map(per).fillna("")
     roster.to_csv(tmp_path / "roster.csv", index=False)
-    code = main(["staff", "check", "--grids", str(grids_path), "--buildings", "data/demo/buildings.geojson",
-                 "--roster", str(tmp_path / "roster.csv"), "--rule", "pingyin",
+    code = main(["--lang", "en", "staff", "check", "--grids", str(grids_path), "--buildings",
+                 "data/demo/buildings.geojson", "--roster", str(tmp_path / "roster.csv"), "--rule", "pingyin",
                  "--move", f"{counted['staff_id'].iloc[0]}={grids.index[-1]}", "--force"])
     stdout = capsys.readouterr().out
     assert code == 1 and "shortage:" in stdout and not FULL_PHONE.search(stdout)
@@ -434,7 +434,7 @@ def test_cli_reads_a_district_folder_with_its_own_grids(demo, tmp_path: Path,
     code = main(["--lang", "zh", "staff", "assign", "--district", str(folder), "--rule", "heze",
                  "--out", str(tmp_path / "out")])
     stdout = capsys.readouterr().out
-    assert code == 0 and "网格指导员" in stdout and "solver: optimal (gap 0)" in stdout
+    assert code == 0 and "网格指导员" in stdout and "求解器：最优（差距 0）" in stdout and "缺员" in stdout
     g = pd.read_csv(tmp_path / "out" / "grid_staffing.csv", dtype={"grid_id": str}, encoding="utf-8-sig")
     assert len(g) == len(grids)
     assert g["n_instructor"].sum() == 6                     # the demo's 6 instructors, one grid each

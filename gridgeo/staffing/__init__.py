@@ -22,8 +22,8 @@ from gridgeo.staffing.rules import DEFAULT_STAFFING, PRESETS, GridRule, RoleRule
 from gridgeo.staffing.solve import Plan, SolverReport, home_distances, objective_key, solve_assignment
 from gridgeo.staffing.tables import (ASSIGNMENT_COLUMNS, GRID_COLUMNS, PLAN_TABLE_COLUMNS, PLAN_TABLE_VERSION,
                                      assignments_table,
-                                     csv_bytes, grid_table, roster_table, roster_xlsx, staffing_from_table,
-                                     staffing_to_table, xlsx_bytes)
+                                     csv_bytes, grid_table, roster_table, roster_with_staffing, roster_xlsx,
+                                     staffing_from_table, staffing_to_table, xlsx_bytes)
 
 __all__ = [
     "MEMBER_COLUMNS", "REASONS", "StaffingResult", "assign_staff", "check_staff", "edit_staff", "evaluate",
@@ -32,5 +32,6 @@ __all__ = [
     "DEFAULT_STAFFING", "PRESETS", "GridRule", "RoleRule", "StaffingRules", "preset",
     "Plan", "SolverReport", "home_distances", "objective_key", "solve_assignment",
     "ASSIGNMENT_COLUMNS", "GRID_COLUMNS", "PLAN_TABLE_COLUMNS", "PLAN_TABLE_VERSION", "assignments_table", "csv_bytes", "grid_table",
-    "roster_table", "roster_xlsx", "staffing_from_table", "staffing_to_table", "xlsx_bytes",
+    "roster_table", "roster_with_staffing", "roster_xlsx", "staffing_from_table", "staffing_to_table",
+    "xlsx_bytes",
 ]
