@@ -235,9 +235,14 @@ def demo() -> tuple[gpd.GeoDataFrame, pd.DataFrame, gpd.GeoDataFrame]:
 
 def test_demo_assignment_and_rerun_after_a_plan_edit_moves_only_touched_grids(demo, tmp_path: Path) -> None:
     grids, hh, _ = demo
-    roster = sf.read_roster("data/demo/staff.csv", grids)
-    assert len(roster.frame) == 371
-    assert (roster.frame["grid_id"] == "").all()                   # the demo roster has no grids yet
+    current = sf.read_roster("data/demo/staff.csv", grids)  # every current grid_id is a grid of the default plan
+    assert len(current.frame) == 371 and (current.frame["grid_id"] != "").sum() >= 0.9 * 371
+    checked = sf.check_staff(current, grids, hh)
+    kept = sf.assign_staff(current, grids, hh, keep_current=True)
+    assert kept.summary["moved"] == 0 and kept.summary["staffed_grids"] >= checked.summary["staffed_grids"]
+    on_file = current.frame["grid_id"][current.frame["grid_id"] != ""]
+    assert all(g in kept.pairs.get(s, ()) for s, g in on_file.items())    # everyone stays where the roster has them
+    roster = sf.roster_from_frame(current.frame.assign(grid_id=""), grids)   # a fresh assignment from here on
     first = sf.assign_staff(roster, grids, hh)
     placed = first.members[first.members["grid_id"] != ""]
     by_hand = placed.groupby("grid_id")["role"].value_counts().unstack(fill_value=0)
