@@ -14,6 +14,7 @@ from gridgeo import staffing as sf
 from gridgeo.errors import GridgeoError, PlanConflictError
 from gridgeo.i18n import t as t_in
 from gridgeo.plans.store import Workspace
+from gridgeo.tables import csv_bytes
 from pages._ui import (K, UPLOAD_ROOT, GridsInUse, _seeded, current_district, current_grids, init_state, lang,
                        md_escape, mtime, show_error, stop, t)
 
@@ -93,7 +94,8 @@ c1, c2, c3, c4 = st.columns([2.2, 2, 1.4, 1.2])
 st.session_state[RULE] = c1.selectbox(t("staffing.rule"), list(sf.PRESETS), **_kept(RULE),
                                       format_func=lambda r: t(f"staffing.rule.{r}"))
 st.session_state[MODE] = c2.radio(t("staffing.mode"), modes, **_kept(MODE),
-                                  format_func=lambda m: t(f"staffing.mode.{m}", version=store_version or ""))
+                                  format_func=lambda m: t(f"staffing.mode.{m}")
+                                  + (f" {store_version}" if m == "saved" and store_version else ""))
 st.session_state[KEEP] = c3.checkbox(t("staffing.keep_current"), **_kept(KEEP),
                                      disabled=st.session_state[MODE] != "assign")
 st.session_state[PT_GRIDS] = c4.number_input(t("staffing.part_time_grids"), min_value=1, max_value=3, step=1,
@@ -342,7 +344,7 @@ if workspace is not None and store_version is not None:
     st.caption(t("staffing.store_help"))
     s1, s2, s3 = st.columns([2, 1.2, 1.2])
     s1.text_input(t("staffing.author"), key=AUTHOR, placeholder="app")
-    note = (f"staffing from the page: {t_in(f'staffing.mode.{mode}', 'en', version=store_version)}, rule {rule}, "
+    note = (f"staffing from the page: {t_in(f'staffing.mode.{mode}', 'en')}, rule {rule}, "
             f"{s['assigned']} assigned, {s['moved']} moved")
     s2.button(t("staffing.save_to_plan"), key="staffing_save", type="primary", on_click=_save,
               args=(str(workspace.path), store_version, result, note))
@@ -356,7 +358,7 @@ d1, d2, d3 = st.columns(3)
 d1.download_button(t("staffing.download_roster"), sf.roster_xlsx(result, show_phones=show_phones, lang=lang()),
                    file_name="网格员花名册.xlsx", key="staffing_dl_roster", on_click="ignore",
                    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-d2.download_button(t("staffing.download_grids"), sf.csv_bytes(sf.grid_table(result)), file_name="grid_staffing.csv",
+d2.download_button(t("staffing.download_grids"), csv_bytes(sf.grid_table(result), lang=lang()), file_name="grid_staffing.csv",
                    mime="text/csv", key="staffing_dl_grids", on_click="ignore")
-d3.download_button(t("staffing.download_assignments"), sf.csv_bytes(sf.assignments_table(result)),
+d3.download_button(t("staffing.download_assignments"), csv_bytes(sf.assignments_table(result), lang=lang()),
                    file_name="staff_assignments.csv", mime="text/csv", key="staffing_dl_assignments", on_click="ignore")

@@ -17,7 +17,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "staffing.mode": {"zh": "人员网格", "en": "Grid of each person"},
     "staffing.mode.assign": {"zh": "自动优化分配", "en": "Optimal automatic assignment"},
     "staffing.mode.check": {"zh": "核查花名册现有网格（不调整）", "en": "Check the roster's own grids (no changes)"},
-    "staffing.mode.saved": {"zh": "方案版本 {version} 保存的配备", "en": "Staffing saved with version {version}"},
+    "staffing.mode.saved": {"zh": "方案版本保存的配备", "en": "Staffing saved with the plan version"},
     "staffing.store_saved": {"zh": "方案版本 {version} 已保存人员配备（{n} 人）。",
                              "en": "Plan version {version} carries a saved staffing ({n} people)."},
     "staffing.store_none": {"zh": "方案版本 {version} 尚未保存人员配备。", "en": "Plan version {version} has no saved staffing yet."},

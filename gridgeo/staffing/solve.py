@@ -15,10 +15,9 @@ up to ``max - min`` through its *extra* arc. The goals are strictly ordered
 
 Only the nearest grids of each person (and nearest people of each grid) are
 arcs at first; the result is then proved optimal over *all* person–grid pairs
-by pricing: the node potentials of the optimal flow (shortest paths in its
-residual network under integer weights that make the goal order strict) give
-every left-out pair's reduced cost, pairs that could improve the result are
-added and the problem is solved again, until none can.
+by pricing: the duals of the optimal solution give every left-out pair's
+(lexicographic) reduced cost, pairs that could improve the result are added and
+the problem is solved again, until none can.
 
 Two exact solvers share this model. ``method="highs"`` (default) solves one
 linear program per goal with HiGHS (``highspy``), each on the optimal face of
@@ -303,9 +302,8 @@ def _solve_role_highs(members: list[str], places: pd.DataFrame, role_grids: np.n
     returns is integral. After each goal, variables with a nonzero reduced cost
     are fixed at the bound complementary slackness demands, which leaves exactly
     the optimal face for the next goal. Left-out person–grid pairs are priced
-    with the shortest-path potentials of the integral optimum under the exact
-    lexicographic integer weights (the later goals' LP duals are degenerate) and
-    added while any could improve the result.
+    with the duals of every goal (lexicographic reduced cost) and added while
+    any could improve the result.
     """
     place_grids = [g for g, _ in places.index]
     qpos = {g: i for i, g in enumerate(place_grids)}
@@ -319,11 +317,6 @@ def _solve_role_highs(members: list[str], places: pd.DataFrame, role_grids: np.n
     lo = places["min_count"].to_numpy(dtype=float)
     hi = places["max_count"].to_numpy(dtype=float)
     stays = {(s, g) for s in members for g in current_of[s]} if keep_current else set()
-    weights = _weights(members, cap_of, places, upper[np.ix_(rows, role_grids)] if len(rows) else np.zeros((0, 0)))
-
-    def cost(sid: str, gid: str) -> int:
-        return int(round(dist(sid, gid))) - (weights[0] if (sid, gid) in stays else 0)
-
     # columns: unassigned per person | required per place | extra per place | person→place arcs (appended)
     base_up = np.concatenate([[float(cap_of[s]) for s in members], lo, hi - lo])
     fixed_cost = [  # goals 1–5 on the first 2·n_q + n_p columns
@@ -396,20 +389,25 @@ def _solve_role_highs(members: list[str], places: pd.DataFrame, role_grids: np.n
             raise RuntimeError("HiGHS returned a fractional vertex on a totally unimodular network")
         if not len(homed):
             break
-        # pricing with the shortest-path potentials of the integral optimum under the exact lexicographic
-        # integer weights (as method="flow" does): the LP duals of the later goals are degenerate (a person
-        # fixed on their current grid has a free dual), so pricing with them added columns for many rounds
+        # lexicographic pricing of left-out pairs: goals 1–4 cost 0 on a non-stay arc, goal 5 its metres
         known = set(arc_list)
-        start = n_p + 2 * n_q
-        pi = _residual_potentials(
-            members, cap_of, places, qpos, {pair: int(round(v)) for pair, v in zip(arc_list, x[start:])},
-            [int(round(v)) for v in x[:n_p]], [int(round(v)) for v in x[n_p:n_p + n_q]],
-            [int(round(v)) for v in x[n_p + n_q:start]], cost, weights)
-        threshold = _differences([pi[("q", qpos[g])] for g in place_grids], [pi[("p", s)] for s in homed])
+        y_p = [d[:n_p] for d in duals]
+        y_q = [d[n_p:] for d in duals]
+        hp = np.array([ppos[s] for s in homed], dtype=int)
+        undecided = np.ones((len(homed), n_q), dtype=bool)
+        improving = np.zeros((len(homed), n_q), dtype=bool)
+        for goal in range(4):
+            rc_pair = -(y_p[goal][hp][:, None] + y_q[goal][None, :])
+            improving |= undecided & (rc_pair < -0.5)
+            undecided &= np.abs(rc_pair) <= 0.5
+        threshold = y_p[4][hp][:, None] + y_q[4][None, :]          # metres < threshold improves
+        maybe = improving | (undecided & (sub_lower < threshold - 0.5))
         new: set[tuple[str, str]] = set()
-        for i, j in np.argwhere(sub_lower < threshold):
+        for i, j in np.argwhere(maybe):
             pair = (homed[int(i)], place_grids[int(j)])
-            if pair not in known and int(round(dist(*pair))) < threshold[i, j]:
+            if pair in known:
+                continue
+            if improving[i, j] or round(dist(*pair)) < threshold[i, j] - 0.5:
                 new.add(pair)
         if not new:
             break
@@ -417,51 +415,6 @@ def _solve_role_highs(members: list[str], places: pd.DataFrame, role_grids: np.n
     start = n_p + 2 * n_q
     flow = {pair: int(round(v)) for pair, v in zip(arc_list, x[start:])}
     return flow, len(arc_list), rounds, len(homed) * n_q, statuses
-
-
-def _weights(members: list[str], cap_of: dict[str, int], places: pd.DataFrame,
-             upper: np.ndarray) -> tuple[int, int, int, int]:
-    """Integer weights ``(w_stay, w_fill, w_hh, w_extra)`` that make the goal order strict (module docstring)."""
-    units = max(1, sum(cap_of[s] for s in members))
-    d_max = int(math.ceil(float(upper.max()))) + 1 if upper.size else 1
-    h_max = int(places["households"].max())
-    w_extra = units * d_max + 1
-    w_hh = (units + 1) * w_extra
-    w_stay = (units * (h_max + 1) + 1) * w_hh
-    w_fill = (units + 1) * w_stay
-    return w_stay, w_fill, w_hh, w_extra
-
-
-def _residual_potentials(members: list[str], cap_of: dict[str, int], places: pd.DataFrame, qpos: dict[str, int],
-                         arc_flow: dict[tuple[str, str], int], unassigned: list[int], required: list[int],
-                         extra: list[int], cost: Callable[[str, str], int],
-                         weights: tuple[int, int, int, int]) -> dict[object, int]:
-    """Node potentials of a given optimal flow: the network of ``_solve`` with these flows, then ``_potentials``."""
-    _, w_fill, w_hh, w_extra = weights
-    g = nx.DiGraph()
-    sink = ("t", 0)
-    flow: dict[object, dict[object, int]] = {sink: {}}
-    for k, sid in enumerate(members):
-        g.add_edge(("p", sid), sink, capacity=cap_of[sid], weight=0)
-        flow[("p", sid)] = {sink: unassigned[k]}
-    for j, ((gid, _), lo, hi, hh) in enumerate(zip(places.index, places["min_count"], places["max_count"],
-                                                   places["households"])):
-        q = ("q", qpos[gid])
-        flow.setdefault(q, {})
-        g.add_node(q)
-        if lo > 0:
-            g.add_edge(q, sink, capacity=int(lo), weight=-(w_fill + w_hh * int(hh)))
-            flow[q][sink] = required[j]
-        if hi > lo:
-            xn = ("x", qpos[gid])
-            g.add_edge(q, xn, capacity=int(hi - lo), weight=-w_extra)
-            g.add_edge(xn, sink, capacity=int(hi - lo), weight=0)
-            flow[q][xn] = extra[j]
-            flow[xn] = {sink: extra[j]}
-    for (sid, gid), f in arc_flow.items():
-        g.add_edge(("p", sid), ("q", qpos[gid]), capacity=1, weight=cost(sid, gid))
-        flow[("p", sid)][("q", qpos[gid])] = f
-    return _potentials(g, flow)
 
 
 def _differences(pi_q: list[int], pi_p: list[int]) -> np.ndarray:
@@ -529,7 +482,6 @@ def _potentials(g: nx.DiGraph, flow: dict[object, dict[object, int]]) -> dict[ob
     dist = [0] * len(nodes)
     queue = deque(range(len(nodes)))
     queued = [True] * len(nodes)
-    relaxed = [0] * len(nodes)
     while queue:
         u = queue.popleft()
         queued[u] = False
@@ -537,9 +489,6 @@ def _potentials(g: nx.DiGraph, flow: dict[object, dict[object, int]]) -> dict[ob
         for v, w in adj[u]:
             if du + w < dist[v]:
                 dist[v] = du + w
-                relaxed[v] += 1
-                if relaxed[v] > len(nodes):
-                    raise RuntimeError("negative cycle in a staffing residual network: the flow is not optimal")
                 if not queued[v]:
                     queued[v] = True
                     queue.append(v)
