@@ -165,12 +165,14 @@ def _selected_frame(district: io.District, building: str | None) -> gpd.GeoDataF
 
 def _metrics(ses: EditSession, check: Any) -> None:
     base = st.session_state.get(EK.BASE, check)
-    c = st.columns(4)
+    c = st.columns(5)
     c[0].metric(t("edit.page.grids"), check.n_grids, delta=check.n_grids - base.n_grids or None)
     c[1].metric(t("edit.page.within"), check.within, delta=check.within - base.within or None)
     out, out0 = len(check.out_of_bounds), len(base.out_of_bounds)
     c[2].metric(t("edit.page.out"), out, delta=out - out0 or None, delta_color="inverse")
-    c[3].metric(t("edit.page.edits"), len(ses.log))
+    ded, ded0 = check.dedicated, base.dedicated        # counted apart: exempt from the bounds
+    c[3].metric(t("edit.page.dedicated"), ded, delta=ded - ded0 or None, help=t("edit.page.dedicated_help"))
+    c[4].metric(t("edit.page.edits"), len(ses.log))
 
 
 def _take_click(ses: EditSession) -> None:

@@ -14,16 +14,17 @@ from typing import Any
 
 import folium
 import geopandas as gpd
+import pandas as pd
 
 from gridgeo.i18n import Lang, t
-from gridgeo.maps.base import (STATUS_COLOURS, GeoJSON, Legend, _geojson_layer, _label_points, _outline_style,
-                               _street_layer_data, _with_props, base_map, bounds_lat_lon, slim_geojson,
-                               street_style, use_local_assets)
+from gridgeo.maps.base import (DEDICATED_FILL, STATUS_BORDERS, STATUS_COLOURS, GeoJSON, Legend, _geojson_layer,
+                               _label_points, _outline_style, _street_layer_data, _with_props, base_map,
+                               bounds_lat_lon, grid_border_style, slim_geojson, street_style, use_local_assets)
 
 __all__ = ["EditBase", "edit_base", "edit_map", "edit_groups", "EXEMPT_COLOUR", "TOUCHED_COLOUR",
            "edit_grid_style", "selected_style"]
 
-EXEMPT_COLOUR = "#9e9ac8"     # dedicated grids: apart from the household classes
+EXEMPT_COLOUR = DEDICATED_FILL  # dedicated grids: apart from the household classes, dash-dot outline
 TOUCHED_COLOUR = "#ff7f00"    # outline of the grids the last edit changed
 SELECTED_COLOUR = "#e7298a"   # the selected building and grid
 GRID_PANE = "gridgeo_edit_grids"  # below the buildings (overlayPane, z 400), so buildings stay hoverable
@@ -59,9 +60,18 @@ def edit_base(communities: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame,
 
 
 def edit_grid_style(feature: Mapping[str, Any]) -> dict[str, Any]:
-    """Grid fill by live status; the grids the last edit touched get a thick orange outline."""
+    """Grid fill by live status; the grids the last edit touched get a thick orange outline.
+
+    A dedicated grid (``status`` exempt) is drawn apart: lavender fill and the purple
+    dash-dot outline of ``STATUS_BORDERS["exempt"]`` (dashed orange when just touched).
+    """
     p = feature["properties"]
     touched = bool(p.get("touched"))
+    if p.get("status") == "exempt":
+        b = STATUS_BORDERS["exempt"]
+        return {"fillColor": p.get("fill", EXEMPT_COLOUR), "fillOpacity": 0.6,
+                "color": TOUCHED_COLOUR if touched else b["color"], "weight": 4 if touched else b["weight"],
+                "dashArray": b["dashArray"], "opacity": 1.0}
     return {"fillColor": p.get("fill", "#bdbdbd"), "fillOpacity": 0.45,
             "color": TOUCHED_COLOUR if touched else "#1b5e20", "weight": 4 if touched else 1.2,
             "opacity": 1.0 if touched else 0.8}
@@ -94,7 +104,7 @@ def edit_map(base: EditBase) -> folium.Map:
     _geojson_layer(base.buildings, t("map.buildings", lang), _building_style, highlight=False).add_to(m)
     Legend([(t("map.legend_status", lang),
              [*((STATUS_COLOURS[s], t(f"map.status.{s}", lang)) for s in ("under", "within", "over")),
-              (EXEMPT_COLOUR, t("edit.map.dedicated", lang)), (TOUCHED_COLOUR, t("edit.map.touched", lang)),
+              (EXEMPT_COLOUR, t("edit.map.dedicated", lang), grid_border_style("exempt")), (TOUCHED_COLOUR, t("edit.map.touched", lang)),
               (SELECTED_COLOUR, t("edit.map.selected", lang))])]).add_to(m)
     return use_local_assets(m)
 
@@ -104,15 +114,19 @@ def edit_groups(grids: gpd.GeoDataFrame, base: EditBase, *, selected: gpd.GeoDat
     """The changing layers: grids (from ``EditSession.current_grids``) and the selected building."""
     lang = base.lang
     fill = [EXEMPT_COLOUR if s == "exempt" else STATUS_COLOURS.get(str(s), "#bdbdbd") for s in grids["status"]]
+    dedicated = grids["kind"].astype(str).eq("dedicated") if "kind" in grids.columns else grids["status"].eq("exempt")
+    names = grids["name"].fillna("").astype(str) if "name" in grids.columns else pd.Series("", index=grids.index)
     frame = _with_props(grids, fill=fill, status_label=[t(f"edit.status.{s}", lang) for s in grids["status"]],
-                        lock_label=[t("edit.map.locked", lang) if v else "" for v in grids["locked"]])
+                        lock_label=[t("edit.map.locked", lang) if v else "" for v in grids["locked"]],
+                        kind_label=[(t("edit.map.dedicated", lang) + (f" · {n}" if n else "")) if d
+                                    else t("edit.map.basic", lang) for d, n in zip(dedicated, names, strict=True)])
     # not simplified: 0.5 s per rerun for 118 grids, while the full cells are only ~0.25 MB
-    data = slim_geojson(frame, [grids.index.name or "grid_id", "households", "buildings", "status_label",
-                                "lock_label", "touched", "fill"])
+    data = slim_geojson(frame, [grids.index.name or "grid_id", "kind_label", "households", "buildings", "status",
+                                "status_label", "lock_label", "touched", "fill"])
     groups = [_geojson_layer(data, t("map.grids", lang), edit_grid_style,
-                             fields=["grid_id", "households", "buildings", "status_label", "lock_label"],
-                             aliases=[t("map.grid_id", lang), t("map.households", lang), t("map.buildings_n", lang),
-                                      t("map.status", lang), ""], pane=GRID_PANE)]
+                             fields=["grid_id", "kind_label", "households", "buildings", "status_label", "lock_label"],
+                             aliases=[t("map.grid_id", lang), t("map.kind", lang), t("map.households", lang),
+                                      t("map.buildings_n", lang), t("map.status", lang), ""], pane=GRID_PANE)]
     if selected is not None and len(selected):
         sel = slim_geojson(selected, [selected.index.name or "building_id"])
         groups.append(_geojson_layer(sel, t("edit.map.selected", lang), selected_style, highlight=False,

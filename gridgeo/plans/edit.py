@@ -123,6 +123,11 @@ class EditCheck:
         return int((self.table["status"] == "within").sum())
 
     @property
+    def dedicated(self) -> int:
+        """Dedicated grids (专属网格): exempt from the bounds, counted apart."""
+        return int((self.table["kind"] == "dedicated").sum())
+
+    @property
     def out_of_bounds(self) -> list[str]:
         return [str(g) for g in self.table.index[self.table["status"].isin(["under", "over"])]]
 
@@ -134,7 +139,7 @@ class EditCheck:
         """Human-readable summary: the touched grids, then every problem."""
         out = [t("edit.summary", lang, grids=self.n_grids, within=self.within,
                  out=len(self.out_of_bounds),
-                 dedicated=int((self.table["kind"] == "dedicated").sum()))]
+                 dedicated=self.dedicated)]
         for gid in self.touched:
             if gid not in self.table.index:
                 out.append(t("edit.retired", lang, grid=gid))
