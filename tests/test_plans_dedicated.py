@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import folium
 import pandas as pd
 
@@ -81,17 +83,17 @@ def test_the_editing_map_styles_a_dedicated_grid_apart_and_names_it_in_the_toolt
     assert check.dedicated == 1 and new_id not in check.out_of_bounds
     base = maps.edit_base(d.communities, d.buildings, d.streets, lang="zh")
     groups = maps.edit_groups(ses.current_grids(check), base)
-    layer = next(c for c in groups[0]._children.values() if isinstance(c, folium.GeoJson))
-    feats = {f["properties"]["grid_id"]: f for f in layer.data["features"]}
+    layer = next(c for c in groups[0]._children.values() if isinstance(c, maps.JsonLayer))
+    feats = {f["properties"]["grid_id"]: f for f in json.loads(layer.data_js)["features"]}
     mine = feats[new_id]["properties"]
     assert mine["kind_label"] == "专属网格 · 第一小学" and mine["status"] == "exempt"
     basic_id = next(g for g in feats if g != new_id and g not in check.touched)
     assert feats[basic_id]["properties"]["kind_label"] == "基础网格"
     ded_style, basic_style = maps.edit_grid_style(feats[new_id]), maps.edit_grid_style(feats[basic_id])
+    assert mine["_style"] == ded_style and feats[basic_id]["properties"]["_style"] == basic_style   # drawn so
     untouched = dict(feats[new_id], properties={**mine, "touched": False})
     assert maps.edit_grid_style(untouched)["color"] == maps.STATUS_BORDERS["exempt"]["color"]
     assert ded_style["dashArray"] and not basic_style.get("dashArray")
     assert ded_style["fillColor"] == maps.EXEMPT_COLOUR != basic_style["fillColor"]
-    tooltip = next(c for c in layer._children.values() if isinstance(c, folium.GeoJsonTooltip))
-    assert "kind_label" in tooltip.fields          # the tooltip lists the kind (and the grid's name)
+    assert "kind_label" in layer.fields and "类型" in layer.aliases     # the tooltip lists the kind (and name)
     assert "专属网格" in _legend(maps.edit_map(base))

@@ -246,6 +246,7 @@ class EditSession:
                              rebuilt=set(), log=[], retired=list(plan.meta.get("retired_grids", [])), touched=())
         self._undo: list[_State] = []
         self._redo: list[_State] = []
+        self._revision = 0
 
     # ------------------------------------------------------------------ setup
 
@@ -487,6 +488,7 @@ class EditSession:
         s.log.append(entry)
         self._undo.append(before)
         self._redo.clear()
+        self._revision += 1
         return self.check()
 
     # ------------------------------------------------------------------ edits
@@ -850,6 +852,7 @@ class EditSession:
         if self._undo:
             self._redo.append(self._state)
             self._state = self._undo.pop()
+            self._revision += 1
         return self.check()
 
     def redo(self) -> EditCheck:
@@ -857,7 +860,13 @@ class EditSession:
         if self._redo:
             self._undo.append(self._state)
             self._state = self._redo.pop()
+            self._revision += 1
         return self.check()
+
+    @property
+    def revision(self) -> int:
+        """A number that changes with every edit, undo, redo and save: key caches of maps and checks by it."""
+        return self._revision
 
     @property
     def can_undo(self) -> bool:
@@ -1009,6 +1018,7 @@ class EditSession:
         self._state.log = []
         self._undo.clear()
         self._redo.clear()
+        self._revision += 1
 
     # ------------------------------------------------------------------ for maps
 
