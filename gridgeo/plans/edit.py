@@ -30,7 +30,8 @@ from scipy.sparse.csgraph import connected_components
 from gridgeo.errors import InputError, Problem
 from gridgeo.i18n import Lang, t
 from gridgeo.partition.community import _ranges as community_ranges
-from gridgeo.partition.community import _solve_component, compound_of
+from gridgeo.partition import solve_cells
+from gridgeo.partition.community import compound_of
 from gridgeo.partition.engine import prepare_inputs
 from gridgeo.partition.search import Budget, Graph, SearchParams, polish, split
 from gridgeo.partition.tessellation import CommunityPieces, robust_union, tessellate
@@ -666,8 +667,7 @@ class EditSession:
         parts: list[IntArray] = []
         for c in range(n):
             cells = idx[comp == c]
-            solved = _solve_component(pc, cells - off, self.rules, rng, self.params)
-            parts.extend(part + off for part in solved.parts)
+            parts.extend(part + off for part in solve_cells(pc, cells - off, self.rules, rng, self.params))
         before = self._snapshot()
         label = s.label.copy()
         old_of = {g: set(self._idx(g).tolist()) for g in free}
