@@ -55,6 +55,19 @@ def _edit_frame(page: object) -> object:
         page.wait_for_timeout(500)  # type: ignore[attr-defined]
 
 
+def _in_edit_frame(page: object, js: str, timeout_s: float = 60) -> None:
+    """Wait until ``js`` is true in the editing map, looking again when a rerun replaced the iframe."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        frame = _edit_frame(page)
+        try:
+            frame.wait_for_function(js, timeout=max(1_000, int((deadline - time.monotonic()) * 1000)))  # type: ignore[attr-defined]
+            return
+        except Exception as exc:  # noqa: BLE001 - only a detached frame is retried
+            if "detached" not in str(exc) or time.monotonic() > deadline:
+                raise
+
+
 def _click_building(page: object, lon: float, lat: float) -> None:
     frame = _edit_frame(page)
     frame.wait_for_function("() => window.map && Object.keys(window.map._layers).length > 20",  # type: ignore[attr-defined]
@@ -118,9 +131,8 @@ def test_click_a_building_move_it_and_see_the_counts_change(server: str, browser
             f"() => [...document.querySelectorAll('[data-testid=\"stMetric\"]')].some(m => m.innerText.includes("
             f"'{t('edit.page.dedicated', 'zh')}') && m.querySelector('[data-testid=\"stMetricValue\"]')"
             f".innerText.trim() === '1')", timeout=60_000)
-        _edit_frame(page).wait_for_function(  # type: ignore[attr-defined]
-            f"() => [...document.querySelectorAll('path')].some(p => p.getAttribute('fill') === '{maps.EXEMPT_COLOUR}'"
-            " && p.getAttribute('stroke-dasharray'))", timeout=60_000)
+        _in_edit_frame(page, "() => [...document.querySelectorAll('path')].some(p => p.getAttribute('fill') === "
+                             f"'{maps.EXEMPT_COLOUR}' && p.getAttribute('stroke-dasharray'))")
         assert _edits(page, "zh") == "2"
         page.wait_for_timeout(800)  # type: ignore[attr-defined]
         page.screenshot(path=str(ARTIFACTS / "planner_edit_zh.png"), full_page=True)  # type: ignore[attr-defined]
@@ -135,8 +147,7 @@ def test_click_a_building_move_it_and_see_the_counts_change(server: str, browser
             page.get_by_text(t("edit.page.toggle", "en")).click()  # type: ignore[attr-defined]
         page.get_by_label(t("edit.page.building_id", "en")).wait_for(timeout=120_000)  # type: ignore[attr-defined]
         assert _edits(page, "en") == "2"
-        _edit_frame(page).wait_for_function(  # type: ignore[attr-defined]
-            "() => document.querySelectorAll('path[stroke=\"#ff7f00\"]').length >= 2", timeout=60_000)
+        _in_edit_frame(page, "() => document.querySelectorAll('path[stroke=\"#ff7f00\"]').length >= 2")
         page.wait_for_timeout(800)  # type: ignore[attr-defined]
         page.screenshot(path=str(ARTIFACTS / "planner_edit_en.png"), full_page=True)  # type: ignore[attr-defined]
     finally:
