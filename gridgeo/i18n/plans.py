@@ -168,9 +168,4 @@ STRINGS: dict[str, dict[str, str]] = {
     "plans.show_map": {"zh": "在地图上显示比较", "en": "Show the comparison on a map"},
     "plans.show_version_map": {"zh": "在地图上显示此版本（专属网格单独标出）",
                                "en": "Show this version on a map (dedicated grids drawn apart)"},
-    # flags an evaluation adds (gridgeo.plans.evaluate), shown in map tooltips
-    "flag.not_contiguous": {"zh": "不连片", "en": "not one piece"},
-    "flag.crosses_community": {"zh": "跨社区边界", "en": "crosses the community boundary"},
-    "flag.empty": {"zh": "无住户", "en": "no households"},
-    "flag.out_of_bounds": {"zh": "户数超出范围", "en": "households outside the bounds"},
 }
