@@ -111,6 +111,19 @@ def comparison_layers(path: str, stamp: str, a: str, b: str, district_path: str,
                             lang="en" if language == "en" else "zh")
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def version_layers(path: str, stamp: str, version: str, district_path: str, district_mtime: float,
+                   language: str) -> maps.GridLayers:
+    """Slim GeoJSON of one saved version's map: grids by evaluated status, dedicated grids apart."""
+    from gridgeo.plans.evaluate import as_frame
+    from pages._ui import load_district
+
+    d = load_district(district_path, district_mtime)
+    ev = evaluation(path, stamp, version, district_path, district_mtime)
+    grids = as_frame(ev.grids, load_version(path, stamp, version).grids.geometry)
+    return maps.grid_layers(grids, d.communities, d.streets, lang="en" if language == "en" else "zh")
+
+
 @dataclass(frozen=True)
 class StoreGrids:
     """The grids of a store version for the other pages."""
@@ -256,6 +269,11 @@ def _versions_tab(ws: Workspace, district: io.District) -> None:
         st.caption(t("plans.retired_list", codes=md_escape(", ".join(sorted(retired)))))
     st.subheader(t("plans.grid_table"))
     st.dataframe(_grid_frame(ev), hide_index=True, width="stretch", height=360)
+    # drawn on request, like the comparison: one map iframe per page keeps the page light
+    if st.toggle(t("plans.show_version_map"), key="plans_show_version_map"):
+        layers = version_layers(str(ws.path), _stamp(ws), version, src, mtime(src), lang())
+        st_folium(maps.grid_map(layers, osm=bool(st.session_state.get(K.OSM))), key="plans_version_map",
+                  returned_objects=[], use_container_width=True, height=520)
     chosen: dict[str, str] = st.session_state.setdefault(PK.CHOSEN, {})
     b1, b2, b3, b4 = st.columns(4)
     if b1.button(t("plans.use"), key="plans_use"):

@@ -36,8 +36,9 @@ __all__ = [
     "household_colour", "household_class_labels",
     "slim_geojson", "building_style", "community_style", "street_style", "station_style", "grid_style",
     "highlight_style", "use_local_assets", "base_map", "overview_layers", "overview_map",
-    "grid_layers", "grid_map", "GRID_PALETTE", "STATUS_BORDERS", "grid_colour_index", "grid_border_style",
-    "LabelLayer", "Declutter", "grid_label_rows", "grid_identity", "MetricScale", "FitOnResize", "LazyGeoJson", "MAX_EAGER_BUILDINGS", "LEGEND_PADDING", "finish_map",
+    "grid_layers", "grid_map", "GRID_PALETTE", "STATUS_BORDERS", "DEDICATED_FILL", "grid_colour_index", "grid_border_style",
+    "LabelLayer", "Declutter", "grid_label_rows", "grid_identity", "MetricScale", "FitOnResize", "LazyGeoJson",
+    "MAX_EAGER_BUILDINGS", "LEGEND_PADDING", "finish_map",
 ]
 
 GeoJSON = dict[str, Any]
@@ -76,7 +77,12 @@ STATUS_BORDERS: dict[str, dict[str, Any]] = {
     "within": {"color": "#404040", "weight": 1.2, "dashArray": None},
     "under": {"color": "#1f5fbf", "weight": 3.5, "dashArray": "7 5"},
     "over": {"color": "#c0182b", "weight": 3.5, "dashArray": "2 5"},
+    # dedicated grids (专属网格: school, hospital, market, park) are exempt from the bounds: drawn apart,
+    # a purple dash-dot outline over a lavender fill, whatever their households
+    "exempt": {"color": "#54278f", "weight": 3.0, "dashArray": "12 4 2 4"},
 }
+#: Fill of a dedicated grid (instead of the neighbour-colouring palette).
+DEDICATED_FILL = "#9e9ac8"
 #: Leaflet fitBounds padding (px): the district is fitted left of the legend column, below
 #: the zoom buttons, so no feature or label starts under a control.
 LEGEND_PADDING: tuple[tuple[int, int], tuple[int, int]] = ((56, 24), (215, 24))
@@ -161,14 +167,18 @@ def grid_style(feature: Mapping[str, Any]) -> dict[str, Any]:
     """Style a grid: ``fill`` (its colour class, neighbours differ) and a border by ``status``."""
     p = feature["properties"]
     border = STATUS_BORDERS.get(p.get("status") or "within", STATUS_BORDERS["within"])
-    return {"fillColor": p.get("fill", _MISSING_COLOUR), "fillOpacity": 0.55, "opacity": 0.95, **border}
+    dedicated = p.get("status") == "exempt"
+    return {"fillColor": p.get("fill", _MISSING_COLOUR), "fillOpacity": 0.7 if dedicated else 0.55,
+            "opacity": 0.95, **border}
 
 
 def grid_border_style(status: str | None) -> str:
     """CSS of a legend swatch drawn like a grid of ``status`` (its border)."""
     b = STATUS_BORDERS.get(status or "within", STATUS_BORDERS["within"])
-    line = "dashed" if b["dashArray"] and b["dashArray"].startswith("7") else "dotted" if b["dashArray"] else "solid"
-    return f"border:{max(1, round(b['weight'] * 0.8))}px {line} {b['color']};background:#f4f4f4"
+    line = ("dashed" if b["dashArray"] and b["dashArray"].startswith(("7", "12")) else "dotted" if b["dashArray"]
+            else "solid")
+    background = DEDICATED_FILL if status == "exempt" else "#f4f4f4"
+    return f"border:{max(1, round(b['weight'] * 0.8))}px {line} {b['color']};background:{background}"
 
 
 def grid_colour_index(grids: gpd.GeoDataFrame) -> pd.Series:
@@ -896,6 +906,9 @@ def grid_layers(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame,
     """
     status = (grids["status"].astype(str) if "status" in grids.columns
               else pd.Series("", index=grids.index))
+    dedicated = (grids["kind"].astype(str) == "dedicated").to_numpy() if "kind" in grids.columns \
+        else np.zeros(len(grids), dtype=bool)
+    status = status.where(~dedicated, "exempt")       # exempt from the bounds, never "out of bounds"
     colour = grid_colour_index(grids)
     names = communities["name"].astype(str) if "name" in communities.columns else pd.Series(dtype=str)
     community_name = (grids["community_id"].astype(str).map(names).fillna(grids["community_id"].astype(str))
@@ -903,8 +916,11 @@ def grid_layers(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame,
     pp = grids["polsby_popper"].astype("float64").round(2) if "polsby_popper" in grids.columns else None
     flags = grids["flags"] if "flags" in grids.columns else pd.Series("", index=grids.index)
     frame = _with_props(
-        grids, fill=[GRID_PALETTE[i % len(GRID_PALETTE)] for i in colour], status=status.to_numpy(),
-        status_label=[t(f"map.status.{s}", lang) if s in STATUS_COLOURS else "" for s in status],
+        grids,
+        fill=[DEDICATED_FILL if d else GRID_PALETTE[i % len(GRID_PALETTE)] for i, d in zip(colour, dedicated, strict=True)],
+        status=status.to_numpy(),
+        status_label=[t(f"map.status.{s}", lang) if s in STATUS_COLOURS else t("map.status.exempt", lang)
+                      if s == "exempt" else "" for s in status],
         community_name=community_name.to_numpy(),
         flags_label=[_flags_label(f, lang) for f in flags],
         **({"pp": pp.to_numpy()} if pp is not None else {}),
@@ -916,6 +932,8 @@ def grid_layers(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame,
     outlines = slim_geojson(communities, [communities.index.name or "community_id", "name"],
                             tolerance_m=tolerance, coverage=True)
     counts = {s: int((status == s).sum()) for s in ("under", "within", "over")}
+    if dedicated.any():                               # counted apart, only when the plan has some
+        counts["exempt"] = int(dedicated.sum())
     return GridLayers(grids=data, communities=outlines, labels=_label_points(communities),
                       grid_labels=_grid_label_rows(grids, lang),
                       buildings=None if buildings is None or buildings.empty else _building_layer_data(buildings),
@@ -959,6 +977,9 @@ def grid_map(layers: GridLayers, *, osm: bool = False, stations: Any = None) -> 
     counts = layers.status_counts
     status_items = [(STATUS_COLOURS[s], t(f"map.legend.{s}", lang, n=f"{counts.get(s, 0):,}"), grid_border_style(s))
                     for s in ("within", "under", "over")]
+    if counts.get("exempt"):                   # dedicated grids: their own entry, only when the plan has some
+        status_items.append((DEDICATED_FILL, t("map.legend.exempt", lang, n=f"{counts['exempt']:,}"),
+                             grid_border_style("exempt")))
     sections: list[tuple[str, Sequence[tuple[str, ...]]]] = [
         (t("map.legend_status", lang), status_items),
         (t("map.legend_fill", lang), [(GRID_PALETTE[0], t("map.legend_fill_note", lang),
