@@ -200,6 +200,15 @@ def solve_assignment(roster: Roster, grids: gpd.GeoDataFrame, households: pd.Ser
             exact[key] = float(shapely.distance(hpts[hpos[sid]], polys[gpos[gid]])) if sid in hpos else 0.0
         return exact[key]
 
+    def dists(pairs: list[tuple[str, str]]) -> np.ndarray:
+        todo = [pq for pq in pairs if pq not in exact]
+        if todo:
+            a = np.array([hpos[s] for s, _ in todo], dtype=int)
+            b = np.array([gpos[g] for _, g in todo], dtype=int)
+            for pq, d in zip(todo, shapely.distance(hpts[a], polys[b]).tolist()):
+                exact[pq] = float(d)
+        return np.array([exact[pq] for pq in pairs], dtype=float)
+
     # --- one independent network per role: a leader never takes a worker's place
     role_of = {str(s): str(r) for s, r in elig["role"].items()}
     current_of = {str(s): tuple(c) for s, c in elig["current"].items()}
@@ -216,7 +225,7 @@ def solve_assignment(roster: Roster, grids: gpd.GeoDataFrame, households: pd.Ser
         args = (members, role_places, role_grids, grid_ids, current_of, cap_of, hpos, lower, upper, dist)
         if method == "highs":
             flow, arcs, rounds, priced, messages = _solve_role_highs(*args, keep_current=keep_current,
-                                                                     candidates=candidates)
+                                                                     candidates=candidates, dists=dists)
             statuses.update(messages)
         else:
             flow, arcs, rounds, priced = _solve_role(*args, keep_current=keep_current, candidates=candidates)
@@ -306,7 +315,7 @@ def _solve_role(members: list[str], places: pd.DataFrame, role_grids: np.ndarray
 def _solve_role_highs(members: list[str], places: pd.DataFrame, role_grids: np.ndarray, grid_ids: list[str],
                       current_of: dict[str, tuple[str, ...]], cap_of: dict[str, int], hpos: dict[str, int],
                       lower: np.ndarray, upper: np.ndarray, dist: Callable[[str, str], float], *,
-                      keep_current: bool, candidates: int
+                      keep_current: bool, candidates: int, dists: Callable[[list[tuple[str, str]]], np.ndarray]
                       ) -> tuple[dict[tuple[str, str], int], int, int, int, list[str]]:
     """Solve one role lexicographically with HiGHS: one LP per goal, each on the optimal face of the last.
 
@@ -329,6 +338,13 @@ def _solve_role_highs(members: list[str], places: pd.DataFrame, role_grids: np.n
     lo = places["min_count"].to_numpy(dtype=float)
     hi = places["max_count"].to_numpy(dtype=float)
     stays = {(s, g) for s in members for g in current_of[s]} if keep_current else set()
+    weights = _weights(members, cap_of, places, upper[np.ix_(rows, role_grids)] if len(rows) else np.zeros((0, 0)))
+
+    def cost(sid: str, gid: str) -> int:
+        return int(round(dist(sid, gid))) - (weights[0] if (sid, gid) in stays else 0)
+
+    known_m: np.ndarray | None = None
+    hrow: dict[str, int] = {}
     # columns: unassigned per person | required per place | extra per place | person→place arcs (appended)
     base_up = np.concatenate([[float(cap_of[s]) for s in members], lo, hi - lo])
     fixed_cost = [  # goals 1–5 on the first 2·n_q + n_p columns
@@ -401,8 +417,19 @@ def _solve_role_highs(members: list[str], places: pd.DataFrame, role_grids: np.n
             raise RuntimeError("HiGHS returned a fractional vertex on a totally unimodular network")
         if not len(homed):
             break
-        # lexicographic pricing of left-out pairs: goals 1–4 cost 0 on a non-stay arc, goal 5 its metres
-        known = set(arc_list)
+        # Pricing, with two dual certificates: the LP duals of every goal (lexicographic reduced cost) and
+        # the shortest-path potentials of the integral optimum under the exact integer weights. Either one
+        # with no improving left-out pair proves the optimum over all pairs. Both are needed: the later
+        # goals' LP duals are degenerate when people keep their grids (a person fixed on their current
+        # grid has a free dual), and the potentials overstate the grids with an empty required place.
+        # A round adds the pairs both certificates call improving, else the smaller of the two sets.
+        if known_m is None:
+            known_m = np.zeros((len(homed), n_q), dtype=bool)
+            hrow = {s: i for i, s in enumerate(homed)}
+        fresh_arcs = arc_list[len(arc_list) - len(pending):] if pending else []
+        for s_, g_ in fresh_arcs:
+            if s_ in hrow:
+                known_m[hrow[s_], qpos[g_]] = True
         y_p = [d[:n_p] for d in duals]
         y_q = [d[n_p:] for d in duals]
         hp = np.array([ppos[s] for s in homed], dtype=int)
@@ -412,21 +439,84 @@ def _solve_role_highs(members: list[str], places: pd.DataFrame, role_grids: np.n
             rc_pair = -(y_p[goal][hp][:, None] + y_q[goal][None, :])
             improving |= undecided & (rc_pair < -0.5)
             undecided &= np.abs(rc_pair) <= 0.5
-        threshold = y_p[4][hp][:, None] + y_q[4][None, :]          # metres < threshold improves
-        maybe = improving | (undecided & (sub_lower < threshold - 0.5))
-        new: set[tuple[str, str]] = set()
-        for i, j in np.argwhere(maybe):
-            pair = (homed[int(i)], place_grids[int(j)])
-            if pair in known:
-                continue
-            if improving[i, j] or round(dist(*pair)) < threshold[i, j] - 0.5:
-                new.add(pair)
+        lp_threshold = np.where(improving, np.inf, np.where(undecided, y_p[4][hp][:, None] + y_q[4][None, :] - 0.5,
+                                                            -np.inf))          # metres < threshold improves
+        maybe_lp = (sub_lower < lp_threshold) & ~known_m
+        new = _exact_pairs(maybe_lp, lp_threshold, homed, place_grids, dists)
         if not new:
-            break
+            break                                       # the LP duals prove the optimum
+        start = n_p + 2 * n_q
+        pi = _residual_potentials(
+            members, cap_of, places, qpos, {pair: int(round(v)) for pair, v in zip(arc_list, x[start:])},
+            [int(round(v)) for v in x[:n_p]], [int(round(v)) for v in x[n_p:n_p + n_q]],
+            [int(round(v)) for v in x[n_p + n_q:start]], cost, weights)
+        pot_threshold = _differences([pi[("q", qpos[g])] for g in place_grids], [pi[("p", s)] for s in homed])
+        new_pot = _exact_pairs((sub_lower < pot_threshold) & ~known_m, pot_threshold, homed, place_grids, dists)
+        if not new_pot:
+            break                                       # the potentials prove the optimum
+        both = new & new_pot
+        new = both or min(new, new_pot, key=len)
         pending = sorted(new)
     start = n_p + 2 * n_q
     flow = {pair: int(round(v)) for pair, v in zip(arc_list, x[start:])}
     return flow, len(arc_list), rounds, len(homed) * n_q, statuses
+
+
+def _exact_pairs(maybe: np.ndarray, threshold: np.ndarray, homed: list[str], place_grids: list[str],
+                 dists: Callable[[list[tuple[str, str]]], np.ndarray]) -> set[tuple[str, str]]:
+    """The pairs of ``maybe`` (by their distance's lower bound) whose rounded metres are below ``threshold``."""
+    ii, jj = np.nonzero(maybe)
+    if not len(ii):
+        return set()
+    pairs = [(homed[i], place_grids[j]) for i, j in zip(ii.tolist(), jj.tolist())]
+    metres = np.round(dists(pairs))
+    keep = metres < threshold[ii, jj]
+    return {pq for pq, k in zip(pairs, keep.tolist()) if k}
+
+
+def _weights(members: list[str], cap_of: dict[str, int], places: pd.DataFrame,
+             upper: np.ndarray) -> tuple[int, int, int, int]:
+    """Integer weights ``(w_stay, w_fill, w_hh, w_extra)`` that make the goal order strict (module docstring)."""
+    units = max(1, sum(cap_of[s] for s in members))
+    d_max = int(math.ceil(float(upper.max()))) + 1 if upper.size else 1
+    h_max = int(places["households"].max())
+    w_extra = units * d_max + 1
+    w_hh = (units + 1) * w_extra
+    w_stay = (units * (h_max + 1) + 1) * w_hh
+    w_fill = (units + 1) * w_stay
+    return w_stay, w_fill, w_hh, w_extra
+
+
+def _residual_potentials(members: list[str], cap_of: dict[str, int], places: pd.DataFrame, qpos: dict[str, int],
+                         arc_flow: dict[tuple[str, str], int], unassigned: list[int], required: list[int],
+                         extra: list[int], cost: Callable[[str, str], int],
+                         weights: tuple[int, int, int, int]) -> dict[object, int]:
+    """Node potentials of a given optimal flow: the network of ``_solve`` with these flows, then ``_potentials``."""
+    _, w_fill, w_hh, w_extra = weights
+    g = nx.DiGraph()
+    sink = ("t", 0)
+    flow: dict[object, dict[object, int]] = {sink: {}}
+    for k, sid in enumerate(members):
+        g.add_edge(("p", sid), sink, capacity=cap_of[sid], weight=0)
+        flow[("p", sid)] = {sink: unassigned[k]}
+    for j, ((gid, _), lo, hi, hh) in enumerate(zip(places.index, places["min_count"], places["max_count"],
+                                                   places["households"])):
+        q = ("q", qpos[gid])
+        flow.setdefault(q, {})
+        g.add_node(q)
+        if lo > 0:
+            g.add_edge(q, sink, capacity=int(lo), weight=-(w_fill + w_hh * int(hh)))
+            flow[q][sink] = required[j]
+        if hi > lo:
+            xn = ("x", qpos[gid])
+            g.add_edge(q, xn, capacity=int(hi - lo), weight=-w_extra)
+            g.add_edge(xn, sink, capacity=int(hi - lo), weight=0)
+            flow[q][xn] = extra[j]
+            flow[xn] = {sink: extra[j]}
+    for (sid, gid), f in arc_flow.items():
+        g.add_edge(("p", sid), ("q", qpos[gid]), capacity=1, weight=cost(sid, gid))
+        flow[("p", sid)][("q", qpos[gid])] = f
+    return _potentials(g, flow)
 
 
 def _differences(pi_q: list[int], pi_p: list[int]) -> np.ndarray:
@@ -494,6 +584,7 @@ def _potentials(g: nx.DiGraph, flow: dict[object, dict[object, int]]) -> dict[ob
     dist = [0] * len(nodes)
     queue = deque(range(len(nodes)))
     queued = [True] * len(nodes)
+    relaxed = [0] * len(nodes)
     while queue:
         u = queue.popleft()
         queued[u] = False
@@ -501,6 +592,9 @@ def _potentials(g: nx.DiGraph, flow: dict[object, dict[object, int]]) -> dict[ob
         for v, w in adj[u]:
             if du + w < dist[v]:
                 dist[v] = du + w
+                relaxed[v] += 1
+                if relaxed[v] > len(nodes):
+                    raise RuntimeError("negative cycle in a staffing residual network: the flow is not optimal")
                 if not queued[v]:
                     queued[v] = True
                     queue.append(v)
