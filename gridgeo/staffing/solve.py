@@ -15,9 +15,13 @@ up to ``max - min`` through its *extra* arc. The goals are strictly ordered
 
 Only the nearest grids of each person (and nearest people of each grid) are
 arcs at first; the result is then proved optimal over *all* person–grid pairs
-by pricing: the duals of the optimal solution give every left-out pair's
+by pricing: a dual of the optimal solution gives every left-out pair's
 (lexicographic) reduced cost, pairs that could improve the result are added and
-the problem is solved again, until none can.
+the problem is solved again, until none can. The HiGHS solver prices with two
+duals, the LP duals of every goal and the residual-network potentials of the
+integral optimum; it stops as soon as either proves the optimum, and a round
+adds only pairs both call improving (else the smaller set), at most
+``PRICE_PER_ROUND`` per person and per grid, the most negative first.
 
 Two exact solvers share this model. ``method="highs"`` (default) solves one
 linear program per goal with HiGHS (``highspy``), each on the optimal face of
@@ -50,6 +54,8 @@ from gridgeo.errors import InputError
 from gridgeo.i18n import Lang, t
 from gridgeo.staffing.roster import Roster, split_grid_ids
 from gridgeo.staffing.rules import DEFAULT_STAFFING, StaffingRules
+
+PRICE_PER_ROUND = 10   # pairs a pricing round adds at most per person and per grid (the most improving)
 
 __all__ = ["SolverReport", "Plan", "solve_assignment", "home_distances", "objective_key"]
 
@@ -322,9 +328,11 @@ def _solve_role_highs(members: list[str], places: pd.DataFrame, role_grids: np.n
     The network's constraint matrix is totally unimodular, so every vertex HiGHS
     returns is integral. After each goal, variables with a nonzero reduced cost
     are fixed at the bound complementary slackness demands, which leaves exactly
-    the optimal face for the next goal. Left-out person–grid pairs are priced
-    with the duals of every goal (lexicographic reduced cost) and added while
-    any could improve the result.
+    the optimal face for the next goal. For goals 1–4 a uniform dual is used
+    where it fits (``_uniform_duals``): HiGHS's own is degenerate there. Left-out
+    person–grid pairs are priced with the duals of every goal (lexicographic
+    reduced cost) and with the residual-network potentials; either certificate
+    with no improving pair proves the optimum.
     """
     place_grids = [g for g, _ in places.index]
     qpos = {g: i for i, g in enumerate(place_grids)}
@@ -385,6 +393,8 @@ def _solve_role_highs(members: list[str], places: pd.DataFrame, role_grids: np.n
                 arc_cost[goal] = np.concatenate([arc_cost[goal], extra])
             arc_list += pending
         n_v = n_p + 2 * n_q + len(arc_list)
+        lonely = np.ones(n_p, dtype=bool)         # people without any arc (no home, no current grid)
+        lonely[[ppos[s] for s, _ in arc_list]] = False
         cols = np.arange(n_v, dtype=np.int32)
         low = np.zeros(n_v)
         up = np.concatenate([base_up, np.ones(len(arc_list))])
@@ -404,8 +414,12 @@ def _solve_role_highs(members: list[str], places: pd.DataFrame, role_grids: np.n
             if status != "Optimal":
                 raise RuntimeError(f"HiGHS failed on a staffing network: {status}")
             sol = h.getSolution()
-            duals.append(np.asarray(sol.row_dual, dtype=float))
+            y = np.asarray(sol.row_dual, dtype=float)
             rc = np.asarray(sol.col_dual, dtype=float)          # c - Aᵀy
+            xs = np.asarray(sol.col_value, dtype=float)
+            if goal < 4:
+                y, rc = _uniform_duals(y, rc, xs, c, low, up, n_p, n_q, lonely)
+            duals.append(y)
             fix_low = (rc > 0.5) & free
             fix_up = (rc < -0.5) & free
             if fix_low.any() or fix_up.any():
@@ -454,24 +468,77 @@ def _solve_role_highs(members: list[str], places: pd.DataFrame, role_grids: np.n
         new_pot = _exact_pairs((sub_lower < pot_threshold) & ~known_m, pot_threshold, homed, place_grids, dists)
         if not new_pot:
             break                                       # the potentials prove the optimum
-        both = new & new_pot
-        new = both or min(new, new_pot, key=len)
-        pending = sorted(new)
+        both = {pq: new_pot[pq] for pq in new.keys() & new_pot.keys()}
+        pending = sorted(_best_pairs(both or min(new, new_pot, key=len), PRICE_PER_ROUND))
     start = n_p + 2 * n_q
     flow = {pair: int(round(v)) for pair, v in zip(arc_list, x[start:])}
     return flow, len(arc_list), rounds, len(homed) * n_q, statuses
 
 
+def _uniform_duals(y: np.ndarray, rc: np.ndarray, x: np.ndarray, c: np.ndarray, low: np.ndarray, up: np.ndarray,
+                   n_p: int, n_q: int, lonely: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Duals of goals 1–4 under which every person–grid pair prices at its own cost (0 unless a stay).
+
+    Any person may serve any grid, so these goals are decided by counts and by
+    which grids are filled, not by who goes where. The dual ``y_p = -t`` for
+    every person and ``y_q = t`` for every place gives each arc the reduced
+    cost ``c_arc``; it is optimal when some ``t`` satisfies complementary
+    slackness on the other columns (e.g. ``t = 0`` when the goal is at its
+    ideal, ``t = 1`` when a short roster fills only required places, ``t`` = the
+    households of the last grid left short). HiGHS's own dual is degenerate
+    there: it fixes arcs and makes every empty place look reachable from
+    everyone. People without any arc (``lonely``) get ``y_p = 0``: their only
+    column is "unassigned". Returns HiGHS's dual when no ``t`` fits (it is always valid)."""
+    m = n_p + 2 * n_q
+    free = (up > low) & np.concatenate([~lonely, np.ones(len(up) - n_p, dtype=bool)])
+    at_low = np.abs(x - low) < 1e-6
+    at_up = np.abs(x - up) < 1e-6
+    arcs_c = c[m:]
+    arcs_free = free[m:]
+    if np.any(arcs_free & (((arcs_c > 0.5) & ~at_low[m:]) | ((arcs_c < -0.5) & ~at_up[m:]))):
+        return y, rc
+    sign = np.concatenate([np.ones(n_p), np.ones(2 * n_q)])   # rc = c + t on every non-arc column
+    base = c[:m]
+    tol = 1e-6
+    cands = sorted({0.0, *(-base[free[:m]]).round(6).tolist()})
+    for t in cands:
+        r = base + sign * t
+        bad = free[:m] & (((r > tol) & ~at_low[:m]) | ((r < -tol) & ~at_up[:m]))
+        if not bad.any():
+            rows = np.concatenate([np.where(lonely, 0.0, -t), np.full(n_q, t)])
+            r[:n_p] = np.where(lonely, base[:n_p], r[:n_p])
+            return rows, np.concatenate([r, arcs_c])
+    return y, rc
+
+
 def _exact_pairs(maybe: np.ndarray, threshold: np.ndarray, homed: list[str], place_grids: list[str],
-                 dists: Callable[[list[tuple[str, str]]], np.ndarray]) -> set[tuple[str, str]]:
-    """The pairs of ``maybe`` (by their distance's lower bound) whose rounded metres are below ``threshold``."""
+                 dists: Callable[[list[tuple[str, str]]], np.ndarray]
+                 ) -> dict[tuple[str, str], tuple[float, float]]:
+    """The pairs of ``maybe`` (by their distance's lower bound) whose rounded metres are below ``threshold``,
+    each with (metres - threshold, metres): the reduced cost, more negative for a better pair."""
     ii, jj = np.nonzero(maybe)
     if not len(ii):
-        return set()
+        return {}
     pairs = [(homed[i], place_grids[j]) for i, j in zip(ii.tolist(), jj.tolist())]
     metres = np.round(dists(pairs))
-    keep = metres < threshold[ii, jj]
-    return {pq for pq, k in zip(pairs, keep.tolist()) if k}
+    slack = metres - threshold[ii, jj]
+    return {pq: (sl, m) for pq, sl, m in zip(pairs, slack.tolist(), metres.tolist()) if sl < 0}
+
+
+def _best_pairs(found: dict[tuple[str, str], tuple[float, float]], per: int) -> set[tuple[str, str]]:
+    """The most improving pairs: at most ``per`` for each person and for each grid, best reduced cost first.
+
+    The best pair overall is always kept, so a pricing round adds at least one pair (deterministic order)."""
+    taken: set[tuple[str, str]] = set()
+    n_person: dict[str, int] = {}
+    n_grid: dict[str, int] = {}
+    for pq in sorted(found, key=lambda pq: (found[pq], pq)):
+        s, g = pq
+        if n_person.get(s, 0) < per and n_grid.get(g, 0) < per:
+            taken.add(pq)
+            n_person[s] = n_person.get(s, 0) + 1
+            n_grid[g] = n_grid.get(g, 0) + 1
+    return taken
 
 
 def _weights(members: list[str], cap_of: dict[str, int], places: pd.DataFrame,
@@ -569,8 +636,12 @@ def _solve(members: list[str], cap_of: dict[str, int], places: pd.DataFrame, qpo
     return flow, _potentials(g, flow_dict)
 
 
-def _potentials(g: nx.DiGraph, flow: dict[object, dict[object, int]]) -> dict[object, int]:
-    """Shortest-path distances in the residual network from a virtual root (Bellman–Ford, queue)."""
+def _potentials(g: nx.DiGraph, flow: dict[object, dict[object, int]], root: object = None) -> dict[object, int]:
+    """Shortest-path distances in the residual network from a virtual root (Bellman–Ford, queue).
+
+    The virtual root reaches every node at cost 0; with ``root`` it reaches ``root`` at cost 0 and every
+    other node at a cost beyond any path, so nodes reachable from ``root`` get their distance from it
+    (tighter pricing: a pair's threshold is then a real detour through ``root``)."""
     nodes = list(g.nodes)
     index = {n: i for i, n in enumerate(nodes)}
     adj: list[list[tuple[int, int]]] = [[] for _ in nodes]
@@ -582,6 +653,10 @@ def _potentials(g: nx.DiGraph, flow: dict[object, dict[object, int]]) -> dict[ob
         if f > 0:
             adj[index[v]].append((index[u], -w))
     dist = [0] * len(nodes)
+    if root is not None:
+        beyond = 1 + sum(abs(int(w)) for _, _, w in g.edges(data="weight"))
+        dist = [beyond] * len(nodes)
+        dist[index[root]] = 0
     queue = deque(range(len(nodes)))
     queued = [True] * len(nodes)
     relaxed = [0] * len(nodes)
