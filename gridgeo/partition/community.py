@@ -31,7 +31,8 @@ from gridgeo.partition.tessellation import CommunityPieces, components, robust_u
 from gridgeo.partition.units import Atoms, make_atoms
 from gridgeo.settings import Rules
 
-__all__ = ["Task", "LockedGrid", "CommunityOutput", "solve_community", "nearest_choice", "FLAGS", "status_of"]
+__all__ = ["Task", "LockedGrid", "CommunityOutput", "solve_community", "solve_pieces", "nearest_choice", "FLAGS",
+           "status_of"]
 
 IntArray = NDArray[np.int64]
 
@@ -308,6 +309,24 @@ def _merge_small_parts(pieces: CommunityPieces, rules: Rules) -> int:
         joins += 1
 
 
+def solve_pieces(task: Task, pieces: CommunityPieces, rules: Rules, params: SearchParams | None = None,
+                 rng: np.random.Generator | None = None) -> tuple[list[_Solved], int]:
+    """The search alone, on a community's prebuilt pieces (its ``tessellate`` cells and adjacency).
+
+    Joins parts too small for a grid (``pieces`` gains virtual edges), then divides
+    each connected part; returns the plan of each part and the number of joins.
+    This is what the benchmark times as gridgeo's solver: the same input the
+    baselines get prebuilt (``build_units``), atoms, search and polish included,
+    grid polygons and report excluded.
+    """
+    params = params or SearchParams()
+    if rng is None:
+        rng = np.random.default_rng([task.seed, zlib.crc32(task.community_id.encode())])
+    joins = _merge_small_parts(pieces, rules)
+    _, lab = pieces.components()
+    return [_solve_component(pieces, np.flatnonzero(lab == c), rules, rng, params) for c in np.unique(lab)], joins
+
+
 def solve_community(task: Task, rules: Rules, params: SearchParams | None = None) -> CommunityOutput:
     """Divide one community (see module docstring) and describe the result."""
     params = params or SearchParams()
@@ -320,10 +339,7 @@ def solve_community(task: Task, rules: Rules, params: SearchParams | None = None
     joins = 0
     if not shapely.is_empty(task.region) and shapely.area(task.region) > 1e-6:
         pieces = tessellate(task.community_id, task.region, task.buildings, task.streets, rules=rules)
-        joins = _merge_small_parts(pieces, rules)
-        _, lab = pieces.components()
-        for c in np.unique(lab):
-            solved.append(_solve_component(pieces, np.flatnonzero(lab == c), rules, rng, params))
+        solved, joins = solve_pieces(task, pieces, rules, params, rng)
     h_rest = int(pieces.households.sum()) if pieces is not None else 0
     feasible = len(rules.feasible_grid_counts(h_rest)) > 0 if pieces is not None else True
     new = _grid_rows(task, pieces, solved, rules) if pieces is not None else []

@@ -128,8 +128,8 @@ def make_atoms(pieces: CommunityPieces, idx: IntArray, level: int, rules: Rules)
     comp_ids = pieces.compound[idx]
     bld_ids = pieces.building[idx]
     pen_piece = np.zeros(len(eu))
-    same_b = np.asarray([a is not None and a == b for a, b in zip(bld_ids[eu], bld_ids[ev])], dtype=bool)
-    same_c = np.asarray([a is not None and a == b for a, b in zip(comp_ids[eu], comp_ids[ev])], dtype=bool)
+    same_b = np.asarray((bld_ids[eu] == bld_ids[ev]) & (bld_ids[eu] != None), dtype=bool)  # noqa: E711
+    same_c = np.asarray((comp_ids[eu] == comp_ids[ev]) & (comp_ids[eu] != None), dtype=bool)  # noqa: E711
     pen_piece[same_b] += PEN_BUILDING
     pen_piece[same_c] += PEN_COMPOUND
     cross = ~inner
@@ -144,7 +144,8 @@ def make_atoms(pieces: CommunityPieces, idx: IntArray, level: int, rules: Rules)
     else:
         u = v = np.zeros(0, np.int64)
         length, ns, pen = np.zeros(0), np.zeros(0), np.zeros(0)
-    names = [str(key_names[key_codes[np.flatnonzero(of_local == a)[0]]]) for a in range(na)]
+    _, first = np.unique(of_local, return_index=True)   # first piece of each atom 0…na-1
+    names = [str(key_names[c]) for c in key_codes[first].tolist()]
     seen: dict[str, int] = {}
     labels: list[str] = []
     for nm in names:
