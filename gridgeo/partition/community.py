@@ -112,6 +112,9 @@ def _relaxed_bounds(h: int, k: int, delta: float, rules: Rules, max_atom: int) -
     return float(max(lo, 0)), float(hi)
 
 
+_BIG_SCALE = 1.0
+
+
 def _trees(params: SearchParams, k: int) -> int:
     """Trees one construction of k grids may draw: every cut needs a few, so the budget grows with k."""
     return params.budget + 4 * params.trees_per_split * k

@@ -103,7 +103,7 @@ class _NodeSet:
     for the edge selection, degrees and totals once.
     """
 
-    __slots__ = ("nodes", "m", "eu", "ev", "eu_l", "ev_l", "strength", "c", "ln", "q", "total", "area_all",
+    __slots__ = ("nodes", "m", "eu", "ev", "eu_l", "ev_l", "strength", "c", "ln", "c_l", "ln_l", "q", "total", "area_all",
                  "perim_all", "keys", "fp_all", "_stacked")
 
     def __init__(self, g: Graph, nodes: IntArray) -> None:
@@ -123,6 +123,8 @@ class _NodeSet:
         self.strength: NDArray[np.float64] = g.strength[emask]
         self.c: NDArray[np.float64] = g.cut[emask]
         self.ln: NDArray[np.float64] = a.length[emask]
+        self.c_l: list[float] = self.c.tolist()
+        self.ln_l: list[float] = self.ln.tolist()
         w = g.w[nodes].astype(np.float64)
         area = a.area[nodes]
         perim = a.perim[nodes]
@@ -172,6 +174,9 @@ def _best_cut(g: Graph, ns: _NodeSet, k: int, lo: float, hi: float, rng: np.rand
     sizes: list[int] = []
     depths: list[int] = []
     roots: list[int] = []
+    small = m <= _CLIMB_MAX
+    lca_c: list[float] = []
+    lca_l: list[float] = []
     for sigma in sigmas:
         st = ns.strength * np.exp(rng.normal(0.0, sigma, size=n_e))
         root = int(rng.integers(m))
@@ -183,6 +188,10 @@ def _best_cut(g: Graph, ns: _NodeSet, k: int, lo: float, hi: float, rng: np.rand
         sizes.extend(found[2])
         depths.extend(found[3])
         roots.append(root + len(roots) * m)
+        if small:
+            sc, sl = _lca_sums(*found, ns.eu_l, ns.ev_l, ns.c_l, ns.ln_l)
+            lca_c.extend(sc)
+            lca_l.extend(sl)
     nt = len(roots)
     if nt == 0:
         return None
@@ -193,11 +202,15 @@ def _best_cut(g: Graph, ns: _NodeSet, k: int, lo: float, hi: float, rng: np.rand
     order = local_order + offs
     parent = np.asarray(parents, dtype=np.int64) + offs
     size_a = np.asarray(sizes, dtype=np.int64)
-    lca = _lca(parent, np.asarray(depths, dtype=np.int64), eu, ev)
+    if small:
+        lcs = np.asarray([lca_c, lca_l])
+    else:
+        lca = _lca(parent, np.asarray(depths, dtype=np.int64), eu, ev)
+        lcs = np.stack([np.bincount(lca, c, n), np.bincount(lca, ln, n)])
     pos = np.empty(n, dtype=np.int64)
     pos[order] = np.arange(n)
     pos_t = pos - offs                               # position within its own tree's preorder
-    q = np.concatenate([q0, np.bincount(lca, c, n)[None], np.bincount(lca, ln, n)[None]])
+    q = np.concatenate([q0, lcs])
     q = q[:, order].reshape(q.shape[0], nt, m)
     # prefix sums per tree (each starts at 0, as when trees were scored one by one)
     cq = np.concatenate([np.zeros((q.shape[0], nt, 1)), np.cumsum(q, axis=2)], axis=2).reshape(q.shape[0], -1)
@@ -303,6 +316,35 @@ def _tree(m: int, edge_order: list[int], us: list[int], vs: list[int], root: int
     for x in reversed(order[1:]):
         size[parent[x]] += size[x]
     return order, parent, size, depth
+
+
+#: up to this many nodes, the lowest common ancestor of each edge is found by climbing the tree in plain
+#: Python (a few steps per edge); above it, by binary lifting in numpy
+_CLIMB_MAX = 96
+
+
+def _lca_sums(order: list[int], parent: list[int], size: list[int], depth: list[int], us: list[int],
+              vs: list[int], c: list[float], ln: list[float]) -> tuple[list[float], list[float]]:
+    """Per node, the sum of ``c`` and of ``ln`` over the edges (u, v) whose lowest common ancestor it is.
+
+    Climbs from the deeper end until its subtree (a preorder interval) holds the other
+    end. Sums run in edge order, as ``np.bincount`` adds them.
+    """
+    m = len(order)
+    pos = [0] * m
+    for i, x in enumerate(order):
+        pos[x] = i
+    sc = [0.0] * m
+    sl = [0.0] * m
+    for a, b, ce, le in zip(us, vs, c, ln):
+        if depth[a] < depth[b]:
+            a, b = b, a
+        pb = pos[b]
+        while not pos[a] <= pb < pos[a] + size[a]:
+            a = parent[a]
+        sc[a] += ce
+        sl[a] += le
+    return sc, sl
 
 
 def max_spanning_tree(m: int, eu: IntArray, ev: IntArray, strength: NDArray[np.float64],
