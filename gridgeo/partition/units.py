@@ -111,7 +111,7 @@ def make_atoms(pieces: CommunityPieces, idx: IntArray, level: int, rules: Rules)
     key_codes = np.asarray(key_codes, dtype=np.int64)
     same = key_codes[eu] == key_codes[ev]
     _, comp = components(m, eu[same], ev[same])
-    combo = pd.factorize(pd.Series(list(zip(key_codes.tolist(), comp.tolist()))), sort=False)[0]
+    combo = pd.factorize(key_codes * (m + 1) + comp, sort=False)[0]   # (key, contiguous group), first-seen order
     of_local = np.asarray(combo, dtype=np.int64)
     na = int(of_local.max()) + 1 if m else 0
     w = np.bincount(of_local, weights=pieces.households[idx], minlength=na).round().astype(np.int64)
