@@ -18,13 +18,17 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 os.environ.setdefault("GRIDGEO_WORKSPACE_DIR", tempfile.mkdtemp(prefix="gridgeo-workspace-"))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def server() -> Iterator[str]:
-    """A Streamlit server on a free local port running app.py (one per test module)."""
+    """A Streamlit server on a free local port running app.py, shared by all browser tests of a run.
+
+    Starting one (and computing its default plan) costs 20-40 s; every test opens its own browser
+    context, so Streamlit sessions stay apart.
+    """
     yield from browser_support.server_fixture()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     """Debian's chromium driven by playwright."""
     yield from browser_support.browser_fixture()
