@@ -96,6 +96,10 @@ def _fingerprint(g: Graph, nodes: IntArray) -> int:
     return int(np.sum(g.keys[nodes], dtype=np.uint64))
 
 
+_Stacked = tuple[IntArray, IntArray, NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], IntArray,
+                 IntArray, IntArray]
+
+
 class _NodeSet:
     """One node set's induced edges and per-node quantities, shared by every tree drawn on it.
 
@@ -137,20 +141,20 @@ class _NodeSet:
         self.perim_all = float(perim.sum()) - 2 * float(self.ln.sum())
         self.keys: NDArray[np.uint64] = g.keys[nodes]
         self.fp_all = np.sum(self.keys, dtype=np.uint64)
-        self._stacked: dict[int, tuple[IntArray, IntArray, NDArray[np.float64], NDArray[np.float64],
-                                       NDArray[np.float64], IntArray]] = {}
+        self._stacked: dict[int, _Stacked] = {}
 
-    def stacked(self, nt: int) -> tuple[IntArray, IntArray, NDArray[np.float64], NDArray[np.float64],
-                                        NDArray[np.float64], IntArray]:
-        """Edges (u, v, cut, length), node quantities and tree number of ``nt`` copies side by side."""
+    def stacked(self, nt: int) -> _Stacked:
+        """``nt`` copies side by side: edges (u, v, cut, length), node quantities, each slot's tree, the
+        first slot of its tree, and the first slot of its tree's prefix sums (m + 1 per tree)."""
         got = self._stacked.get(nt)
         if got is None:
             m, n_e = self.m, len(self.eu)
             off = (np.arange(nt, dtype=np.int64) * m)[:, None]
+            tree_of = np.repeat(np.arange(nt, dtype=np.int64), m)
             got = ((self.eu[None, :] + off).reshape(-1), (self.ev[None, :] + off).reshape(-1),
                    np.broadcast_to(self.c, (nt, n_e)).reshape(-1), np.broadcast_to(self.ln, (nt, n_e)).reshape(-1),
                    np.broadcast_to(self.q[:, None, :], (self.q.shape[0], nt, m)).reshape(self.q.shape[0], -1),
-                   np.repeat(np.arange(nt, dtype=np.int64), m))
+                   tree_of, tree_of * m, tree_of * (m + 1))
             self._stacked[nt] = got
         return got
 
@@ -177,46 +181,47 @@ def _best_cut(g: Graph, ns: _NodeSet, k: int, lo: float, hi: float, rng: np.rand
     small = m <= _CLIMB_MAX
     lca_c: list[float] = []
     lca_l: list[float] = []
+    positions: list[int] = []
     for sigma in sigmas:
         st = ns.strength * np.exp(rng.normal(0.0, sigma, size=n_e))
         root = int(rng.integers(m))
         found = _tree(m, np.argsort(-st, kind="stable").tolist(), ns.eu_l, ns.ev_l, root)
         if found is None:
             continue
+        pos_l = [0] * m                              # each node's place in its tree's preorder
+        for i, x in enumerate(found[0]):
+            pos_l[x] = i
         orders.extend(found[0])
         parents.extend(found[1])
         sizes.extend(found[2])
         depths.extend(found[3])
+        positions.extend(pos_l)
         roots.append(root + len(roots) * m)
         if small:
-            sc, sl = _lca_sums(*found, ns.eu_l, ns.ev_l, ns.c_l, ns.ln_l)
+            sc, sl = _lca_sums(pos_l, *found[1:], ns.eu_l, ns.ev_l, ns.c_l, ns.ln_l)
             lca_c.extend(sc)
             lca_l.extend(sl)
     nt = len(roots)
     if nt == 0:
         return None
     n = nt * m
-    eu, ev, c, ln, q0, tree_of = ns.stacked(nt)
-    offs = tree_of * m                               # first slot of each node's tree
+    eu, ev, c, ln, q0, tree_of, offs, base0 = ns.stacked(nt)
     local_order = np.asarray(orders, dtype=np.int64)
     order = local_order + offs
-    parent = np.asarray(parents, dtype=np.int64) + offs
     size_a = np.asarray(sizes, dtype=np.int64)
     if small:
         lcs = np.asarray([lca_c, lca_l])
     else:
+        parent = np.asarray(parents, dtype=np.int64) + offs
         lca = _lca(parent, np.asarray(depths, dtype=np.int64), eu, ev)
         lcs = np.stack([np.bincount(lca, c, n), np.bincount(lca, ln, n)])
-    pos = np.empty(n, dtype=np.int64)
-    pos[order] = np.arange(n)
-    pos_t = pos - offs                               # position within its own tree's preorder
     q = np.concatenate([q0, lcs])
     q = q[:, order].reshape(q.shape[0], nt, m)
     # prefix sums per tree (each starts at 0, as when trees were scored one by one)
     cq = np.concatenate([np.zeros((q.shape[0], nt, 1)), np.cumsum(q, axis=2)], axis=2).reshape(q.shape[0], -1)
-    base = tree_of * (m + 1) + pos_t
+    base = base0 + np.asarray(positions, dtype=np.int64)   # slot of each node's subtree start in cq
     sub = cq[:, base + size_a] - cq[:, base]
-    s_w, s_area, s_perim, s_degc, s_degl, s_lcac, s_lcal = sub
+    s_w = sub[0]
     total = ns.total
     a_lo, a_hi = _bounds_for(s_w, total, k, lo, hi)
     valid = a_lo <= a_hi
@@ -251,19 +256,21 @@ def _best_cut(g: Graph, ns: _NodeSet, k: int, lo: float, hi: float, rng: np.rand
         idx, s, a_star = idx[keep], s[keep], a_star[keep]
     share = total / k
     dev = np.abs(s - a_star * share) / max(share, 1e-9)
-    cut_cost = s_degc[idx] - 2 * s_lcac[idx]
-    cut_len = s_degl[idx] - 2 * s_lcal[idx]
+    _, s_area, s_perim, s_degc, s_degl, s_lcac, s_lcal = sub[:, idx]
+    cut_cost = s_degc - 2 * s_lcac
+    cut_len = s_degl - 2 * s_lcal
     area_all = ns.area_all
-    p_sub = s_perim[idx] - 2 * s_lcal[idx]
+    p_sub = s_perim - 2 * s_lcal
     p_rest = ns.perim_all - p_sub + 2 * cut_len
-    a_sub = np.maximum(s_area[idx], 1e-9)
-    a_rest = np.maximum(area_all - s_area[idx], 1e-9)
+    a_sub = np.maximum(s_area, 1e-9)
+    a_rest = np.maximum(area_all - s_area, 1e-9)
     ipq = p_sub ** 2 / (4 * math.pi * a_sub) + p_rest ** 2 / (4 * math.pi * a_rest)
     scale = math.sqrt(max(area_all, 1e-9) / k)
     score = cut_cost / scale + p.shape_weight * ipq + p.balance_weight * dev
     best = int(np.argmin(score))
     x = int(idx[best])
-    inside = order[pos[x]:pos[x] + size_a[x]] - int(tree_of[x]) * m
+    start = int(tree_of[x]) * m + positions[x]
+    inside = local_order[start:start + size_a[x]]
     mask = np.zeros(m, dtype=bool)
     mask[inside] = True
     return float(score[best]), ns.nodes[mask], ns.nodes[~mask], int(a_star[best])
@@ -323,17 +330,15 @@ def _tree(m: int, edge_order: list[int], us: list[int], vs: list[int], root: int
 _CLIMB_MAX = 96
 
 
-def _lca_sums(order: list[int], parent: list[int], size: list[int], depth: list[int], us: list[int],
+def _lca_sums(pos: list[int], parent: list[int], size: list[int], depth: list[int], us: list[int],
               vs: list[int], c: list[float], ln: list[float]) -> tuple[list[float], list[float]]:
     """Per node, the sum of ``c`` and of ``ln`` over the edges (u, v) whose lowest common ancestor it is.
 
-    Climbs from the deeper end until its subtree (a preorder interval) holds the other
-    end. Sums run in edge order, as ``np.bincount`` adds them.
+    ``pos`` is each node's place in the preorder. Climbs from the deeper end until its
+    subtree (a preorder interval) holds the other end. Sums run in edge order, as
+    ``np.bincount`` adds them.
     """
-    m = len(order)
-    pos = [0] * m
-    for i, x in enumerate(order):
-        pos[x] = i
+    m = len(pos)
     sc = [0.0] * m
     sl = [0.0] * m
     for a, b, ce, le in zip(us, vs, c, ln):
