@@ -15,6 +15,7 @@ from gridgeo import coverage as cov
 from gridgeo import maps
 from gridgeo.errors import Problem, GeometryError, GridgeoError
 from gridgeo.i18n import Lang
+from gridgeo.tables import csv_bytes, xlsx_bytes
 from pages._ui import (K, RULES, UPLOAD_ROOT, current_district, current_grids, init_state, lang, load_district,
                        md_escape, mtime, show_error, stop, t)
 
@@ -266,9 +267,9 @@ sheets = {"grids": grids_out,
 if site_result is not None:
     sheets["sites"] = pd.DataFrame(site_result.sites.drop(columns="geometry"))
 d1, d2, d3 = st.columns(3)
-d1.download_button(t("coverage.download_csv"), cov.csv_bytes(grids_out), file_name="coverage_grids.csv",
+d1.download_button(t("coverage.download_csv"), csv_bytes(grids_out, lang=lang()), file_name="coverage_grids.csv",
                    mime="text/csv", key="dl_cov_csv", on_click="ignore")
-d2.download_button(t("coverage.download_xlsx"), cov.xlsx_bytes(sheets), file_name="coverage.xlsx",
+d2.download_button(t("coverage.download_xlsx"), xlsx_bytes(sheets, lang=lang()), file_name="coverage.xlsx",
                    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="dl_cov_xlsx",
                    on_click="ignore")
 if site_result is not None and len(site_result.sites):

@@ -159,7 +159,7 @@ if len(report):
 
 st.subheader(t("planner.export"))
 d1, d2 = st.columns(2)
-d1.download_button(t("planner.download_grids"), grids_geojson(result.grids), file_name="grids.geojson",
+d1.download_button(t("planner.download_grids"), grids_geojson(result.grids, words=lang()), file_name="grids.geojson",
                    mime="application/geo+json", key="dl_grids", on_click="ignore")
 d2.download_button(t("planner.download_assignments"), assignments_csv(result.assignments, lang=lang()),
                    file_name="assignments.csv", mime="text/csv", key="dl_assignments", on_click="ignore")

@@ -12,6 +12,7 @@ from streamlit_folium import st_folium
 from gridgeo import maps
 from gridgeo import staffing as sf
 from gridgeo.errors import GridgeoError
+from gridgeo.tables import csv_bytes
 from pages._ui import (K, UPLOAD_ROOT, GridsInUse, _seeded, current_district, current_grids, init_state, lang,
                        md_escape, mtime, show_error, stop, t)
 
@@ -246,7 +247,7 @@ d1, d2, d3 = st.columns(3)
 d1.download_button(t("staffing.download_roster"), sf.roster_xlsx(result, show_phones=show_phones, lang=lang()),
                    file_name="网格员花名册.xlsx", key="staffing_dl_roster", on_click="ignore",
                    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-d2.download_button(t("staffing.download_grids"), sf.csv_bytes(sf.grid_table(result)), file_name="grid_staffing.csv",
+d2.download_button(t("staffing.download_grids"), csv_bytes(sf.grid_table(result), lang=lang()), file_name="grid_staffing.csv",
                    mime="text/csv", key="staffing_dl_grids", on_click="ignore")
-d3.download_button(t("staffing.download_assignments"), sf.csv_bytes(sf.assignments_table(result)),
+d3.download_button(t("staffing.download_assignments"), csv_bytes(sf.assignments_table(result), lang=lang()),
                    file_name="staff_assignments.csv", mime="text/csv", key="staffing_dl_assignments", on_click="ignore")

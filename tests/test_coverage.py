@@ -313,7 +313,8 @@ def test_cli_candidates_file_with_chinese_headers(tmp_path: Path, capsys: pytest
 def test_excel_workbook_round_trips(network: cov.WalkingNetwork) -> None:
     access = cov.station_access(BUILDINGS, STATIONS, network=network)
     community = cov.grids_frame(cov.coverage_by_community(access, (300, 1000)), (300, 1000), access.kinds)
-    data = cov.xlsx_bytes({"communities": community, "buildings": cov.buildings_frame(access)})
+    from gridgeo.tables import xlsx_bytes
+    data = xlsx_bytes({"communities": community, "buildings": cov.buildings_frame(access)}, lang=None)
     import io as _io
     back = pd.read_excel(_io.BytesIO(data), sheet_name=None, index_col=0)
     assert back["communities"].loc["C", ["households", "within_300", "within_1000"]].tolist() == [215, 40, 55]

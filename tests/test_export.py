@@ -148,3 +148,11 @@ def test_assignments_csv_headers_in_the_users_language_read_back_by_io(tmp_path:
     aliases = {a for f in LAYERS["buildings"].fields for a in f.aliases}
     assert {"楼栋编码", "户数", "单元数"} <= aliases
     assert assignments_csv(assignments).startswith("\ufeffbuilding_id".encode())
+
+
+def test_grids_geojson_keeps_flag_codes_and_adds_their_words() -> None:
+    from gridgeo.i18n import t
+    props = json.loads(grids_geojson(_grids(), words="zh"))["features"][0]["properties"]
+    assert props["flags"] == "compound_split"                          # the code, for filters and joins
+    assert props["flags_text"] == t("flag.compound_split", "zh") != "compound_split"
+    assert "flags_text" not in json.loads(grids_geojson(_grids()))["features"][0]["properties"]

@@ -107,3 +107,46 @@ def test_a_bad_grids_file_is_named(tmp_path: Path) -> None:
     at = _page(tmp_path / "d")
     assert not at.exception
     assert at.error and "grids.geojson" in at.error[0].value and "grid_id" in at.error[0].value
+
+
+def _results_inputs(folder: Path) -> None:
+    """Staff (one leader with a full phone number), two cases and a station beside the three grids."""
+    pd.DataFrame({"staff_id": ["S1", "S2"], "name": ["王勇敏", "刘丽超"], "role": ["leader", "worker"],
+                  "employment": ["full_time", "full_time"], "phone": ["13812341234", "13998765678"],
+                  "lon": [116.4412, 116.4447], "lat": [36.2921, 36.2921],
+                  "grid_id": ["370124001001001", "370124001001002"]}).to_csv(folder / "staff.csv", index=False,
+                                                                             encoding="utf-8-sig")
+    pd.DataFrame({"case_id": ["C1", "C2"], "category": ["噪音扰民", "垃圾堆放"], "channel": ["12345热线"] * 2,
+                  "urgent": [0, 0], "created_at": ["2025-11-03T09:00+08:00", "2025-11-04T10:00+08:00"],
+                  "closed_at": ["2025-11-04T09:00+08:00", ""], "status": ["closed", "open"], "satisfied": [1, ""],
+                  "department": ["物业公司"] * 2, "lon": [116.4417, 116.4480], "lat": [36.2917, 36.2917]}) \
+        .to_csv(folder / "cases.csv", index=False, encoding="utf-8-sig")
+    gpd.GeoDataFrame({"station_id": ["ST1"], "name": ["翠屏社区党群服务中心"], "kind": ["party_mass_centre"]},
+                     geometry=[box(116.4420, 36.2920, 116.4421, 36.2921).centroid], crs=4326) \
+        .to_file(folder / "stations.geojson")
+
+
+def test_every_result_in_one_geopackage_with_masked_phones(tmp_path: Path) -> None:
+    _district(tmp_path / "d")
+    at = _page(tmp_path / "d")
+    assert any(t("export.input.staff", "zh") in m.value for m in at.markdown)   # missing inputs are named
+    _results_inputs(tmp_path / "d")
+    at = _page(tmp_path / "d")
+    assert not at.exception
+    assert not any(t("export.inputs_missing", "zh") in m.value for m in at.markdown)
+    offered = at.multiselect(key="export_layers_zh").options
+    assert {t(f"export.layer_name.{n}", "zh") for n in ("staff", "grid_staffing", "cases", "hotspots",
+                                                       "compliance", "coverage_grids", "sites")} <= set(offered)
+    at.button(key="export_prepare").click().run()
+    assert not at.exception
+    name, _, data = at.session_state["export_file"]
+    path = tmp_path / name
+    path.write_bytes(data)
+    layers = set(pyogrio.list_layers(path)[:, 0])
+    assert {"grids", "staff", "grid_staffing", "cases", "hotspots", "compliance", "coverage_grids"} <= layers
+    staff = pyogrio.read_dataframe(path, layer="staff")
+    assert sorted(staff["phone"]) == ["138****1234", "139****5678"]            # masked unless asked
+    cases = pyogrio.read_dataframe(path, layer="cases").set_index("case_id")
+    assert cases["grid_id"].to_dict() == {"C1": "370124001001001", "C2": "370124001002001"}
+    per_grid = pyogrio.read_dataframe(path, layer="grid_staffing").set_index("grid_id")
+    assert per_grid.loc["370124001001001", "leaders"] == 1 and "no_leader" in per_grid.loc["370124001001002", "flags"]

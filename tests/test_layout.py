@@ -12,7 +12,7 @@ PKG = ROOT / "gridgeo"
 RANK: dict[str, float] = {
     "settings": 0, "i18n": 0, "errors": 0.5,  # errors renders messages from the i18n catalogue
     "schema": 1, "crs": 1,
-    "grids": 1.5, "io": 2, "synthetic": 2,
+    "grids": 1.5, "io": 2, "synthetic": 2, "tables": 2,
     "partition": 3, "plans": 3, "staffing": 3, "cases": 3, "coverage": 3, "summary": 3, "sla": 3,
     "maps": 4, "export": 4, "cli": 5, "__main__": 6, "__init__": 6,
 }

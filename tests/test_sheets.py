@@ -115,7 +115,7 @@ def test_cli_export_xlsx_and_gpkg(tmp_path: Path, capsys: pytest.CaptureFixture[
                  "--staff", str(f["staff"]), "--format", "xlsx", "--out", str(out)])
     assert code == 0
     wb = load_workbook(out / "gridgeo.xlsx")
-    assert wb.sheetnames == ["网格", "楼栋-网格对照", "网格员花名册"]
+    assert wb.sheetnames == ["网格", "楼栋-网格对照", "网格员花名册", "网格人员配备"]
     roster = list(wb["网格员花名册"].iter_rows(values_only=True))
     assert "电话" in roster[0]
     phones = [r[roster[0].index("电话")] for r in roster[1:]]

@@ -378,7 +378,8 @@ def test_phones_are_masked_in_every_output(tmp_path: Path) -> None:
     cells = " ".join(str(c.value) for ws in wb for row in ws.iter_rows() for c in row)
     assert "工号" in cells and "网格编码" in cells and "138****0000" in cells
     assert not FULL_PHONE.search(cells)
-    for data in (sf.csv_bytes(sf.assignments_table(result)), sf.csv_bytes(sf.grid_table(result))):
+    from gridgeo.tables import csv_bytes
+    for data in (csv_bytes(sf.assignments_table(result)), csv_bytes(sf.grid_table(result))):
         assert not FULL_PHONE.search(data.decode("utf-8-sig"))
     shown = sf.roster_table(result, show_phones=True)
     assert shown["联系电话"].tolist() == phones                   # unmasking is an explicit choice

@@ -15,6 +15,7 @@ from gridgeo.export import write_atomic
 from gridgeo.grids import locate_buildings
 from gridgeo.i18n import Lang, t
 from gridgeo.settings import DEFAULT_RULES
+from gridgeo.tables import csv_bytes
 
 
 def _read_stations(args: argparse.Namespace, buildings: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -43,15 +44,15 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     grid_of = locate_buildings(buildings, grids) if grids is not None else None
-    write_atomic(out / "coverage_buildings.csv", cov.csv_bytes(cov.buildings_frame(access, grid_of)))
+    write_atomic(out / "coverage_buildings.csv", csv_bytes(cov.buildings_frame(access, grid_of), lang=None))
     written = ["coverage_buildings.csv"]
     if grids is not None:
         table = cov.grids_frame(cov.coverage_by_grid(access, buildings, grids, reaches), reaches, access.kinds)
-        write_atomic(out / "coverage_grids.csv", cov.csv_bytes(table))
+        write_atomic(out / "coverage_grids.csv", csv_bytes(table, lang=None))
         written.append("coverage_grids.csv")
     if buildings["community_id"].notna().any():
         table = cov.grids_frame(cov.coverage_by_community(access, reaches), reaches, access.kinds)
-        write_atomic(out / "coverage_communities.csv", cov.csv_bytes(table))
+        write_atomic(out / "coverage_communities.csv", csv_bytes(table, lang=None))
         written.append("coverage_communities.csv")
     method = t(f"coverage.method.{access.method}", lang)
     total = cov.coverage_of_district(access, reaches)

@@ -5,13 +5,19 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
+import geopandas as gpd
 import pandas as pd
 
 from gridgeo import io
-from gridgeo.errors import SchemaError
-from gridgeo.export import FORMATS, export_layers, write_atomic
-from gridgeo.export.sheets import mask_phone, select_grids, sheet_png, sheets_pdf
+from gridgeo import staffing as sf
+from gridgeo.errors import InputError, SchemaError
+from gridgeo.export import BUNDLE, FORMATS, export_file, export_layers, write_atomic
+from gridgeo.export.results import LAYER_ORDER, RESULT_INPUTS, result_layers
+from gridgeo.export.sheets import select_grids, sheet_png, sheets_pdf
+from gridgeo.grids import grid_table
+from gridgeo.i18n import Lang, t
 
 _ASSIGNMENT_NEEDS = ("building_id", "grid_id", "households")
 
@@ -26,27 +32,70 @@ def read_assignments(path: str | Path) -> pd.DataFrame:
         raise SchemaError(f"the table lacks the column(s) {', '.join(missing)}", path=p, value=", ".join(missing),
                           code="err.export.bad_table", remedy="use a file exported by gridgeo or add these columns")
     frame["households"] = pd.to_numeric(frame["households"], errors="coerce").astype("Int64")
+    if "units" in frame.columns:
+        frame["units"] = pd.to_numeric(frame["units"], errors="coerce").astype("Int64")
+    if "estimated" in frame.columns:
+        frame["estimated"] = frame["estimated"].astype(str).str.lower().isin(["true", "1", "yes", "是"])
+    if "unit_range" in frame.columns:
+        frame["unit_range"] = frame["unit_range"].fillna("")
     return frame
 
 
-def _staff(path: str | None, unmask: bool) -> pd.DataFrame | None:
-    if not path:
-        return None
-    staff = io.read_staff(path)
-    if not unmask and "phone" in staff.columns:
-        staff = staff.assign(phone=staff["phone"].map(mask_phone))
-    return staff
+def _with_homes(staff: pd.DataFrame) -> gpd.GeoDataFrame:
+    """A roster without lon/lat columns as a layer whose homes are unknown (staffing then keeps current grids)."""
+    if isinstance(staff, gpd.GeoDataFrame):
+        return staff
+    if staff.index.name != "staff_id" and "staff_id" in staff.columns:
+        staff = staff.set_index("staff_id")
+    return gpd.GeoDataFrame(staff, geometry=gpd.GeoSeries([None] * len(staff), index=staff.index), crs=4326)
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    layers: dict[str, pd.DataFrame] = {"grids": io.read_grids(args.grids)}
-    if args.assignments:
-        layers["assignments"] = read_assignments(args.assignments)
-    staff = _staff(args.staff, args.unmask_phones)
-    if staff is not None:
-        layers["staff"] = staff
-    written = export_layers(layers, args.format, args.out, coords=args.coords, lang=args.lang,
-                            headers=args.headers, shp_encoding=args.shp_encoding)
+    district = io.read_district(args.district) if args.district else None
+
+    def layer(name: str) -> Any:
+        """The file given for ``name``, else the district's own layer."""
+        path = getattr(args, name, None)
+        if path:
+            return getattr(io, f"read_{name}")(path)
+        return getattr(district, name, None) if district is not None else None
+
+    grids = io.read_grids(args.grids) if args.grids else layer("grids")
+    if grids is None:
+        raise InputError("no grids to export", code="err.export.no_grids",
+                         remedy="give --grids FILE, or --district DIR with a grids file")
+    buildings, communities = layer("buildings"), layer("communities")
+    layers: dict[str, pd.DataFrame] = {}
+    assignments = read_assignments(args.assignments) if args.assignments else None
+    layers["grids"] = grid_table(grids, buildings, assignments, communities) if buildings is not None else grids
+    if assignments is not None:
+        layers["assignments"] = assignments
+    staff = layer("staff")
+    roster = sf.roster_from_frame(_with_homes(staff), grids, path=args.staff or "staff", unknown_grid="warning") \
+        if staff is not None else None
+    wanted = [n for n in (args.layers or LAYER_ORDER) if n in RESULT_INPUTS]
+    results = result_layers(grids, buildings=buildings, assignments=assignments, roster=roster,
+                            cases=layer("cases"), stations=layer("stations"), streets=layer("streets"),
+                            show_phones=args.show_phones, staffing_mode=args.staff_mode, sites=args.sites,
+                            as_of=args.as_of, wanted=wanted)
+    layers.update(results.layers)
+    if args.layers:
+        layers = {n: f for n, f in layers.items() if n in args.layers}
+    lang: Lang = "en" if args.lang == "en" else "zh"
+    for name in results.missing:
+        if not args.layers or any(RESULT_INPUTS[n] == name for n in args.layers if n in RESULT_INPUTS):
+            print(t("export.cli.missing", lang, what=t(f"export.input.{name}", lang),
+                    option=f"--{name}"), file=sys.stderr)
+    if args.format == BUNDLE:
+        file = export_file(layers, BUNDLE, coords=args.coords, lang=lang, headers=args.headers,
+                           shp_encoding=args.shp_encoding, show_phones=args.show_phones)
+        out = Path(args.out)
+        target = out if out.suffix.lower() == ".zip" else out / file.name
+        write_atomic(target, file.data)
+        written = [target]
+    else:
+        written = export_layers(layers, args.format, args.out, coords=args.coords, lang=lang,
+                                headers=args.headers, shp_encoding=args.shp_encoding, show_phones=args.show_phones)
     for path in written:
         print(path)
     return 0
@@ -74,19 +123,34 @@ def _cmd_print(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``export`` and ``print`` commands."""
-    e = sub.add_parser("export", help="write grids (and assignments, staff) as GeoJSON, GeoPackage, Shapefile, "
-                                      "CSV or XLSX")
-    e.add_argument("--grids", required=True, help="grids file (polygons; any format the loaders read)")
+    e = sub.add_parser("export", help="write grids and every result (staffing, cases, hotspots, compliance, "
+                                      "coverage, sites) as GeoPackage, GeoJSON, Shapefile, CSV or XLSX")
+    e.add_argument("--grids", help="grids file (polygons; any format the loaders read); default: the district's")
+    e.add_argument("--district", help="district folder: buildings, streets, stations, staff and cases not given "
+                                      "as files are taken from it")
     e.add_argument("--assignments", help="building→grid table (assignments.csv from partition or plan export)")
-    e.add_argument("--staff", help="staff roster with grid_id (CSV/XLSX); phones are masked unless --unmask-phones")
-    e.add_argument("--format", required=True, choices=FORMATS, help="output format")
+    e.add_argument("--buildings", help="buildings file: households per grid, coverage")
+    e.add_argument("--communities", help="communities file (community names in the grids table)")
+    e.add_argument("--streets", help="streets file: walking distances for coverage")
+    e.add_argument("--staff", help="staff roster (CSV/XLSX): roster with grid codes and staffing per grid")
+    e.add_argument("--staff-mode", choices=["assign", "check"], default="assign",
+                   help="assign the roster optimally (current grids kept) or check it as it stands")
+    e.add_argument("--cases", help="cases file: cases with grid codes, hotspot grids, compliance per grid")
+    e.add_argument("--as-of", help="compliance judged at the end of this day (YYYY-MM-DD; default: last case)")
+    e.add_argument("--stations", help="service stations file: coverage per grid and proposed sites")
+    e.add_argument("--sites", type=int, default=3, help="how many new station sites to propose (0: none)")
+    e.add_argument("--layers", nargs="+", choices=LAYER_ORDER, metavar="LAYER",
+                   help=f"only these layers ({', '.join(LAYER_ORDER)})")
+    e.add_argument("--format", required=True, choices=[*FORMATS, BUNDLE],
+                   help="output format (all: GeoPackage + XLSX + GeoJSON in one zip)")
     e.add_argument("--coords", choices=["wgs84", "gcj02", "bd09"], default="wgs84",
                    help="shift coordinates for AMap/Tencent (gcj02) or Baidu (bd09); marked in the file name")
     e.add_argument("--headers", choices=["zh", "en"], help="CSV/XLSX header language (default: --lang)")
     e.add_argument("--shp-encoding", choices=["UTF-8", "GBK"], default="UTF-8",
                    help="Shapefile text encoding (GBK for old ArcGIS)")
-    e.add_argument("--unmask-phones", action="store_true", help="write full phone numbers")
-    e.add_argument("--out", required=True, help="output folder (or a .gpkg file for --format gpkg)")
+    e.add_argument("--show-phones", "--unmask-phones", dest="show_phones", action="store_true",
+                   help="write full phone numbers (masked as 138****1234 by default)")
+    e.add_argument("--out", required=True, help="output folder (or a .gpkg file for --format gpkg, .zip for all)")
     e.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("print", help="printable grid sheets (PDF, one page per grid, or one PNG)")

@@ -20,6 +20,7 @@ from gridgeo.errors import InputError
 from gridgeo.export import write_atomic
 from gridgeo.grids import grid_households
 from gridgeo.i18n import Lang, t
+from gridgeo.tables import csv_bytes
 
 
 def _inputs(args: argparse.Namespace) -> tuple[gpd.GeoDataFrame, pd.DataFrame, sf.Roster, pd.Series | None]:
@@ -76,8 +77,8 @@ def _rules(args: argparse.Namespace) -> sf.StaffingRules:
 def _write(result: sf.StaffingResult, out: Path, *, show_phones: bool, lang: Lang) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     files = {
-        "staff_assignments.csv": sf.csv_bytes(sf.assignments_table(result)),
-        "grid_staffing.csv": sf.csv_bytes(sf.grid_table(result)),
+        "staff_assignments.csv": csv_bytes(sf.assignments_table(result), lang=None),   # field names: for scripts
+        "grid_staffing.csv": csv_bytes(sf.grid_table(result), lang=None),
         "staff_roster.xlsx": sf.roster_xlsx(result, show_phones=show_phones, lang=lang),
     }
     for name, data in files.items():

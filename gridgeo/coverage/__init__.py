@@ -16,7 +16,7 @@ from gridgeo.coverage.network import SNAP_DANGLES_M, WalkingNetwork, build_netwo
 from gridgeo.coverage.siting import (RemovalImpact, SitingResult, cover_matrix, plan_sites, removal_impact,
                                      solve_mclp)
 from gridgeo.coverage.stations import OUTSIDE_TOLERANCE_M, check_stations, read_candidates, read_stations
-from gridgeo.coverage.tables import buildings_frame, csv_bytes, grids_frame, sites_geojson, xlsx_bytes
+from gridgeo.coverage.tables import buildings_frame, grids_frame, sites_geojson
 
 __all__ = [
     "ANY", "KINDS", "Method", "StationAccess", "station_access", "coverage_table", "coverage_by_grid",
@@ -24,5 +24,5 @@ __all__ = [
     "WalkingNetwork", "build_network", "SNAP_DANGLES_M",
     "SitingResult", "plan_sites", "solve_mclp", "RemovalImpact", "removal_impact", "cover_matrix",
     "OUTSIDE_TOLERANCE_M", "check_stations", "read_stations", "read_candidates",
-    "buildings_frame", "grids_frame", "csv_bytes", "xlsx_bytes", "sites_geojson",
+    "buildings_frame", "grids_frame", "sites_geojson",
 ]

@@ -1,13 +1,12 @@
-"""Coverage results as files: per-building and per-grid CSV, an Excel workbook, proposed sites as GeoJSON.
+"""Coverage results as tables (per building, per grid) and proposed sites as GeoJSON.
 
-CSV carries a UTF-8 byte-order mark so Excel shows Chinese text; GeoJSON is
-RFC 7946 (EPSG:4326 lon/lat, no ``crs`` member).
+CSV and XLSX are written by the shared ``gridgeo.tables``; GeoJSON is RFC 7946
+(EPSG:4326 lon/lat, no ``crs`` member).
 """
 
 from __future__ import annotations
 
-import io as _io
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -15,7 +14,7 @@ import pandas as pd
 from gridgeo.coverage.measure import ANY, StationAccess, reach_columns
 from gridgeo.coverage.siting import SitingResult
 
-__all__ = ["buildings_frame", "grids_frame", "csv_bytes", "xlsx_bytes", "sites_geojson"]
+__all__ = ["buildings_frame", "grids_frame", "sites_geojson"]
 
 
 def buildings_frame(access: StationAccess, grid_of: pd.Series | None = None) -> pd.DataFrame:
@@ -41,21 +40,6 @@ def grids_frame(table: pd.DataFrame, reaches: Sequence[int], kinds: Sequence[str
     out = table[first + rest + shares + tail].copy()
     out[shares] = out[shares].round(4)
     return out
-
-
-def csv_bytes(frame: pd.DataFrame) -> bytes:
-    """CSV with the index as first column and a byte-order mark (Excel-friendly)."""
-    text: str = frame.to_csv(index=frame.index.name is not None, lineterminator="\n")
-    return text.encode("utf-8-sig")
-
-
-def xlsx_bytes(sheets: Mapping[str, pd.DataFrame]) -> bytes:
-    """An Excel workbook with one sheet per table (sheet names cut to Excel's 31 characters)."""
-    buf = _io.BytesIO()
-    with pd.ExcelWriter(buf, engine="openpyxl") as writer:
-        for name, frame in sheets.items():
-            frame.to_excel(writer, sheet_name=name[:31], index=frame.index.name is not None)
-    return buf.getvalue()
 
 
 def sites_geojson(result: SitingResult) -> bytes:

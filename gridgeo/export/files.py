@@ -1,4 +1,4 @@
-"""Writing files safely: atomic, readable by the group, named after the coordinates they hold."""
+"""Writing files safely: atomic, readable by the group, named after the coordinates they hold, phones masked."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+
+import pandas as pd
 
 from gridgeo.crs import Coords
 
@@ -35,6 +37,15 @@ def write_atomic_with(path: Path, writer: Callable[[Path], object]) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def mask_phone_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its ``phone`` column masked (138****1234, staffing's masking); masked values are kept."""
+    if "phone" not in frame.columns:
+        return frame
+    from gridgeo.staffing.roster import mask_phone   # local: only rosters carry phones (and scipy comes with it)
+
+    return frame.assign(phone=[v if isinstance(v, str) and "*" in v else mask_phone(v) for v in frame["phone"]])
 
 
 def coords_suffix(coords: Coords) -> str:

@@ -14,7 +14,6 @@ import datetime as _dt
 import io as _io
 import math
 import os
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +41,8 @@ from shapely.geometry.base import BaseGeometry  # noqa: E402
 from gridgeo.crs import metric_crs  # noqa: E402
 from gridgeo.errors import InputError  # noqa: E402
 from gridgeo.i18n import Lang, t  # noqa: E402
+from gridgeo.staffing.roster import mask_phone, split_grid_ids  # noqa: E402  (one masking for every output: 138****1234)
+from gridgeo.tables import codes_text  # noqa: E402
 
 __all__ = ["Paper", "PAPER_MM", "find_cjk_font", "mask_phone", "select_grids", "sheet_figures", "sheets_pdf",
            "sheet_png"]
@@ -55,7 +56,6 @@ _BREAKS = (0, 50, 100, 200, 300, 500)
 _COLOURS = ("#e0e0e0", "#fee8c8", "#fdbb84", "#fc8d59", "#e34a33", "#b30000")
 _FONT_NAMES = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Source Han Sans SC", "WenQuanYi Zen Hei",
                "WenQuanYi Micro Hei", "Microsoft YaHei", "SimHei", "PingFang SC", "Noto Serif CJK SC")
-_PHONE = re.compile(r"^(\+?\d{3})\d{4}(\d{4})$")
 
 
 def find_cjk_font() -> Path:
@@ -80,18 +80,6 @@ def find_cjk_font() -> Path:
                      code="err.export.no_font",
                      remedy="install fonts-noto-cjk (apt-get install fonts-noto-cjk) or set GRIDGEO_CJK_FONT "
                             "to a .ttf/.otf/.ttc font file")
-
-
-def mask_phone(phone: object) -> str:
-    """138****1234: the middle four digits hidden (an 11-digit mobile); other numbers keep only the last 4."""
-    text = "" if phone is None or (isinstance(phone, float) and math.isnan(phone)) else str(phone).strip()
-    digits = re.sub(r"[\s-]", "", text)
-    m = _PHONE.match(digits)
-    if m:
-        return f"{m.group(1)}****{m.group(2)}"
-    if len(digits) > 4:
-        return "*" * (len(digits) - 4) + digits[-4:]
-    return text
 
 
 def select_grids(grids: gpd.GeoDataFrame, *, grid_id: str | None = None,
@@ -145,7 +133,7 @@ def _nice_length(width_m: float) -> float:
 def _staff_lines(staff: pd.DataFrame | None, grid_id: str, lang: Lang, mask: bool) -> tuple[str, str]:
     if staff is None or "grid_id" not in staff.columns:
         return t("sheet.nobody", lang), t("sheet.nobody", lang)
-    mine = staff[staff["grid_id"].astype(str) == grid_id]
+    mine = staff[[grid_id in split_grid_ids(v) for v in staff["grid_id"]]]   # part-timers: "a;b"
 
     def person(row: pd.Series) -> str:
         phone = row.get("phone")
@@ -274,7 +262,7 @@ def sheet_figures(grids: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, grid_ids
             ]
             flags = str(grid.get("flags", "") or "")
             if flags:
-                rows.append((t("sheet.flags", lang), flags.replace(";", "、")))
+                rows.append((t("sheet.flags", lang), str(codes_text("flags", flags, lang))))
             rows.append((t("sheet.version", lang), version or "—"))
             rows.append((t("sheet.printed", lang), printed + (f"（{t('sheet.synthetic', lang)}）" if synthetic
                                                              else "")))

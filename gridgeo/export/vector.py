@@ -32,10 +32,10 @@ import shapely
 from gridgeo.crs import Coords, convert_geometries
 from gridgeo.errors import InputError
 from gridgeo.export.files import write_atomic_with
-from gridgeo.export.tables import labelled, tabular
+from gridgeo.tables import VOCABULARY, codes_text, labelled, tabular
 from gridgeo.i18n import Lang, t
 
-__all__ = ["SHP_FIELDS", "GEOJSON_DECIMALS", "prepare", "geojson_bytes", "write_gpkg", "gpkg_bytes",
+__all__ = ["SHP_FIELDS", "GEOJSON_DECIMALS", "with_code_text", "prepare", "geojson_bytes", "write_gpkg", "gpkg_bytes",
            "shapefile_zip_bytes", "shp_field_names"]
 
 GEOJSON_DECIMALS = 7
@@ -61,6 +61,14 @@ SHP_FIELDS: dict[str, str] = {
     "department": "dept",
     "rate_per_1000": "rate_1000",
     "households": "households",
+    "status_text": "status_txt",
+    "hotspot_text": "hotspt_txt",
+    "employment_text": "employ_txt",
+    "reason_text": "reason_txt",
+    "coverage_share": "cov_share",
+    "on_time_rate": "ontime_rt",
+    "completion_rate": "complet_rt",
+    "satisfaction_rate": "satisf_rt",
 }
 
 
@@ -80,6 +88,24 @@ def shp_field_names(columns: list[str]) -> dict[str, str]:
             n += 1
         used.add(name.lower())
         out[col] = name
+    return out
+
+
+def with_code_text(df: pd.DataFrame, lang: Lang) -> pd.DataFrame:
+    """Beside each coded column (``flags``, ``status``, ``hotspot`` … see ``tables.VOCABULARY``) a
+    ``<column>_text`` column in ``lang``: machine formats keep the codes (QGIS filters, scripts join on
+    them) and people read the words."""
+    coded = [c for c in df.columns if c in VOCABULARY and f"{c}_text" not in df.columns
+             and (df[c].dtype == object or isinstance(df[c].dtype, pd.StringDtype))]
+    if not coded:
+        return df
+    out = df.copy()
+    for col in coded:
+        s = out[col]
+        words = {v: codes_text(col, v, lang) for v in pd.unique(s.dropna())}
+        if all(k == v for k, v in words.items()):
+            continue                                   # free text (a case's status): nothing to translate
+        out.insert(list(out.columns).index(col) + 1, f"{col}_text", s.map(words).astype(object).where(s.notna(), None))
     return out
 
 
@@ -115,14 +141,17 @@ def _json_ready(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def geojson_bytes(gdf: gpd.GeoDataFrame, *, coords: Coords = "wgs84", lang: Lang | None = None,
-                  name: str = "") -> bytes:
+                  name: str = "", words: Lang | None = None) -> bytes:
     """RFC 7946 GeoJSON of a layer (UTF-8, Chinese kept readable, 7 decimals).
 
     Property names stay the canonical field names unless ``lang`` is given (web
     maps and scripts join on them). Shifted coordinates are recorded in the
-    top-level foreign member ``gridgeo.coords``.
+    top-level foreign member ``gridgeo.coords``. ``words`` adds ``<column>_text``
+    beside coded columns (flags …), in that language.
     """
     g = prepare(gdf, coords=coords)
+    if words is not None:
+        g = with_code_text(g, words)
     g = g.set_geometry(_round(g.geometry.to_numpy(), GEOJSON_DECIMALS), crs=4326)
     g = _json_ready(g)
     if lang is not None:
@@ -145,9 +174,14 @@ def _gdal_ready(df: pd.DataFrame, *, dates_as_text: bool = False) -> pd.DataFram
         s = out[col]
         if isinstance(s, gpd.GeoSeries):
             continue
-        if isinstance(s.dtype, pd.DatetimeTZDtype):
-            s = s.dt.tz_convert("Asia/Shanghai")
-            out[col] = s.map(lambda v: None if pd.isna(v) else v.isoformat()) if dates_as_text else s
+        if pd.api.types.is_datetime64_any_dtype(s.dtype):
+            # whole seconds in UTC: GeoPackage wants 'YYYY-MM-DDTHH:MM:SS[.SSS]Z'; an offset or stray
+            # nanoseconds make GDAL warn "non-conformant content" on every read
+            if not isinstance(s.dtype, pd.DatetimeTZDtype):
+                s = s.dt.tz_localize("Asia/Shanghai")
+            s = s.dt.tz_convert("UTC").dt.round("s")
+            out[col] = s.map(lambda v: None if pd.isna(v) else v.strftime("%Y-%m-%dT%H:%M:%SZ")) \
+                if dates_as_text else s
         elif pd.api.types.is_bool_dtype(s.dtype) and dates_as_text:   # Shapefile: no boolean type
             out[col] = s.astype("Int64")
         elif isinstance(s.dtype, pd.StringDtype):
@@ -160,7 +194,9 @@ def write_gpkg(layers: Mapping[str, pd.DataFrame], path: str | Path, *, coords: 
     """Write every layer into one GeoPackage (atomically); return its path.
 
     Keys are English layer names (``grids``, ``assignments`` …); each layer gets
-    the description ``export.layer.<name>`` in ``lang``. Attribute-only frames
+    the description ``export.layer.<name>`` in ``lang``, and coded columns a
+    ``<column>_text`` twin in ``lang`` (``with_code_text``). Datetimes are
+    written in UTC, whole seconds (conformant GeoPackage). Attribute-only frames
     become GeoPackage attribute tables. Field names stay canonical (QGIS joins
     and expressions use them); the descriptions say what the layer holds.
     """
@@ -170,9 +206,9 @@ def write_gpkg(layers: Mapping[str, pd.DataFrame], path: str | Path, *, coords: 
         for name, frame in layers.items():
             description = t(f"export.layer.{name}", lang)
             if isinstance(frame, gpd.GeoDataFrame):
-                data: pd.DataFrame = _gdal_ready(prepare(frame, coords=coords))
+                data: pd.DataFrame = _gdal_ready(with_code_text(prepare(frame, coords=coords), lang))
             else:
-                data = _gdal_ready(tabular(frame))
+                data = _gdal_ready(with_code_text(tabular(frame), lang))
             first = not tmp.exists()
             pyogrio.write_dataframe(data, tmp, layer=name, driver="GPKG",
                                     layer_options={"DESCRIPTION": description},
@@ -193,7 +229,7 @@ def gpkg_bytes(layers: Mapping[str, pd.DataFrame], *, coords: Coords = "wgs84", 
 
 
 def shapefile_zip_bytes(gdf: gpd.GeoDataFrame, *, name: str, coords: Coords = "wgs84",
-                        encoding: ShpEncoding = "UTF-8") -> bytes:
+                        encoding: ShpEncoding = "UTF-8", words: Lang | None = None) -> bytes:
     """A zipped Shapefile (``name.shp/.shx/.dbf/.prj/.cpg`` plus a field-name note) as bytes.
 
     Raises ``InputError`` for a layer without geometry (a Shapefile needs one).
@@ -202,7 +238,8 @@ def shapefile_zip_bytes(gdf: gpd.GeoDataFrame, *, name: str, coords: Coords = "w
         raise InputError(f"{name} has no geometry and cannot be written as a Shapefile", value="shp",
                          code="err.export.not_spatial", layer=name,
                          remedy="export it as CSV, XLSX or GeoPackage")
-    g = _gdal_ready(prepare(gdf, coords=coords), dates_as_text=True)
+    g = prepare(gdf, coords=coords)
+    g = _gdal_ready(with_code_text(g, words) if words is not None else g, dates_as_text=True)
     columns = [c for c in g.columns if c != g.geometry.name]
     names = shp_field_names(columns)
     g = g.rename(columns=names)

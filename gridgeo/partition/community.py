@@ -152,16 +152,19 @@ def _solve_component(pieces: CommunityPieces, idx: IntArray, rules: Rules, rng: 
                     break
                 parts = split(g, np.arange(atoms.n), k, lo, hi, rng, params, budget)
                 if parts is not None:
-                    best = polish(g, parts, lo, hi, rng, params)
+                    ex = params.exchange_starts and params.exchange_rounds > 0 and k <= params.big_k
+                    best = polish(g, parts, lo, hi, rng, params, exchange=ex)
                     starts = params.quality_starts if k <= params.big_k else params.big_k_starts
                     for _ in range(starts - 1):  # a few more starts: keep the best
                         more = split(g, np.arange(atoms.n), k, lo, hi, rng, params,
                                      Budget(params.quality_budget + 2 * params.trees_per_split * k))
                         if more is not None:
-                            cand = polish(g, more, lo, hi, rng, params)
+                            cand = polish(g, more, lo, hi, rng, params, exchange=ex)
                             if cand[1] < best[1]:
                                 best = cand
                     best = _shake(g, best, lo, hi, rng, params)
+                    if params.exchange_rounds > 0:   # swaps and pair moves on the kept plan only
+                        best = polish(g, best[0], lo, hi, rng, params, exchange=True)
                     return _Solved(_to_pieces(atoms.of_piece, best[0], idx), level, False, k,
                                    seconds=time.perf_counter() - start)
         for k in ks[:2] if last or not big else []:

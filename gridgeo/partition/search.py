@@ -13,7 +13,13 @@ compact sides and the best balance wins.
 Polish (AZP-style moves, Ricca–Simeone 2008): move a boundary atom to a
 neighbouring grid when both stay within bounds, the donor stays contiguous (BFS
 without the atom) and the sum of (P + γ·N)² / 4πA falls, where P is the
-perimeter and N its part not on a street.
+perimeter and N its part not on a street. On the plan a community keeps, the
+polish also tries *exchanges* once single moves stall: two boundary atoms swapped
+between neighbouring grids, two touching atoms moved together, and the pair of a
+badly shaped grid and a neighbour re-cut along fresh spanning trees (a ReCom step
+on two grids, via ``_best_cut``). Single moves cannot make these when both grids
+sit at a bound. Exchanges must lower the objective *and* must not raise Σ P²/A:
+the objective alone would trade shape for street length there.
 """
 
 from __future__ import annotations
@@ -57,6 +63,11 @@ class SearchParams:
     nonstreet_weight: float = 0.2  # γ: a metre of grid boundary off the streets counts 1+γ
     repair_weight: float = 1.0     # objective per household outside the real bounds (relaxed mode)
     span_weight: float = 3.0       # objective per grid a split compound touches: splits stay minimal
+    recom_trees: int = 6           # trees drawn to re-cut a pair of neighbouring grids (0: off)
+    recom_share: float = 0.3       # share of grids, worst shapes first, whose pairs are re-cut per round
+    exchange_guard: str = "shape"  # exchanges must not worsen: "shape" (Σ P²/A), "both" (and off-street length), "none"
+    exchange_starts: bool = False  # exchanges in every start's polish too (else on the kept plan only)
+    exchange_rounds: int = 3       # passes of swaps / two-atom moves once single moves stall (0: off)
     objective: str = "inverse_pp"  # per grid: "inverse_pp" (P²/4πA, favours the worst) or "pp" (−4πA/P²)
 
 
@@ -456,11 +467,15 @@ def _split(g: Graph, nodes: IntArray, k: int, lo: float, hi: float, rng: np.rand
 
 def polish(g: Graph, parts: list[IntArray], lo: float, hi: float, rng: np.random.Generator,
            p: SearchParams, *, real_lo: float | None = None, real_hi: float | None = None,
-           ) -> tuple[list[IntArray], float]:
+           exchange: bool = False, recombine: bool = True) -> tuple[list[IntArray], float]:
     """Improve compactness and street-following by single-atom moves that keep every constraint.
 
     ``lo``/``hi`` are hard; ``real_lo``/``real_hi`` (relaxed mode) add a repair term
     per household outside them, so moves also pull grids back toward the real bounds.
+    ``exchange``: once single moves stall, up to ``p.exchange_rounds`` rounds of swaps,
+    two-atom moves and (``recombine``) re-cuts of neighbouring pairs, each kept only if
+    the objective falls and Σ P²/A does not rise (``p.exchange_guard``), every grid
+    stays within bounds and contiguous.
 
     Returns
     -------
@@ -525,8 +540,7 @@ def polish(g: Graph, parts: list[IntArray], lo: float, hi: float, rng: np.random
         if comp[x] >= 0:
             cnt[(comp[x], gi)] = cnt.get((comp[x], gi), 0) + 1
 
-    nodes = np.asarray(sorted(label), dtype=np.int64)
-    for _ in range(p.polish_passes):
+    def single_pass() -> bool:
         improved = False
         for x in rng.permutation(nodes).tolist():
             src = label[x]
@@ -580,8 +594,221 @@ def polish(g: Graph, parts: list[IntArray], lo: float, hi: float, rng: np.random
                 cnt[(cx, src)] -= 1
                 cnt[(cx, best_t)] = cnt.get((cx, best_t), 0) + 1
             improved = True
-        if not improved:
+        return improved
+
+    def evaluate(moves: dict[int, int]) -> tuple[float, dict[int, list[float]]] | None:
+        """Change of the objective if every atom x moves to grid moves[x]; None if a bound breaks."""
+        st: dict[int, list[float]] = {}
+        for x, t in moves.items():
+            s = label[x]
+            for gg in (s, t):
+                if gg not in st:
+                    st[gg] = [W[gg], A[gg], P[gg], N[gg]]
+            a_s, a_t = st[s], st[t]
+            a_s[0] -= w[x]
+            a_s[1] -= ar[x]
+            a_s[2] -= pe[x]
+            a_s[3] -= nsp[x]
+            a_t[0] += w[x]
+            a_t[1] += ar[x]
+            a_t[2] += pe[x]
+            a_t[3] += nsp[x]
+        for gg, v in st.items():
+            if v[0] > W[gg] + 1e-9 and v[0] > hi + 1e-9 or v[0] < W[gg] - 1e-9 and v[0] < lo - 1e-9:
+                return None
+        d_pen = 0.0
+        for x, t in moves.items():
+            lx = label[x]
+            for y, ln, ns, pen in g.nbr[x]:
+                ly = label.get(y)
+                if ly is None:
+                    continue
+                ny = moves.get(y, -1)
+                if ny >= 0:
+                    if y < x:
+                        continue
+                else:
+                    ny = ly
+                if lx == ly:
+                    st[lx][2] += 2 * ln
+                    st[lx][3] += 2 * ns
+                if t == ny:
+                    st[t][2] -= 2 * ln
+                    st[t][3] -= 2 * ns
+                d_pen += pen * ((t != ny) - (lx != ly))
+        d = p.polish_pen * d_pen / scale
+        d_shape = d_ns = 0.0
+        for gg, v in st.items():
+            d += f(*v) - f(W[gg], A[gg], P[gg], N[gg])
+            d_shape += v[2] ** 2 / max(v[1], 1e-9) - P[gg] ** 2 / max(A[gg], 1e-9)
+            d_ns += v[3] - N[gg]
+        # guard: the objective trades shape for streets; these moves may only improve one without the other
+        if guard_shape and d_shape > 1e-9 or guard_ns and d_ns > 1e-9:
+            return None
+        spans: dict[tuple[int, int], int] = {}
+        for x, t in moves.items():
+            cx = comp[x]
+            if cx >= 0:
+                spans[(cx, label[x])] = spans.get((cx, label[x]), 0) - 1
+                spans[(cx, t)] = spans.get((cx, t), 0) + 1
+        for key, dv in spans.items():
+            old = cnt.get(key, 0)
+            d += p.span_weight * ((old + dv > 0) - (old > 0))
+        return d, st
+
+    guard_shape = p.exchange_guard in ("shape", "both")
+    guard_ns = p.exchange_guard == "both"
+
+    def connected_after(moves: dict[int, int], grids: list[int]) -> bool:
+        for gg in grids:
+            mem = {y for y in members[gg] if moves.get(y, gg) == gg}
+            mem.update(x for x, t in moves.items() if t == gg)
+            if not mem:
+                return False
+            start = min(mem)
+            seen = {start}
+            todo = [start]
+            while todo:
+                y = todo.pop()
+                for z, _, _, _ in g.nbr[y]:
+                    if z not in seen and z in mem:
+                        seen.add(z)
+                        todo.append(z)
+            if len(seen) != len(mem):
+                return False
+        return True
+
+    def apply(moves: dict[int, int], st: dict[int, list[float]]) -> None:
+        for gg, v in st.items():
+            W[gg], A[gg], P[gg], N[gg] = v
+        for x, t in moves.items():
+            s = label[x]
+            members[s].discard(x)
+            members[t].add(x)
+            label[x] = t
+            cx = comp[x]
+            if cx >= 0:
+                cnt[(cx, s)] -= 1
+                cnt[(cx, t)] = cnt.get((cx, t), 0) + 1
+
+    def exchange_pass() -> bool:
+        """Swaps of two boundary atoms between neighbouring grids, and moves of two touching atoms.
+
+        For each pair of neighbouring grids the best few improving candidates are
+        checked for contiguity; the first that passes is made.
+
+        Single moves stall when both grids sit near a bound; a swap keeps both
+        household totals close while the shapes change.
+        """
+        improved = False
+        for ga in range(kk):
+            side: dict[int, list[int]] = {}   # neighbouring grid -> atoms of ga touching it
+            for x in sorted(members[ga]):
+                seen_t: set[int] = set()
+                for y, _, _, _ in g.nbr[x]:
+                    gy = label.get(y)
+                    if gy is not None and gy != ga and gy not in seen_t:
+                        seen_t.add(gy)
+                        side.setdefault(gy, []).append(x)
+            for gb in sorted(side):
+                xs = [x for x in side[gb] if label[x] == ga]
+                best: tuple[float, dict[int, int], dict[int, list[float]]] | None = None
+                cands: list[tuple[float, int, dict[int, int], dict[int, list[float]]]] = []
+                if gb > ga:
+                    ys = sorted({y for x in xs for y, _, _, _ in g.nbr[x] if label.get(y) == gb}
+                                | {y for y in members[gb] if any(label.get(z) == ga for z, _, _, _ in g.nbr[y])})
+                    for x in xs:
+                        for y in ys:
+                            lo_ok = lo - 1e-9
+                            if not (lo_ok <= W[ga] - w[x] + w[y] <= hi + 1e-9
+                                    and lo_ok <= W[gb] + w[x] - w[y] <= hi + 1e-9):
+                                continue
+                            mv = {x: gb, y: ga}
+                            ev = evaluate(mv)
+                            if ev is not None and ev[0] < -1e-9:
+                                cands.append((ev[0], len(cands), mv, ev[1]))
+                for x in xs:   # x and a neighbour of it in ga move to gb together
+                    for y, _, _, _ in g.nbr[x]:
+                        if label.get(y) != ga or W[ga] - w[x] - w[y] < lo - 1e-9 or W[gb] + w[x] + w[y] > hi + 1e-9:
+                            continue
+                        if any(label.get(z) == gb for z, _, _, _ in g.nbr[y]) and y < x:
+                            continue   # the same pair is met from y
+                        mv = {x: gb, y: gb}
+                        ev = evaluate(mv)
+                        if ev is not None and ev[0] < -1e-9:
+                            cands.append((ev[0], len(cands), mv, ev[1]))
+                cands.sort(key=lambda c: (c[0], c[1]))
+                for _d, _i, mv, st in cands[:4]:
+                    if len(members[ga]) > sum(1 for t in mv.values() if t != ga) and connected_after(mv, [ga, gb]):
+                        best = (_d, mv, st)
+                        break
+                if best is not None:
+                    apply(best[1], best[2])
+                    improved = True
+        return improved
+
+    def recombine_pass() -> bool:
+        """Merge a poorly shaped grid with a neighbour and re-cut the pair along a fresh spanning tree.
+
+        The ReCom step on two grids: both sides of a tree cut are connected and
+        within bounds, so whole blocks change hands at once where chains of
+        single moves would break a bound or contiguity on the way. Worst grids first.
+        """
+        improved = False
+        order = sorted(range(kk), key=lambda gi: (-f(W[gi], A[gi], P[gi], N[gi]), gi))
+        n_try = max(1, math.ceil(p.recom_share * kk))
+        done: set[tuple[int, int]] = set()
+        for ga in order[:n_try]:
+            nb = sorted({gy for x in members[ga] for y, _, _, _ in g.nbr[x]
+                         if (gy := label.get(y)) is not None and gy != ga})
+            for gb in nb:
+                key = (min(ga, gb), max(ga, gb))
+                if key in done:
+                    continue
+                done.add(key)
+                union = np.asarray(sorted(members[ga] | members[gb]), dtype=np.int64)
+                if len(union) <= 3:    # single moves and swaps already cover every cut of three atoms
+                    continue
+                fp = (_fingerprint(g, union), _fingerprint(g, np.asarray(sorted(members[ga]), dtype=np.int64)))
+                if fp in tried:        # this pair, as it is now, was re-cut in vain before
+                    continue
+                best: tuple[float, dict[int, int], dict[int, list[float]]] | None = None
+                for ti in range(p.recom_trees):
+                    found = _best_cut(g, union, 2, lo, hi, rng, p.sigma + 0.2 * ti, p)
+                    if found is None:
+                        continue
+                    side = set(found[1].tolist())
+                    # give the side to the grid that keeps more of its atoms (fewer moves, same objective)
+                    keep_a = len(side & members[ga]) + len(members[gb] - side)
+                    keep_b = len(side & members[gb]) + len(members[ga] - side)
+                    to_side, to_rest = (ga, gb) if keep_a >= keep_b else (gb, ga)
+                    mv = {int(x): (to_side if x in side else to_rest) for x in union.tolist()}
+                    mv = {x: t for x, t in mv.items() if label[x] != t}
+                    if not mv:
+                        continue
+                    ev = evaluate(mv)
+                    if ev is not None and ev[0] < -1e-9 and (best is None or ev[0] < best[0]):
+                        best = (ev[0], mv, ev[1])
+                if best is not None:
+                    apply(best[1], best[2])
+                    improved = True
+                else:
+                    tried.add(fp)
+        return improved
+
+    tried: set[tuple[int, int]] = set()
+    nodes = np.asarray(sorted(label), dtype=np.int64)
+    rounds = 0
+    for _ in range(p.polish_passes):
+        if single_pass():
+            continue
+        if not exchange or rounds >= p.exchange_rounds:
             break
+        swapped = exchange_pass()
+        recombined = recombine and p.recom_trees > 0 and recombine_pass()
+        if not (swapped or recombined):
+            break
+        rounds += 1
     final = [np.asarray(sorted(mset), dtype=np.int64) for mset in members]
     spans = sum(1 for v in cnt.values() if v > 0)
     return final, sum(f(W[i], A[i], P[i], N[i]) for i in range(kk)) + p.span_weight * spans

@@ -9,12 +9,10 @@ edited in Excel and imported again.
 
 from __future__ import annotations
 
-import io as _io
-
 import geopandas as gpd
 import pandas as pd
 
-from gridgeo import io
+from gridgeo import io, tables
 from gridgeo.plans.model import PlanVersion
 
 __all__ = ["grids_table", "assignments_table", "xlsx_bytes", "GRID_HEADERS_ZH", "ASSIGNMENT_HEADERS_ZH",
@@ -79,17 +77,8 @@ def assignments_table(plan: PlanVersion, district: io.District) -> pd.DataFrame:
 
 
 def xlsx_bytes(frame: pd.DataFrame, headers: dict[str, str], *, sheet: str) -> bytes:
-    """One sheet with Chinese headers (columns without one keep their name); geometry is left out."""
-    flat = pd.DataFrame(frame.drop(columns=[c for c in frame.columns if c == "geometry"]))
-    if flat.index.name is not None:
-        flat = flat.reset_index()
-    flat = local_dates(flat).rename(columns=headers)
-    buffer = _io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        flat.to_excel(writer, sheet_name=sheet, index=False)
-        ws = writer.sheets[sheet]
-        ws.freeze_panes = "A2"
-        for cells in ws.columns:
-            width = max(len(str(c.value or "")) for c in cells[:200])
-            ws.column_dimensions[cells[0].column_letter].width = min(40, max(8, width * 1.6))
-    return buffer.getvalue()
+    """One sheet with Chinese headers (``headers`` first, then the shared catalogue); geometry is left out.
+
+    Written by the shared ``gridgeo.tables.xlsx_bytes`` (frozen header, widths, flags in words).
+    """
+    return tables.xlsx_bytes({sheet: local_dates(frame)}, lang="zh", labels=headers)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io as _io
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +9,7 @@ import pandas as pd
 
 from gridgeo.i18n import Lang, t
 from gridgeo.sla.kpis import LEVELS, all_kpis, ranking
+from gridgeo.tables import csv_bytes, xlsx_bytes
 
 #: the first columns of sla_cases.csv, in this order (issue 19)
 CASE_COLUMNS = ("case_id", "limit", "deadline", "working_days_taken", "state", "calendar")
@@ -63,7 +63,7 @@ def write_outputs(result: object, out_dir: str | Path) -> tuple[Path, Path, Path
                      ignore_index=True)
     for path, frame in zip(paths, (cases_frame(result), kpis_frame(result), rank)):
         tmp = path.with_suffix(".csv.part")
-        frame.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n")
+        tmp.write_bytes(csv_bytes(frame, lang=None))     # field names and codes: the files scripts read
         tmp.replace(path)
     return paths
 
@@ -114,8 +114,5 @@ def workbook(result: object, lang: Lang = "zh") -> bytes:
         "sla.sheet.rules": rules,
         "sla.sheet.calendar": years,
     }
-    buf = _io.BytesIO()
-    with pd.ExcelWriter(buf, engine="openpyxl") as writer:
-        for key, frame in sheets.items():
-            display(frame.replace({np.nan: None}), lang).to_excel(writer, sheet_name=t(key, lang)[:31], index=False)
-    return buf.getvalue()
+    return xlsx_bytes({t(key, lang): display(frame.replace({np.nan: None}), lang) for key, frame in sheets.items()},
+                      lang=None)       # display() already put headers and states in ``lang``

@@ -7,7 +7,6 @@ the CLI takes as ``--show-phones``.
 
 from __future__ import annotations
 
-import io as _io
 from typing import Any
 
 import pandas as pd
@@ -16,9 +15,10 @@ from gridgeo.errors import SchemaError
 from gridgeo.i18n import STRINGS, Lang, t
 from gridgeo.staffing.assign import StaffingResult
 from gridgeo.staffing.roster import mask_phones, split_grid_ids
+from gridgeo.tables import xlsx_bytes
 
 __all__ = ["ASSIGNMENT_COLUMNS", "GRID_COLUMNS", "PLAN_TABLE_COLUMNS", "PLAN_TABLE_VERSION",
-           "assignments_table", "grid_table", "roster_table", "csv_bytes", "xlsx_bytes", "roster_xlsx",
+           "assignments_table", "grid_table", "roster_frame", "roster_table", "roster_xlsx",
            "staffing_to_table", "staffing_from_table"]
 
 #: ``staff_assignments.csv``: one row per person and grid ("" grid = unassigned).
@@ -46,11 +46,9 @@ def grid_table(result: StaffingResult) -> pd.DataFrame:
     return frame[[*GRID_COLUMNS, *rest]]
 
 
-def roster_table(result: StaffingResult, *, show_phones: bool = False, lang: Lang = "zh") -> pd.DataFrame:
-    """The roster with grid codes (网格员花名册): one row per person, grids joined by ``;``.
-
-    Headers, roles and employment types in ``lang``; phones masked unless ``show_phones``.
-    """
+def roster_frame(result: StaffingResult, *, show_phones: bool = False) -> pd.DataFrame:
+    """The roster with grid codes, one row per person (grids joined by ``;``): field names and codes,
+    phones masked unless ``show_phones`` (for files; ``roster_table`` is the same in words)."""
     m = result.members
     agg: dict[str, Any] = {c: "first" for c in _ROSTER_HEADERS if c not in ("staff_id", "grid_id",
                                                                               "community_id", "distance_m")}
@@ -60,6 +58,15 @@ def roster_table(result: StaffingResult, *, show_phones: bool = False, lang: Lan
     per = m.groupby("staff_id", sort=False).agg(agg).reset_index()[list(_ROSTER_HEADERS)]
     if not show_phones:
         per["phone"] = mask_phones(per["phone"])
+    return per
+
+
+def roster_table(result: StaffingResult, *, show_phones: bool = False, lang: Lang = "zh") -> pd.DataFrame:
+    """The roster with grid codes (网格员花名册): one row per person, grids joined by ``;``.
+
+    Headers, roles and employment types in ``lang``; phones masked unless ``show_phones``.
+    """
+    per = roster_frame(result, show_phones=show_phones)
     per["role"] = [t(f"staffing.role.{r}", lang) for r in per["role"]]
     per["employment"] = [t(f"staffing.employment.{e}", lang) for e in per["employment"]]
     per["moved"] = [t("staffing.yes", lang) if v else "" for v in per["moved"]]
@@ -67,33 +74,12 @@ def roster_table(result: StaffingResult, *, show_phones: bool = False, lang: Lan
     return per.rename(columns={c: t(f"staffing.col.{c}", lang) for c in _ROSTER_HEADERS})
 
 
-def csv_bytes(frame: pd.DataFrame) -> bytes:
-    """CSV with a byte-order mark so Excel shows Chinese text."""
-    text: str = frame.to_csv(index=False, lineterminator="\n")
-    return text.encode("utf-8-sig")
-
-
-def xlsx_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
-    """An XLSX workbook (openpyxl) with one sheet per frame, header row frozen."""
-    buffer = _io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        for name, frame in sheets.items():
-            frame.to_excel(writer, sheet_name=name[:31], index=False)
-            ws = writer.sheets[name[:31]]
-            ws.freeze_panes = "A2"
-            for col in ws.columns:
-                width = max(len(str(c.value or "")) for c in col)
-                ws.column_dimensions[col[0].column_letter].width = min(max(8, width * 1.6), 40)
-    return buffer.getvalue()
-
-
 def roster_xlsx(result: StaffingResult, *, show_phones: bool = False, lang: Lang = "zh") -> bytes:
     """网格员花名册: the roster with grid codes, plus the per-grid ratios, as one workbook."""
     grids = grid_table(result)
-    grids = grids.rename(columns={c: t(f"staffing.col.{c}", lang) for c in grids.columns
-                                  if f"staffing.col.{c}" in STRINGS})
+    labels = {c: t(f"staffing.col.{c}", lang) for c in grids.columns if f"staffing.col.{c}" in STRINGS}
     return xlsx_bytes({t("staffing.sheet_roster", lang): roster_table(result, show_phones=show_phones, lang=lang),
-                       t("staffing.sheet_grids", lang): grids})
+                       t("staffing.sheet_grids", lang): grids}, lang=lang, labels=labels)
 
 
 def staffing_to_table(result: StaffingResult) -> pd.DataFrame:

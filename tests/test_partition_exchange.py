@@ -1,0 +1,89 @@
+"""The polish's exchange moves: a swap of two atoms where no single move can improve the plan.
+
+A hand-made atom graph of eight 100 m squares (two rows of four), every square
+100 households, bounds 350–450: each grid holds four squares (400) and a single
+move would leave 300 or make 500, so only a swap keeps both grids within bounds.
+Polsby–Popper is measured independently on the shapely union of each grid's squares.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import shapely
+from shapely.geometry import box
+
+from gridgeo.partition.search import Graph, SearchParams, polish
+from gridgeo.partition.units import Atoms
+
+SIDE = 100.0
+COLS, ROWS = 4, 2
+
+
+def _squares() -> list[shapely.Geometry]:
+    # atom i = column i % 4 of row i // 4 (row 0 on top)
+    return [box(c * SIDE, -(r + 1) * SIDE, (c + 1) * SIDE, -r * SIDE) for r in range(ROWS) for c in range(COLS)]
+
+
+def _atoms() -> Atoms:
+    sq = _squares()
+    n = len(sq)
+    us, vs = [], []
+    for i in range(n):
+        for j in range(i + 1, n):
+            if shapely.length(shapely.intersection(sq[i], sq[j])) > 1.0:   # a shared side, not a corner
+                us.append(i)
+                vs.append(j)
+    length = np.full(len(us), SIDE)
+    # no streets: every shared side is off the streets; the outer edge is the community edge
+    ns_perim = np.zeros(n)
+    np.add.at(ns_perim, us, SIDE)
+    np.add.at(ns_perim, vs, SIDE)
+    return Atoms(of_piece=np.arange(n, dtype=np.int64), w=np.full(n, 100, dtype=np.int64),
+                 area=np.asarray([shapely.area(s) for s in sq]), perim=np.asarray([shapely.length(s) for s in sq]),
+                 ns_perim=ns_perim, u=np.asarray(us, dtype=np.int64), v=np.asarray(vs, dtype=np.int64),
+                 length=length, ns=length.copy(), pen=np.zeros(len(us)), keys=[f"B:{i}" for i in range(n)])
+
+
+def _pp(parts: list[np.ndarray]) -> list[float]:
+    sq = _squares()
+    out = []
+    for part in parts:
+        geom = shapely.union_all([sq[i] for i in part])
+        assert geom.geom_type == "Polygon"             # contiguous
+        out.append(4 * math.pi * shapely.area(geom) / shapely.length(geom) ** 2)
+    return out
+
+
+def test_a_swap_makes_two_l_shapes_square_when_no_single_move_fits_the_bounds() -> None:
+    params = SearchParams(recom_trees=0)           # exchanges only, no re-cutting of pairs
+    g = Graph(_atoms(), params)
+    # row 0: 0 1 2 3 / row 1: 4 5 6 7; two L shapes of four squares each
+    start = [np.asarray([0, 4, 5, 6]), np.asarray([1, 2, 3, 7])]
+    pp_before = _pp(start)
+    assert [round(x, 3) for x in pp_before] == [0.503, 0.503]   # 4πA/P² = 16π / 10²
+
+    single, _ = polish(g, start, 350, 450, np.random.default_rng(0), params)
+    assert sorted(map(sorted, (p.tolist() for p in single))) == [[0, 4, 5, 6], [1, 2, 3, 7]]   # stuck
+
+    swapped, objective = polish(g, start, 350, 450, np.random.default_rng(0), params, exchange=True)
+    assert sorted(sorted(p.tolist()) for p in swapped) == [[0, 1, 4, 5], [2, 3, 6, 7]]
+    assert [int(g.w[p].sum()) for p in swapped] == [400, 400]  # both still within 350–450
+    pp_after = _pp(swapped)
+    assert [round(x, 3) for x in pp_after] == [0.785, 0.785]    # 16π / 8²: two squares
+    assert min(pp_after) > max(pp_before)
+    _, objective_before = polish(g, start, 350, 450, np.random.default_rng(0), params)
+    assert objective < objective_before
+
+
+def test_a_swap_never_breaks_a_bound_or_contiguity() -> None:
+    # bounds 400–400: only weight-neutral swaps are allowed; from two rows, swapping 2 and 4 would cut
+    # square 3 off its grid, and no swap makes both grids better, so the plan stays within bounds and whole
+    params = SearchParams(recom_trees=0)
+    g = Graph(_atoms(), params)
+    start = [np.asarray([0, 1, 2, 3]), np.asarray([4, 5, 6, 7])]   # two straight rows
+    parts, _ = polish(g, start, 400, 400, np.random.default_rng(1), params, exchange=True)
+    assert [int(g.w[p].sum()) for p in parts] == [400, 400]
+    pp = _pp(parts)                                   # raises on a non-contiguous grid
+    assert min(pp) >= 4 * math.pi * 4 / 10 ** 2 - 1e-9
