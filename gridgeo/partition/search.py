@@ -773,8 +773,9 @@ def polish(g: Graph, parts: list[IntArray], lo: float, hi: float, rng: np.random
                 if fp in tried:        # this pair, as it is now, was re-cut in vain before
                     continue
                 best: tuple[float, dict[int, int], dict[int, list[float]]] | None = None
-                for ti in range(p.recom_trees):
-                    found = _best_cut(g, union, 2, lo, hi, rng, p.sigma + 0.2 * ti, p)
+                ns_u = _NodeSet(g, union)   # edges and sums of the union, shared by its trees
+                for ti in range(p.recom_trees if len(ns_u.eu) >= ns_u.m - 1 else 0):
+                    found = _best_cut(g, ns_u, 2, lo, hi, rng, [p.sigma + 0.2 * ti], p)
                     if found is None:
                         continue
                     side = set(found[1].tolist())
