@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages._ui import K, data_source_sidebar, init_state, t
+from pages._ui import K, data_source_sidebar, init_state, t, uploader_css
 
 st.set_page_config(page_title="gridgeo · 网格规划", page_icon="🗺️", layout="wide")
 init_state()
 st.sidebar.radio(t("app.language"), ["zh", "en"], key=K.LANG, horizontal=True,
                  format_func=lambda code: {"zh": "中文", "en": "English"}[code])
 data_source_sidebar()
+uploader_css()                     # Streamlit's uploader texts in the page's language, on every page
 st.navigation([
     st.Page("pages/home.py", title=t("nav.home"), icon=":material/home:", default=True),
     st.Page("pages/planner.py", title=t("nav.planner"), icon=":material/grid_view:"),

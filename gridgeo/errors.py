@@ -7,6 +7,7 @@ all show the same actionable sentence. ``code`` is the i18n key of the message.
 
 from __future__ import annotations
 
+import string
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -262,13 +263,32 @@ def _show_value(value: object) -> str:
     return text if len(text) <= 80 else text[:77] + "…"
 
 
-def _where(lang: Lang, path: str | None, row: int | None, feature_id: object) -> str:
-    """"文件 buildings.csv 第 12 行（B101）" / "buildings.csv row 12 (B101)"."""
+def _kind(layer: object, lang: Lang) -> str:
+    """The noun for one feature of ``layer`` ("楼栋" / "Building"), "" when unknown."""
+    name = layer.key.removeprefix("layer.") if isinstance(layer, Tr) else str(layer or "")
+    key = f"errfmt.kind.{name}"
+    return t(key, lang) if name and key in STRINGS else ""
+
+
+def _where(lang: Lang, path: str | None, row: int | None, feature_id: object, layer: object = None) -> str:
+    """"文件 buildings.csv 第 12 行（B101）" / "buildings.csv row 12 (B101)".
+
+    A feature id alone (no file, no row) is not put in brackets before a colon
+    ("（B101）：…" reads as a dangling aside): it is named with its kind when the
+    error says which layer it belongs to ("楼栋 B101：…"), else on its own ("B101：…").
+    """
+    has_id = feature_id is not None and feature_id != ""
+    if not path and row is None:
+        if not has_id:
+            return ""
+        kind = _kind(layer, lang)
+        return (t("errfmt.feature_of", lang, kind=kind, id=feature_id) if kind
+                else t("errfmt.feature_alone", lang, id=feature_id))
     head = [t("errfmt.file", lang, name=Path(path).name)] if path else []
     if row is not None:
         head.append(t("errfmt.row", lang, row=row))
     text = " ".join(head)
-    if feature_id is not None and feature_id != "":
+    if has_id:
         text += t("errfmt.feature", lang, id=feature_id)
     return text.strip()
 
@@ -310,10 +330,24 @@ def _assemble(lang: Lang, where: str, message: str, value: object, show_value: b
     return text
 
 
-def _template_uses_value(code: str, lang: Lang) -> bool:
+def _template_uses_value(code: str, lang: Lang, fields: Mapping[str, object] | None = None,
+                         value: object = None, raw: Mapping[str, object] | None = None) -> bool:
+    """Whether the message template already shows the value: as ``{value}``, or as another field
+    holding the same value (``"网格 {grid} 已满"`` with the grid as the value), so it is not repeated."""
     key = catalogue_key(code)
     entry = STRINGS.get(key) if key else None
-    return bool(entry and "{value" in entry.get(lang, ""))
+    template = entry.get(lang, "") if entry else ""
+    if "{value" in template:
+        return True
+    if fields is None or value is None or value == "":
+        return False
+    try:
+        names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
+    except ValueError:
+        return False
+    raw = raw or {}
+    return any(str(fields.get(n)) == str(value) or (n in raw and str(raw[n]) == str(value))
+               for n in names - {"message", "value"} if n in fields)
 
 
 def render_problem(p: Problem, lang: Lang = "zh", *, path: str | None = None) -> str:
@@ -321,11 +355,12 @@ def render_problem(p: Problem, lang: Lang = "zh", *, path: str | None = None) ->
     fields = _fields(p.params, lang, p.message, p.value)
     message = _message(p.code, p.message, lang, fields)
     remedy = _remedy(p.code, p.remedy, lang, fields)
-    show_value = not _template_uses_value(p.code, lang) if catalogue_key(p.code) else True
+    show_value = not _template_uses_value(p.code, lang, fields, p.value, p.params) if catalogue_key(p.code) else True
     if p.count > 1:
         return _assemble(lang, _repeat_where(lang, path, p), message, p.value, show_value, remedy,
                          _examples(lang, p), p.rows[0] if p.rows else None)
-    return _assemble(lang, _where(lang, path, p.row, p.feature_id), message, p.value, show_value, remedy)
+    return _assemble(lang, _where(lang, path, p.row, p.feature_id, p.params.get("layer")), message, p.value,
+                     show_value, remedy)
 
 
 def render(item: GridgeoError | Problem | GridgeoWarning, lang: Lang = "zh", *, path: str | None = None,
@@ -359,9 +394,9 @@ def render(item: GridgeoError | Problem | GridgeoWarning, lang: Lang = "zh", *, 
     fields = _fields(err.fields, lang, err.message, err.value)
     message = _message(err.code, err.message, lang, fields)
     remedy = _remedy(err.code, err.remedy, lang, fields)
-    show_value = not _template_uses_value(err.code, lang) if catalogue_key(err.code) else True
-    return _assemble(lang, _where(lang, where_path, err.row, err.feature_id), message, err.value, show_value,
-                     remedy)
+    show_value = not _template_uses_value(err.code, lang, fields, err.value, err.fields) if catalogue_key(err.code) else True
+    return _assemble(lang, _where(lang, where_path, err.row, err.feature_id, err.fields.get("layer")), message,
+                     err.value, show_value, remedy)
 
 
 def warning_line(w: warnings.WarningMessage, lang: Lang = "zh") -> str:

@@ -50,11 +50,13 @@ class EK:
     NOTE = "edit_note"
     ERROR = "_edit_error"
     SAVED = "_edit_saved"
+    CHECK = "_edit_check"              # (session id, revision, check): live validation, once per edit
+    GRID_JS = "_edit_grid_js"          # (session id, revision, language, grids layer text), once per edit
     STAMP = "_edit_stamp"              # perf_counter when the last action started (click-to-map timing)
     SECONDS = "_edit_seconds"
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
+@st.cache_resource(show_spinner=False, max_entries=4)   # read-only; cache_data would unpickle ~1 MB a rerun
 def _base_layers(path: str, mtime_: float, lang_: Lang) -> maps.EditBase:
     from pages._ui import load_district
 
@@ -165,12 +167,14 @@ def _selected_frame(district: io.District, building: str | None) -> gpd.GeoDataF
 
 def _metrics(ses: EditSession, check: Any) -> None:
     base = st.session_state.get(EK.BASE, check)
-    c = st.columns(4)
+    c = st.columns(5)
     c[0].metric(t("edit.page.grids"), check.n_grids, delta=check.n_grids - base.n_grids or None)
     c[1].metric(t("edit.page.within"), check.within, delta=check.within - base.within or None)
     out, out0 = len(check.out_of_bounds), len(base.out_of_bounds)
     c[2].metric(t("edit.page.out"), out, delta=out - out0 or None, delta_color="inverse")
-    c[3].metric(t("edit.page.edits"), len(ses.log))
+    ded, ded0 = check.dedicated, base.dedicated        # counted apart: exempt from the bounds
+    c[3].metric(t("edit.page.dedicated"), ded, delta=ded - ded0 or None, help=t("edit.page.dedicated_help"))
+    c[4].metric(t("edit.page.edits"), len(ses.log))
 
 
 def _take_click(ses: EditSession) -> None:
@@ -187,11 +191,30 @@ def _take_click(ses: EditSession) -> None:
         st.session_state[EK.GRID] = ses.grid_at(lon, lat)
 
 
+def _check(ses: EditSession) -> Any:
+    """The live validation, recomputed only when an edit, undo or redo changed the plan (not on a click)."""
+    cached = st.session_state.get(EK.CHECK)
+    if cached is None or cached[:2] != (id(ses), ses.revision):
+        cached = (id(ses), ses.revision, ses.check())
+        st.session_state[EK.CHECK] = cached
+    return cached[2]
+
+
+def _grid_js(ses: EditSession, check: Any) -> str:
+    """The grids layer serialised with its styles, rebuilt only when the plan changed (not on a click)."""
+    key = (id(ses), ses.revision, lang())
+    cached = st.session_state.get(EK.GRID_JS)
+    if cached is None or cached[:3] != key:
+        cached = (*key, maps.edit_grid_layer(ses.current_grids(check), lang()))
+        st.session_state[EK.GRID_JS] = cached
+    return str(cached[3])
+
+
 @st.fragment
 def _editor(district: io.District, path: str) -> None:
     ses = _current()
     _take_click(ses)
-    check = ses.check()
+    check = _check(ses)
     _metrics(ses, check)
     err = st.session_state.get(EK.ERROR)
     if err is not None:
@@ -203,7 +226,8 @@ def _editor(district: io.District, path: str) -> None:
     with left:
         base = _base_layers(path, mtime(path), lang())
         building = st.session_state.get(EK.BUILDING) or None
-        groups = maps.edit_groups(ses.current_grids(check), base, selected=_selected_frame(district, building))
+        groups = maps.edit_groups(None, base, selected=_selected_frame(district, building),
+                                  grid_js=_grid_js(ses, check))
         st_folium(maps.edit_map(base), key=MAP_KEY, returned_objects=["last_object_clicked"],
                   feature_group_to_add=groups, use_container_width=True, height=600)
         stamp = st.session_state.pop(EK.STAMP, None)

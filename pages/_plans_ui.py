@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ from gridgeo.plans.imports import import_grids, import_table
 from gridgeo.plans.model import PlanVersion
 from gridgeo.plans.store import Workspace
 from gridgeo.plans.tables import ASSIGNMENT_HEADERS_ZH, assignments_table, local_dates, xlsx_bytes
-from pages._ui import K, ROOT, default_plan, lang, md_escape, mtime, show_error, t
+from pages._ui import K, ROOT, default_plan, file_upload, lang, md_escape, mtime, show_error, stage_file, t
 
 BUNDLED_DEMO = (ROOT / "data" / "demo").resolve()
 
@@ -112,6 +111,19 @@ def comparison_layers(path: str, stamp: str, a: str, b: str, district_path: str,
                             lang="en" if language == "en" else "zh")
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def version_layers(path: str, stamp: str, version: str, district_path: str, district_mtime: float,
+                   language: str) -> maps.GridLayers:
+    """Slim GeoJSON of one saved version's map: grids by evaluated status, dedicated grids apart."""
+    from gridgeo.plans.evaluate import as_frame
+    from pages._ui import load_district
+
+    d = load_district(district_path, district_mtime)
+    ev = evaluation(path, stamp, version, district_path, district_mtime)
+    grids = as_frame(ev.grids, load_version(path, stamp, version).grids.geometry)
+    return maps.grid_layers(grids, d.communities, d.streets, lang="en" if language == "en" else "zh")
+
+
 @dataclass(frozen=True)
 class StoreGrids:
     """The grids of a store version for the other pages."""
@@ -175,12 +187,12 @@ def _save(ws: Workspace, plan: PlanVersion, *, author: str, note: str, name: str
         vid = ws.save(plan, parent=_base(ws), author=author, note=note, name=name, branch=branch,
                       keep_codes=keep_codes)
     except PlanConflictError as err:
-        show_error(err)
+        show_error(err, kind="action")
         st.session_state[PK.CONFLICT] = {"plan": plan, "author": author, "note": note, "name": name,
                                          "keep_codes": keep_codes}
         return None
     except GridgeoError as err:
-        show_error(err)
+        show_error(err, kind="action")
         return None
     st.session_state.pop(PK.CONFLICT, None)
     _set_base(ws, vid)
@@ -257,6 +269,11 @@ def _versions_tab(ws: Workspace, district: io.District) -> None:
         st.caption(t("plans.retired_list", codes=md_escape(", ".join(sorted(retired)))))
     st.subheader(t("plans.grid_table"))
     st.dataframe(_grid_frame(ev), hide_index=True, width="stretch", height=360)
+    # drawn on request, like the comparison: one map iframe per page keeps the page light
+    if st.toggle(t("plans.show_version_map"), key="plans_show_version_map"):
+        layers = version_layers(str(ws.path), _stamp(ws), version, src, mtime(src), lang())
+        st_folium(maps.grid_map(layers, osm=bool(st.session_state.get(K.OSM))), key="plans_version_map",
+                  returned_objects=[], use_container_width=True, height=520)
     chosen: dict[str, str] = st.session_state.setdefault(PK.CHOSEN, {})
     b1, b2, b3, b4 = st.columns(4)
     if b1.button(t("plans.use"), key="plans_use"):
@@ -268,7 +285,7 @@ def _versions_tab(ws: Workspace, district: io.District) -> None:
         try:
             vid = ws.restore(version, author=author)
         except GridgeoError as err:
-            show_error(err)
+            show_error(err, kind="action")
         else:
             _set_base(ws, vid)
             st.success(t("plans.restored", old=version, version=vid))
@@ -329,16 +346,14 @@ def _import_tab(ws: Workspace, district: io.District) -> None:
     labels = {k: t(f"plans.import_{k}") for k in ("polygons", "table")}   # fixed now: labels follow the language
     kind = st.radio(t("plans.import_kind"), list(labels), horizontal=True, key=f"plans_import_kind_{lang()}",
                     format_func=labels.__getitem__)
-    upload = st.file_uploader(t("plans.import_file"), type=["geojson", "json", "gpkg", "zip", "csv", "xlsx"],
-                              key="plans_import_file", help=t("plans.import_help"))
+    upload = file_upload(t("plans.import_file"), ["geojson", "json", "gpkg", "zip", "csv", "xlsx"],
+                         "plans_import_file", help=t("plans.import_help"))
     author = st.text_input(t("plans.author"), key="plans_import_author")
     note = st.text_input(t("plans.note"), key="plans_import_note")
     if not st.button(t("plans.import_run"), key="plans_import_run", disabled=upload is None):
         return
     assert upload is not None
-    folder = Path(tempfile.mkdtemp(prefix="gridgeo-import-"))
-    path = folder / Path(upload.name).name
-    path.write_bytes(upload.getvalue())
+    path = stage_file(upload, "plans_import")     # this session's folder, replaced by the next file, gone at exit
     try:
         if kind == "polygons":
             plan = import_grids(district, path)

@@ -14,10 +14,10 @@ import re
 import shutil
 import tempfile
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, Literal, NoReturn
 
 import geopandas as gpd
 import pandas as pd
@@ -25,7 +25,7 @@ import streamlit as st
 
 from gridgeo import grids as gridlayer
 from gridgeo import io, maps, summary
-from gridgeo.errors import GridgeoError, render
+from gridgeo.errors import GridgeoError, PlanConflictError, render
 from gridgeo.i18n import Lang
 from gridgeo.i18n import t as _t
 from gridgeo.settings import DEFAULT_RULES, Rules
@@ -112,13 +112,29 @@ def md_escape(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text).replace("\n", "  \n")
 
 
-def show_error(err: GridgeoError, *, title: str | None = None) -> None:
-    """Show a ``GridgeoError`` in the page's language: a title, then the sentence naming the file,
-    row or feature, the value seen and the fix (``gridgeo.errors.render``), never a server path."""
+#: Error codes of refused actions (a hand edit of a plan, a save over a newer version): shown as
+#: "操作未执行" even where the page does not say so (``show_error(kind=None)``).
+ACTION_CODE_PREFIXES = ("err.edit.", "err.plans.conflict", "err.plans.branch_exists", "err.plans.no_author")
+
+
+def error_kind(err: GridgeoError) -> Literal["load", "action"]:
+    """"action" for an error that refuses something the user did, "load" for data that cannot be read."""
+    return "action" if isinstance(err, PlanConflictError) or err.code.startswith(ACTION_CODE_PREFIXES) else "load"
+
+
+def show_error(err: GridgeoError, *, kind: Literal["load", "action"] | None = None, title: str | None = None) -> None:
+    """Show a ``GridgeoError`` in the page's language: a heading, then the sentence naming the file,
+    row or feature, the value seen and the fix (``gridgeo.errors.render``), never a server path.
+
+    ``kind`` picks the heading: ``"load"`` (数据无法载入, data that could not be read) or
+    ``"action"`` (操作未执行, an edit, a save or another action that was refused and changed
+    nothing); left out, it follows the error (``error_kind``). ``title`` overrides both.
+    """
     body = render(err, lang())
     lines = body.split("\n")
     text = md_escape(lines[0]) + "".join(f"\n- {md_escape(line[2:])}" for line in lines[1:])
-    st.error(f"**{md_escape(title or t('app.error_title'))}**\n\n{text}", icon=":material/error:")
+    heading = title or t("app.action_error_title" if (kind or error_kind(err)) == "action" else "app.error_title")
+    st.error(f"**{md_escape(heading)}**\n\n{text}", icon=":material/error:")
 
 
 def mtime(path: str | Path) -> float:
@@ -228,24 +244,80 @@ def source_widget_key(language: Lang | None = None) -> str:
     return f"w_{K.SOURCE}_{language or lang()}"
 
 
-def _uploader_css() -> None:
-    """Put Streamlit's own uploader texts ("Upload", "200MB per file • …") into the page's language.
+def uploader_css() -> None:
+    """Put Streamlit's own uploader texts into the page's language, on every uploader of the app.
 
-    Streamlit 1.67 has no option for them; the button keeps its function and gets our
-    label, and the size/type line is replaced by ``app.upload_limits`` under the uploaders.
-    The CSS is a constant of ours (no user text).
+    Streamlit 1.67 has no option for them (streamlit/streamlit#13500, open): the button keeps
+    its function and gets our label ("选择文件"), and the English "Drag and drop file here ·
+    200MB per file • CSV" line gives way to the size limit in the page's language; each
+    uploader states its formats in a caption beside it (``file_upload``). The app frame
+    calls this on every run. The CSS is a constant of ours (no user text).
     """
     label = t("app.upload_button").replace('"', "")
-    st.html(f"""<style>
-[data-testid="stSidebar"] [data-testid="stFileUploaderDropzone"] button {{ font-size: 0 !important; }}
-[data-testid="stSidebar"] [data-testid="stFileUploaderDropzone"] button::after {{
-  content: "{label}"; font-size: 0.875rem; }}
-[data-testid="stSidebar"] [data-testid="stFileUploaderDropzoneInstructions"] {{ display: none; }}
+    size = t("app.upload_size", size=int(st.get_option("server.maxUploadSize"))).replace('"', "")
+    st.sidebar.html(f"""<style>
+[data-testid="stFileUploaderDropzone"] button > * {{ display: none !important; }}
+[data-testid="stFileUploaderDropzone"] button::after {{ content: "{label}"; font-size: 0.875rem; }}
+[data-testid="stFileUploaderDropzoneInstructions"] * {{ display: none !important; }}
+[data-testid="stFileUploaderDropzoneInstructions"]::after {{ content: "{size}"; font-size: 0.8rem;
+  opacity: 0.7; }}
 </style>""")
 
 
-def _replace_staged(folder: str) -> None:
-    """Remember ``folder`` as this session's upload; delete the one it replaces."""
+def file_types_text(types: Sequence[str]) -> str:
+    """".csv、.xlsx" / ".csv, .xlsx": the extensions an uploader takes, as the caption lists them."""
+    return ("、" if lang() == "zh" else ", ").join(f".{x}" for x in types)
+
+
+def file_upload(label: str, types: Sequence[str], key: str, *, where: Any = None, caption: bool = True,
+                help: str | None = None) -> Any:
+    """A file uploader that accepts any file and checks the type itself, in the page's language.
+
+    Streamlit's own check (``type=[...]``) refuses a file with "text/plain files are not
+    allowed.", in English whatever the page's language; here the uploader takes every file
+    and a file of another type gets ``app.upload_wrong_type`` (which types, in Chinese or
+    English) and is not used. ``caption`` adds the line of accepted formats and the size limit.
+    Returns the uploaded file, or None (nothing uploaded, or the wrong type).
+    """
+    box = where if where is not None else st
+    upload = box.file_uploader(label, key=key, help=help)
+    if caption:
+        box.caption(t("app.upload_accepts", types=file_types_text(types),
+                      size=int(st.get_option("server.maxUploadSize"))))
+    if upload is None:
+        return None
+    suffix = Path(upload.name).suffix.lower().lstrip(".")
+    if suffix not in {x.lower() for x in types}:
+        box.error(t("app.upload_wrong_type", name=md_escape(upload.name), types=file_types_text(types)),
+                  icon=":material/error:")
+        return None
+    return upload
+
+
+def stage_file(upload: Any, area: str, root: Path = UPLOAD_ROOT) -> Path:
+    """Write one uploaded file where the readers can open it; return its path.
+
+    The file keeps the user's name (errors name the file they know), in
+    ``<root>/<session>/<area>/<content hash>/``; a new file for the same ``area`` replaces
+    the last one (its folder is deleted), and ``root`` goes at exit. Written 0644.
+    """
+    data = upload.getvalue()
+    area_dir = root / str(st.session_state.get(K.SESSION, "session")) / area
+    folder = area_dir / hashlib.sha256(data).hexdigest()[:20]
+    target = folder / (Path(upload.name).name.replace("\0", "") or f"{area}.bin")
+    if area_dir.exists():
+        for old in area_dir.iterdir():
+            if old != folder:
+                shutil.rmtree(old, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    if not target.exists() or target.read_bytes() != data:
+        target.write_bytes(data)
+        target.chmod(0o644)
+    return target
+
+
+def _replace_staged(folder: str | None) -> None:
+    """Remember ``folder`` as this session's upload (None: none); delete the one it replaces."""
     previous = st.session_state.get(K.UPLOAD_DIR)
     if previous and previous != folder:
         shutil.rmtree(previous, ignore_errors=True)
@@ -263,12 +335,12 @@ def data_source_sidebar() -> None:
     )
     if source == "demo":
         st.session_state[K.DISTRICT] = DEMO_PATH
+        _replace_staged(None)              # back to the demo: the staged upload goes
         return
-    _uploader_css()
     limit_mb = int(st.get_option("server.maxUploadSize"))
     st.sidebar.caption(t("app.upload_limits", size=limit_mb))
-    uploaded = {layer: st.sidebar.file_uploader(t(f"app.upload_{layer}"), type=UPLOAD_TYPES,
-                                                key=K.UPLOAD[layer])
+    uploaded = {layer: file_upload(t(f"app.upload_{layer}"), UPLOAD_TYPES, K.UPLOAD[layer], where=st.sidebar,
+                                   caption=False)
                 for layer in UPLOAD_LAYERS}
     coords_key = f"w_{K.COORDS}_{lang()}"   # labels change with the language, as for the radio above
     coords = st.sidebar.selectbox(t("app.coords"), COORDS, key=coords_key, on_change=_seeded(K.COORDS, coords_key),
@@ -279,6 +351,7 @@ def data_source_sidebar() -> None:
     if uploaded["communities"] is None or uploaded["buildings"] is None:
         st.sidebar.info(t("app.upload_waiting"))
         st.session_state[K.DISTRICT] = DEMO_PATH
+        _replace_staged(None)              # a file was taken away: its staged folder goes
         return
     files = {layer: (f.name, f.getvalue()) for layer, f in uploaded.items() if f is not None}
     folder = stage_upload(files, root=UPLOAD_ROOT / st.session_state[K.SESSION], coords=coords, name=name or "")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -16,11 +14,10 @@ from gridgeo import cases as gcases
 from gridgeo import maps
 from gridgeo.errors import GridgeoError
 from gridgeo.i18n import Lang
-from pages._ui import (K, _seeded, current_district, current_grids, init_state, lang, md_escape, mtime,
-                       show_error, t)
+from pages._ui import (K, _seeded, current_district, current_grids, file_upload, init_state, lang, md_escape,
+                       mtime, show_error, stage_file, t)
 
 PROFILES = gcases.default_profiles_dir()
-IMPORTS = Path(tempfile.gettempdir()) / "gridgeo-case-imports"
 IMPORTED = "cases_imported"          # session key: {"digest", "name", "cases", "report"}
 SOURCE = "cases_source"              # "district" | "import"
 
@@ -54,23 +51,20 @@ def analysis(key: tuple[Any, ...], _cases: gpd.GeoDataFrame, _grids: gpd.GeoData
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def layers(key: tuple[Any, ...], _cases: gpd.GeoDataFrame, _table: gpd.GeoDataFrame, _split: pd.DataFrame,
-           _district: Any, language: Lang, count: str) -> maps.CaseLayers:
+           _district: Any, language: Lang, count: str, _grids: gpd.GeoDataFrame | None = None) -> maps.CaseLayers:
     """Slim map data of one selection (the slow half of the maps)."""
     return maps.case_layers(_cases, _table, _split, _district.communities, streets=_district.streets,
-                            stations=_district.stations, lang=language, unit=count)
+                            stations=_district.stations, lang=language, unit=count, grids=_grids)
 
 
 def import_step() -> None:
     """Upload, mapping confirmation (saved as a profile), import report with downloads."""
-    up = st.file_uploader(t("cases.upload"), type=["csv", "xlsx", "txt"], key="cases_upload")
+    up = file_upload(t("cases.upload"), ["csv", "xlsx", "txt"], "cases_upload")
     if up is None:
         return
     data = up.getvalue()
     digest = hashlib.sha256(data).hexdigest()[:16]
-    target = IMPORTS / digest / Path(up.name).name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if not target.exists():
-        target.write_bytes(data)
+    target = stage_file(up, "cases")       # this session's folder, replaced by the next file, gone at exit
     c1, c2, c3 = st.columns(3)
     profiles = gcases.list_profiles(PROFILES)
     profile_name = c1.selectbox(t("cases.profile"), [""] + profiles, key="cases_profile",
@@ -222,26 +216,22 @@ m3.metric(t("cases.m_located"), f"{located_calls:,}")
 m4.metric(t("cases.m_outside"), f"{int(chosen.index.isin(outside).sum()):,}")
 m5.metric(t("cases.m_patrol"), f"{patrol_calls / located_calls:.0%}" if located_calls else "—")
 
-data = layers(sel_key + (count,), chosen, table, split, district, lang(), count)
+data = layers(sel_key + (count,), chosen, table, split, district, lang(), count, grids)
 
 
 @st.fragment
 def heat_and_rate() -> None:
-    """Heatmap and choropleth side by side."""
-    left, right = st.columns(2)
-    with left:
-        st.subheader(t("cases.heatmap"))
-        hm = maps.heat_map(data)
-        if data.heat.cell_m is None:
-            st.caption(t("cases.heat_points", n=f"{data.heat.calls:,}"))
-        else:
-            st.caption(t("cases.heat_cells", limit=f"{maps.MAX_HEAT_POINTS:,}", cell=int(data.heat.cell_m),
-                         n=f"{len(data.heat.rows):,}", mb=f"{maps.payload_bytes(hm) / 1e6:.2f}"))
-        st_folium(hm, key="cases_heat", returned_objects=[], use_container_width=True, height=520)
-    with right:
-        st.subheader(t("cases.choropleth" if count == "matters" else "cases.choropleth_cases"))
-        st.caption(" ")
-        st_folium(maps.rate_map(data), key="cases_rate", returned_objects=[], use_container_width=True, height=520)
+    """Heatmap, then the choropleth, each the page's full width (side by side, the district drew too small)."""
+    st.subheader(t("cases.heatmap"))
+    hm = maps.heat_map(data)
+    if data.heat.cell_m is None:
+        st.caption(t("cases.heat_points", n=f"{data.heat.calls:,}"))
+    else:
+        st.caption(t("cases.heat_cells", limit=f"{maps.MAX_HEAT_POINTS:,}", cell=int(data.heat.cell_m),
+                     n=f"{len(data.heat.rows):,}", mb=f"{maps.payload_bytes(hm) / 1e6:.2f}"))
+    st_folium(hm, key="cases_heat", returned_objects=[], use_container_width=True, height=560)
+    st.subheader(t("cases.choropleth" if count == "matters" else "cases.choropleth_cases"))
+    st_folium(maps.rate_map(data), key="cases_rate", returned_objects=[], use_container_width=True, height=560)
 
 
 heat_and_rate()
@@ -255,26 +245,22 @@ st.caption(t("cases.hot_count", hot=len(hot), cold=len(cold), n=len(table), mont
 
 @st.fragment
 def hotspot_view() -> None:
-    """Hotspot map and table."""
-    left, right = st.columns([3, 2])
-    with left:
-        st_folium(maps.hotspot_map(data), key="cases_hot", returned_objects=[], use_container_width=True,
-                  height=520)
-    with right:
-        shown = table[table["hotspot"] != "not_significant"].sort_values("gi_z", ascending=False)
-        if shown.empty:
-            st.info(t("cases.no_hotspots"))
-        else:
-            st.dataframe(pd.DataFrame({
-                t("cases.col.grid_id"): shown.index.astype(str),
-                t("cases.col.rate"): shown["rate_per_1000"],
-                t("cases.col." + ("matters" if count == "matters" else "cases")): shown[count],
-                t("cases.col.gi_z"): shown["gi_z"],
-                t("cases.col.p_fdr"): shown["p_fdr"].round(4),
-                t("cases.col.hotspot"): [t(f"cases.hotspot.{h}") for h in shown["hotspot"]],
-                t("cases.col.trend"): [t(f"cases.trend.{x}") for x in shown["trend"]],
-                t("cases.col.months_hot"): shown["months_hot"],
-            }), hide_index=True, width="stretch", height=480)
+    """Hotspot map (full width), then the table of significant grids."""
+    st_folium(maps.hotspot_map(data), key="cases_hot", returned_objects=[], use_container_width=True, height=560)
+    shown = table[table["hotspot"] != "not_significant"].sort_values("gi_z", ascending=False)
+    if shown.empty:
+        st.info(t("cases.no_hotspots"))
+    else:
+        st.dataframe(pd.DataFrame({
+            t("cases.col.grid_id"): shown.index.astype(str),
+            t("cases.col.rate"): shown["rate_per_1000"],
+            t("cases.col." + ("matters" if count == "matters" else "cases")): shown[count],
+            t("cases.col.gi_z"): shown["gi_z"],
+            t("cases.col.p_fdr"): shown["p_fdr"].round(4),
+            t("cases.col.hotspot"): [t(f"cases.hotspot.{h}") for h in shown["hotspot"]],
+            t("cases.col.trend"): [t(f"cases.trend.{x}") for x in shown["trend"]],
+            t("cases.col.months_hot"): shown["months_hot"],
+        }), hide_index=True, width="stretch", height=min(35 * (len(shown) + 1) + 3, 420))
 
 
 hotspot_view()

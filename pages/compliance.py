@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import tempfile
-from pathlib import Path
-
 import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
@@ -13,8 +9,8 @@ from streamlit_folium import st_folium
 from gridgeo import maps, sla
 from gridgeo.errors import GridgeoError
 from gridgeo.sla.output import display, workbook
-from pages._ui import (K, _seeded, current_district, current_grids, init_state, lang, md_escape, mtime, show_error,
-                       stop, t)
+from pages._ui import (K, _seeded, current_district, current_grids, file_upload, init_state, lang, md_escape, mtime,
+                       show_error, stage_file, stop, t)
 
 init_state()
 st.title(t("sla.title"))
@@ -33,20 +29,11 @@ def _kept(widget: object, label: str, options: list[str], store: str, **kwargs: 
     """A choice widget whose labels change with the language: one widget per language, the value kept."""
     key = f"w_{store}_{lang()}"
     return widget(label, options, key=key, on_change=_seeded(store, key), **kwargs)  # type: ignore[operator]
-_UPLOADS = Path(tempfile.gettempdir()) / "gridgeo-sla"
 
 
-def _stage(upload: object) -> str | None:
+def _stage(upload: object, area: str) -> str | None:
     """Write an uploaded file where the readers can open it (name kept, so errors name it)."""
-    if upload is None:
-        return None
-    data = upload.getvalue()  # type: ignore[attr-defined]
-    folder = _UPLOADS / hashlib.sha256(data).hexdigest()[:16]
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / Path(upload.name).name  # type: ignore[attr-defined]
-    if not target.exists():
-        target.write_bytes(data)
-    return str(target)
+    return None if upload is None else str(stage_file(upload, area))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -91,13 +78,13 @@ def _percent(frame: pd.DataFrame) -> pd.DataFrame:
 left, mid, right = st.columns([1.2, 1.2, 1])
 preset = _kept(left.selectbox, t("sla.rules"), list(sla.PRESETS), SLA_PRESET,
                format_func=lambda p: t(f"sla.preset.{p}"))
-rule_upload = mid.file_uploader(t("sla.rule_file"), type=["csv", "xlsx"], key="sla_rule_file")
+rule_upload = file_upload(t("sla.rule_file"), ["csv", "xlsx"], "sla_rule_file", where=mid)
 mode = _kept(mid.radio, t("sla.rule_mode"), ["extend", "replace"], "sla_rule_mode", horizontal=True,
              format_func=lambda m: t(f"sla.rule_mode.{m}"))
-holiday_upload = right.file_uploader(t("sla.holiday_file"), type=["csv", "xlsx"], key="sla_holidays")
-cases_upload = right.file_uploader(t("sla.cases_file"), type=["csv", "xlsx"], key="sla_cases_file")
+holiday_upload = file_upload(t("sla.holiday_file"), ["csv", "xlsx"], "sla_holidays", where=right)
+cases_upload = file_upload(t("sla.cases_file"), ["csv", "xlsx"], "sla_cases_file", where=right)
 
-cases_file = _stage(cases_upload)
+cases_file = _stage(cases_upload, "sla_cases")
 if district.cases is None and cases_file is None:
     st.info(t("sla.no_cases"))
     stop()
@@ -113,7 +100,7 @@ st.session_state.setdefault(SLA_AS_OF, last)
 as_of = left.date_input(t("sla.as_of"), key=SLA_AS_OF)
 
 # --- 2 gridgeo ---------------------------------------------------------------------------------
-rule_path, holiday_path = _stage(rule_upload), _stage(holiday_upload)
+rule_path, holiday_path = _stage(rule_upload, "sla_rules"), _stage(holiday_upload, "sla_holidays")
 try:
     result = _result(path, version, grids_key, cases_file, preset, rule_path, mode, holiday_path, str(as_of), cases)
 except GridgeoError as err:
@@ -123,7 +110,8 @@ except GridgeoError as err:
 # --- 3 render ----------------------------------------------------------------------------------
 years = result.calendar.official_years()
 st.caption(t("sla.calendar_years", years=f"{years[0]}–{years[-1]}" if years == tuple(range(years[0], years[-1] + 1))
-             else "、".join(map(str, years))) + " · " + md_escape(result.rules.name))
+             else "、".join(map(str, years))) + " · "
+           + (t(f"sla.preset.{result.rules.name}") if result.rules.name in sla.PRESETS else md_escape(result.rules.name)))
 if result.unknown_years:
     st.warning(t("sla.unknown_years", years="、".join(map(str, result.unknown_years))), icon=":material/event_busy:")
 overall = result.kpis().iloc[0]
@@ -152,10 +140,11 @@ open_["_order"] = open_["state"].map({"red": 0, "yellow": 1, "open": 2})
 open_ = open_.sort_values(["_order", "deadline"], kind="stable")
 f1, f2, f3 = st.columns(3)
 states = _kept(f1.multiselect, t("sla.filter_state"), ["red", "yellow", "open"], "sla_filter_state",
-               format_func=lambda s: t(f"sla.state.{s}"))
-depts = f2.multiselect(t("sla.filter_department"), sorted(open_["department"].unique()), key="sla_filter_dept")
+               format_func=lambda s: t(f"sla.state.{s}"), placeholder=t("sla.filter_all"))
+depts = f2.multiselect(t("sla.filter_department"), sorted(open_["department"].unique()), key="sla_filter_dept",
+                       placeholder=t("sla.filter_all"))
 grid_ids = f3.multiselect(t("sla.filter_grid"), sorted(g for g in open_["grid_id"].unique() if g),
-                          key="sla_filter_grid")
+                          key="sla_filter_grid", placeholder=t("sla.filter_all"))
 shown = open_[open_["state"].isin(states)]
 if depts:
     shown = shown[shown["department"].isin(depts)]
@@ -187,7 +176,7 @@ def compliance_map() -> None:
                         format_func=lambda g: g or "—")
     if current and current not in choices:
         st.caption(t("sla.no_grid"))
-    layers = maps.sla_layers(grids_in_use.grids, per_grid, lang=lang())
+    layers = maps.sla_layers(grids_in_use.grids, per_grid, lang=lang(), communities=district.communities)
     st_folium(maps.sla_map(layers, selected=grid or None, osm=bool(st.session_state[K.OSM])), key="sla_map",
               returned_objects=[], use_container_width=True, height=460)
 

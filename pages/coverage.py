@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +15,8 @@ from gridgeo import maps
 from gridgeo.errors import Problem, GeometryError, GridgeoError
 from gridgeo.i18n import Lang
 from gridgeo.tables import csv_bytes, xlsx_bytes
-from pages._ui import (K, RULES, UPLOAD_ROOT, current_district, current_grids, init_state, lang, load_district,
-                       md_escape, mtime, show_error, stop, t)
+from pages._ui import (K, RULES, current_district, current_grids, file_upload, init_state, lang, load_district,
+                       md_escape, mtime, show_error, stage_file, stop, t)
 
 KEY_REACHES = "coverage_reaches"
 KEY_REACH = "coverage_reach"
@@ -57,9 +56,10 @@ def map_layers(path: str, version: float, grids_key: str, reach: int, kind: str,
     _, access = coverage_model(path, version)
     return maps.coverage_layers(_grids, _table, district.buildings, access.metres(kind), reach=reach,
                                 method=access.method, streets=district.streets, stations=district.stations,
-                                lang=language)
+                                lang=language, communities=district.communities)
 
 
+CANDIDATE_TYPES = ["geojson", "json", "gpkg", "zip", "csv", "xlsx"]
 init_state()
 st.session_state.setdefault(KEY_REACHES, ",".join(str(r) for r in RULES.walking_reach_m))
 path = st.session_state[K.DISTRICT]                                            # 1 inputs
@@ -137,15 +137,9 @@ cols[-1].metric(t("coverage.grids_none", reach=reach), f"{n_none} / {len(grid_ta
 # --- siting and what-if (callbacks: the map above shows their results on the same run)
 def _candidates_path() -> str | None:
     upload = st.session_state.get(KEY_CANDIDATES)
-    if upload is None:
-        return None
-    data = upload.getvalue()
-    folder = UPLOAD_ROOT / "candidates" / hashlib.sha256(data).hexdigest()[:20]
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / (Path(upload.name).name or "candidates.geojson")
-    if not target.exists():
-        target.write_bytes(data)
-    return str(target)
+    if upload is None or Path(upload.name).suffix.lower().lstrip(".") not in CANDIDATE_TYPES:
+        return None                        # a file of another type: file_upload has said so
+    return str(stage_file(upload, "candidates"))
 
 
 def run_siting() -> None:
@@ -223,8 +217,7 @@ s1, s2 = st.columns([1, 3])
 with s1:
     st.number_input(t("coverage.k"), min_value=1, max_value=30, value=3, step=1, key=KEY_K)
 with s2:
-    st.file_uploader(t("coverage.candidates"), type=["geojson", "json", "gpkg", "zip", "csv", "xlsx"],
-                     key=KEY_CANDIDATES)
+    file_upload(t("coverage.candidates"), CANDIDATE_TYPES, KEY_CANDIDATES)
 st.button(t("coverage.run_siting"), type="primary", key="coverage_run", on_click=run_siting)
 if sites_entry and "error" in sites_entry:
     show_error(sites_entry["error"])

@@ -46,6 +46,19 @@ cases: pd.DataFrame | None = district.cases
 cases_key = f"district:{path}:{version}"
 if cases is None and imported is not None:
     cases, cases_key = imported["cases"], f"import:{imported['digest']}"
+# a store version's saved staffing is exported as saved (the Staff page's "saved" mode), not recomputed
+saved_staffing: pd.DataFrame | None = None
+if in_use.source == "store" and in_use.version is not None:
+    from pages._plans_ui import open_workspace
+
+    try:
+        saved_staffing = open_workspace(district).table(in_use.version, "staffing")
+    except GridgeoError as err:
+        show_error(err)
+# the Staff page's mode; a version with saved staffing opens on it there, and here too
+staff_mode = str(st.session_state.get("staffing_mode", "saved" if saved_staffing is not None else "assign"))
+if staff_mode == "saved" and saved_staffing is None:
+    staff_mode = "assign"
 inputs = {"staff": district.staff, "cases": cases, "stations": district.stations}
 missing = [name for name, frame in inputs.items() if frame is None or not len(frame)]
 if missing:
@@ -93,7 +106,7 @@ gbk = st.checkbox(t("export.gbk"), key="export_gbk") if fmt == "shp" else False
 show_phones = st.checkbox(t("export.unmask"), key="export_unmask") if "staff" in chosen else False
 if any(n in chosen for n in ("staff", "grid_staffing")):
     st.caption(t("export.staffing_rule", rule=t(f"staffing.rule.{st.session_state.get('staffing_rule', 'default')}"),
-                 mode=t(f"staffing.mode.{st.session_state.get('staffing_mode', 'assign')}")))
+                 mode=t(f"staffing.mode.{staff_mode}")))
 
 
 def _grids_key(g: GridsInUse) -> str:
@@ -105,11 +118,19 @@ def _grids_key(g: GridsInUse) -> str:
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def results(key: tuple[Any, ...], wanted: tuple[str, ...], show: bool, rule: str, mode: str, keep: bool,
-            pt_grids: int, _in_use: GridsInUse, _cases: pd.DataFrame | None) -> tuple[dict[str, pd.DataFrame],
-                                                                                     tuple[str, ...]]:
-    """The result layers of ``wanted`` for the grids in use (cached per district, grids and choices)."""
+            pt_grids: int, _in_use: GridsInUse, _cases: pd.DataFrame | None,
+            _saved: pd.DataFrame | None = None) -> tuple[dict[str, pd.DataFrame], tuple[str, ...]]:
+    """The result layers of ``wanted`` for the grids in use (cached per district, grids and choices).
+
+    In the "saved" staffing mode the version's saved staffing is everyone's current grid and is
+    judged as it is (``check``), so the export holds exactly what was saved with the plan.
+    """
     roster = (sf.roster_from_frame(district.staff, _in_use.grids, path="staff", unknown_grid="warning")
               if district.staff is not None else None)
+    if mode == "saved":
+        if roster is not None and _saved is not None:
+            roster = sf.roster_with_staffing(roster, _saved, _in_use.grids)[0]
+        mode = "check"
     rules = sf.preset(rule).evolve(part_time_max_grids=int(pt_grids))
     done = result_layers(_in_use.grids, buildings=district.buildings, assignments=_in_use.assignments,
                          roster=roster, cases=_cases, stations=district.stations, streets=district.streets,
@@ -123,12 +144,12 @@ def chosen_layers(names: list[str], *, show: bool) -> dict[str, pd.DataFrame]:
     wanted = tuple(n for n in names if n in RESULT_INPUTS)
     computed: dict[str, pd.DataFrame] = {}
     if wanted:
-        key = (path, version, _grids_key(in_use), cases_key)
+        key = (path, version, _grids_key(in_use), cases_key, in_use.version if saved_staffing is not None else None)
         with st.spinner(t("export.computing")):
             computed, _ = results(key, wanted, show, str(st.session_state.get("staffing_rule", "default")),
-                                  str(st.session_state.get("staffing_mode", "assign")),
+                                  staff_mode,
                                   bool(st.session_state.get("staffing_keep", True)),
-                                  int(st.session_state.get("staffing_pt_grids", 1)), in_use, cases)
+                                  int(st.session_state.get("staffing_pt_grids", 1)), in_use, cases, saved_staffing)
     plain: dict[str, Any] = {"grids": grids, "assignments": in_use.assignments,
                              **{n: getattr(district, n) for n in DISTRICT_LAYERS}}
     return {n: computed[n] if n in computed else plain[n] for n in LAYER_ORDER
@@ -146,7 +167,7 @@ elif st.button(t("export.prepare"), type="primary", key="export_prepare"):     #
     try:
         file: ExportFile = export_file(chosen_layers(chosen, show=show_phones), fmt, **options())
     except GridgeoError as err:
-        show_error(err)
+        show_error(err, kind="action")
         stop()
     st.session_state["export_file"] = (file.name, file.mime, file.data)
 if "export_file" in st.session_state and chosen:                                # 3 render
@@ -162,7 +183,7 @@ if chosen:
         try:
             one = layer_file(single, chosen_layers([single], show=show_phones)[single], fmt, **options())
         except GridgeoError as err:
-            show_error(err)
+            show_error(err, kind="action")
             stop()
         st.session_state["export_single_file"] = (single, one.name, one.mime, one.data)
     kept_single = st.session_state.get("export_single_file")
@@ -195,7 +216,7 @@ if in_community and st.button(t("export.sheets_make"), key="export_sheets_make")
             st.image(sheet_png(grids, buildings, one_grid, dpi=110, **sheet_options), caption=md_escape(one_grid))
         pdf = sheets_pdf(grids, buildings, in_community, **sheet_options)
     except GridgeoError as err:
-        show_error(err)
+        show_error(err, kind="action")
         stop()
     st.session_state["export_sheets"] = (community, len(in_community), pdf)
 if "export_sheets" in st.session_state and st.session_state["export_sheets"][0] == community:

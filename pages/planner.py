@@ -87,7 +87,10 @@ report = result.report
 
 m1, m2, m3, m4 = st.columns(4)
 m1.metric(t("planner.grids"), f"{int(metrics['n_grids']):,}")
-m2.metric(t("planner.within"), f"{metrics['share_within_feasible']:.0%}", help=t("planner.within_help"))
+# all grids counted (the warning below lists the others); the feasible-only share is in the help
+m2.metric(t("planner.within"), f"{int(metrics['n_within']):,} / {int(metrics['n_grids']):,}",
+          help=t("planner.within_help", share=f"{metrics['share_within']:.0%}",
+                 feasible=f"{metrics['share_within_feasible']:.0%}"))
 m3.metric(t("planner.pp_mean"), f"{metrics['pp_mean']:.2f}", help=t("planner.pp_help"))
 m4.metric(t("planner.street_share"), f"{metrics['street_share']:.0%}", help=t("planner.street_help"))
 

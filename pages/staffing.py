@@ -11,7 +11,9 @@ from streamlit_folium import st_folium
 
 from gridgeo import maps
 from gridgeo import staffing as sf
-from gridgeo.errors import GridgeoError
+from gridgeo.errors import GridgeoError, PlanConflictError
+from gridgeo.i18n import t as t_in
+from gridgeo.plans.store import Workspace
 from gridgeo.tables import csv_bytes
 from pages._ui import (K, UPLOAD_ROOT, GridsInUse, _seeded, current_district, current_grids, init_state, lang,
                        md_escape, mtime, show_error, stop, t)
@@ -20,6 +22,9 @@ from pages._ui import (K, UPLOAD_ROOT, GridsInUse, _seeded, current_district, cu
 RULE, MODE, KEEP, PT_GRIDS, UNMASK, UPLOAD = ("staffing_rule", "staffing_mode", "staffing_keep",
                                               "staffing_pt_grids", "staffing_unmask", "staffing_upload")
 EDITS, COMMUNITY, ROLE = "staffing_edits", "staffing_community", "staffing_role"
+# saving to the plan store: the outcome of the last save (shown once), a refused save waiting to go to a branch,
+# the store version whose saved staffing the mode selector was last set for, who saves
+FLASH, CONFLICT, MODE_FOR, AUTHOR = "staffing_flash", "staffing_conflict", "staffing_mode_for", "staffing_author"
 
 init_state()
 for key, value in {RULE: "default", MODE: "assign", KEEP: True, PT_GRIDS: 1, UNMASK: False, EDITS: {},
@@ -45,11 +50,52 @@ except GridgeoError as err:
     stop()
 st.caption(t(f"app.grids_source.{grids_in_use.source}"))
 
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _saved_staffing(store: str, stamp: str, version: str) -> pd.DataFrame | None:
+    """The staffing saved with a store version (versions are immutable: cached by id)."""
+    return Workspace.open(store).table(version, "staffing")
+
+
+workspace: Workspace | None = None
+saved: pd.DataFrame | None = None
+store_version = grids_in_use.version if grids_in_use.source == "store" else None
+if store_version is not None:
+    from pages._plans_ui import open_workspace
+
+    try:
+        workspace = open_workspace(district)
+        saved = _saved_staffing(str(workspace.path), workspace.info().get("created_at", ""), store_version)
+    except GridgeoError as err:
+        show_error(err)
+        workspace, store_version = None, None
+    if store_version is not None:
+        st.caption(t("staffing.store_saved", version=store_version, n=saved["staff_id"].nunique())
+                   if saved is not None else t("staffing.store_none", version=store_version))
+flash = st.session_state.pop(FLASH, None)
+if flash is not None and flash[0] == "ok":
+    st.success(t("staffing.saved_as", version=flash[1], base=flash[2]), icon=":material/check_circle:")
+elif flash is not None:
+    show_error(flash[1])
+
+modes = ["saved", "assign", "check"] if saved is not None else ["assign", "check"]
+if st.session_state.get(MODE_FOR) != store_version:      # a version with saved staffing opens on it
+    st.session_state[MODE_FOR] = store_version
+    if saved is not None:
+        st.session_state[MODE] = "saved"
+        for language in ("zh", "en"):
+            st.session_state.pop(f"w_{MODE}_{language}", None)
+if st.session_state[MODE] not in modes:
+    st.session_state[MODE] = modes[0]
+    for language in ("zh", "en"):
+        st.session_state.pop(f"w_{MODE}_{language}", None)
+
 c1, c2, c3, c4 = st.columns([2.2, 2, 1.4, 1.2])
 st.session_state[RULE] = c1.selectbox(t("staffing.rule"), list(sf.PRESETS), **_kept(RULE),
                                       format_func=lambda r: t(f"staffing.rule.{r}"))
-st.session_state[MODE] = c2.radio(t("staffing.mode"), ["assign", "check"], **_kept(MODE),
-                                  format_func=lambda m: t(f"staffing.mode.{m}"))
+st.session_state[MODE] = c2.radio(t("staffing.mode"), modes, **_kept(MODE),
+                                  format_func=lambda m: t(f"staffing.mode.{m}")
+                                  + (f" {store_version}" if m == "saved" and store_version else ""))
 st.session_state[KEEP] = c3.checkbox(t("staffing.keep_current"), **_kept(KEEP),
                                      disabled=st.session_state[MODE] != "assign")
 st.session_state[PT_GRIDS] = c4.number_input(t("staffing.part_time_grids"), min_value=1, max_value=3, step=1,
@@ -69,7 +115,7 @@ def _solve(key: tuple[Any, ...], _grids: GridsInUse, _roster: sf.Roster, _cases:
            rule: str, mode: str, keep: bool, pt_grids: int) -> sf.StaffingResult:
     """Assign (or check) once per inputs; ``key`` stands for the unhashable arguments."""
     rules = sf.preset(rule).evolve(part_time_max_grids=int(pt_grids))
-    if mode == "check":
+    if mode in ("check", "saved"):
         return sf.check_staff(_roster, _grids.grids, _grids.households, rules=rules, open_cases=_cases)
     return sf.assign_staff(_roster, _grids.grids, _grids.households, rules=rules, keep_current=keep,
                            open_cases=_cases)
@@ -81,7 +127,7 @@ def _open_cases(key: tuple[Any, ...], _grids: GridsInUse, _cases: Any) -> pd.Ser
 
 
 mode = st.session_state[MODE]
-unknown = "warning" if mode == "assign" else "error"
+unknown = "warning" if mode != "check" else "error"
 try:
     if upload is not None:
         data = upload.getvalue()
@@ -104,9 +150,13 @@ except GridgeoError as err:
     show_error(err)
     stop()
 
+if saved is not None and mode != "check":   # the version's saved staffing is everyone's current grid
+    roster, left = sf.roster_with_staffing(roster, saved, grids_in_use.grids)
+    if left:
+        st.warning(t("staffing.saved_left", n=len(left), people=md_escape(", ".join(left))))
 gkey = _grids_key(grids_in_use)
 cases = (_open_cases((path, version, gkey), grids_in_use, district.cases) if district.cases is not None else None)
-key = (path, version, gkey, roster_key)
+key = (path, version, gkey, roster_key, store_version if saved is not None else None)
 rule, keep, pt = st.session_state[RULE], bool(st.session_state[KEEP]), int(st.session_state[PT_GRIDS])
 with st.spinner(t("staffing.title")):
     try:
@@ -141,8 +191,8 @@ m4.metric(t("staffing.m.surplus"), f"{s['unassigned']:,}")
 m5.metric(t("staffing.m.per_1000"), f"{s['people_per_1000_households']:.1f}")
 m6.metric(t("staffing.m.moved"), f"{s['moved']:,}")
 if result.solver is not None:
-    st.caption(t("staffing.solver", status=result.solver.status, gap=f"{result.solver.gap:g}", moved=s["moved"])
-               + " " + t("staffing.solver_detail", method=md_escape(result.solver.describe())))
+    st.caption(t("staffing.solver", status=result.solver.status_text(lang()), gap=f"{result.solver.gap:g}",
+                 moved=s["moved"]) + " " + t("staffing.solver_detail", method=md_escape(result.solver.describe(lang()))))
 
 
 def _role(r: str) -> str:
@@ -175,6 +225,50 @@ community = f1.selectbox(t("staffing.filter_community"), options, **_kept(COMMUN
                          format_func=lambda c: t("staffing.all") if c == "" else f"{names.get(c, c)}（{c}）")
 role = f2.selectbox(t("staffing.filter_role"), roles, **_kept(ROLE),
                     format_func=lambda r: t("staffing.all") if r == "" else _role(r))
+
+
+def _save(ws_path: str, base: str, staffed: sf.StaffingResult, note: str, branch: bool = False) -> None:
+    """Button callback: save ``staffed`` as a new version on ``base``, the version the page showed when clicked.
+
+    Runs before the rerun, with the values of the render the user saw, so a
+    version saved meanwhile by someone else is a conflict: the store's message
+    names both versions and a new branch is offered.
+    """
+    author = str(st.session_state.get(AUTHOR) or "").strip() or "app"
+    try:
+        vid = Workspace.open(ws_path).save_tables(base, {"staffing": sf.staffing_to_table(staffed)}, author=author,
+                                                  note=note, branch=branch)
+    except PlanConflictError as err:
+        st.session_state[FLASH] = ("error", err)
+        st.session_state[CONFLICT] = (base, note)
+        return
+    except GridgeoError as err:
+        st.session_state[FLASH] = ("error", err)
+        return
+    from pages._plans_ui import PK
+
+    chosen = st.session_state.setdefault(PK.CHOSEN, {})
+    if chosen.get(ws_path) or branch:      # the pages keep showing the version just saved
+        chosen[ws_path] = vid
+    st.session_state.pop(CONFLICT, None)
+    st.session_state[EDITS] = {}
+    st.session_state[FLASH] = ("ok", vid, base)
+
+
+def _edit_and_save(ws_path: str, base: str, shown: sf.StaffingResult, staff: sf.Roster, grids: GridsInUse,
+                   open_cases: pd.Series | None) -> None:
+    """Button callback: apply the manual change chosen in the widgets and save it as a new version."""
+    action = st.session_state[f"staffing_edit_action_{lang()}"]
+    sid = st.session_state["staffing_edit_sid"]
+    gid = None if action == "remove" else st.session_state["staffing_edit_gid"]
+    try:
+        edited = sf.edit_staff(shown, staff, grids.grids, grids.households, action=action, staff_id=sid,
+                               grid_id=gid, open_cases=open_cases)
+    except GridgeoError as err:
+        st.session_state[FLASH] = ("error", err)
+        return
+    what = t_in(f"staffing.cli.action.{action}", "en")
+    _save(ws_path, base, edited, f"staff {what} {sid}" + (f" -> {gid}" if gid else ""))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -227,12 +321,15 @@ with st.expander(t("staffing.edit")):
     gid = e3.selectbox(t("staffing.edit_grid"), list(grids_in_use.grids.index.astype(str)), key="staffing_edit_gid",
                        disabled=action == "remove")
     b1, b2 = st.columns(2)
-    if b1.button(t("staffing.edit_apply"), key="staffing_edit_apply"):
+    if workspace is not None and store_version is not None:   # each manual change is saved as a new version
+        b1.button(t("staffing.edit_apply_save"), key="staffing_edit_apply", on_click=_edit_and_save,
+                  args=(str(workspace.path), store_version, result, roster, grids_in_use, cases))
+    elif b1.button(t("staffing.edit_apply"), key="staffing_edit_apply"):
         try:
-            sf.edit_staff(result, roster, grids_in_use.grids, grids_in_use.households, action=action, staff_id=sid,
-                          grid_id=None if action == "remove" else gid, open_cases=cases)
+            sf.edit_staff(result, roster, grids_in_use.grids, grids_in_use.households, action=action,  # type: ignore[arg-type]
+                          staff_id=sid, grid_id=None if action == "remove" else gid, open_cases=cases)
         except GridgeoError as err:
-            show_error(err)
+            show_error(err, kind="action")
         else:
             edits.append((action, sid, None if action == "remove" else gid))
             st.rerun()
@@ -241,6 +338,20 @@ with st.expander(t("staffing.edit")):
         if b2.button(t("staffing.edit_reset"), key="staffing_edit_reset"):
             edits.clear()
             st.rerun()
+
+if workspace is not None and store_version is not None:
+    st.subheader(t("staffing.store_section", version=store_version))
+    st.caption(t("staffing.store_help"))
+    s1, s2, s3 = st.columns([2, 1.2, 1.2])
+    s1.text_input(t("staffing.author"), key=AUTHOR, placeholder="app")
+    note = (f"staffing from the page: {t_in(f'staffing.mode.{mode}', 'en')}, rule {rule}, "
+            f"{s['assigned']} assigned, {s['moved']} moved")
+    s2.button(t("staffing.save_to_plan"), key="staffing_save", type="primary", on_click=_save,
+              args=(str(workspace.path), store_version, result, note))
+    pending = st.session_state.get(CONFLICT)
+    if pending is not None:
+        s3.button(t("staffing.save_branch"), key="staffing_save_branch", on_click=_save,
+                  args=(str(workspace.path), pending[0], result, pending[1], True))
 
 st.subheader(t("staffing.downloads"))
 d1, d2, d3 = st.columns(3)

@@ -55,6 +55,13 @@ ALLOWED_WORDS: dict[str, str] = {
     "WGS": "coordinate system name (WGS-84)", "GCJ": "coordinate system name (GCJ-02)",
     "BD": "coordinate system name (BD-09)", "EPSG": "coordinate system code",
     "Polsby": "name of the compactness index", "Popper": "name of the compactness index",
+    "Getis": "name of the hotspot statistic (Getis–Ord Gi*)", "Ord": "name of the hotspot statistic",
+    "Gi": "name of the hotspot statistic (Gi*)", "Benjamini": "name of the FDR correction (Benjamini–Hochberg)",
+    "Hochberg": "name of the FDR correction", "Mann": "name of the trend test (Mann–Kendall)",
+    "Kendall": "name of the trend test",
+    "GB": "prefix of a national standard's number (GB 50180-2018)",
+    "QGIS": "name of the GIS software the export page says opens its files", "ArcGIS": "likewise",
+    "HiGHS": "name of the staffing solver (the method line names it)", "networkx": "name of the staffing solver's library",
     "gridgeo": "the product's name", "MB": "file size unit", "km": "unit", "m": "unit",
     "grids": "download file name (grids.geojson)", "assignments": "download file name (assignments.csv)",
 }

@@ -274,8 +274,15 @@ def test_planner_on_the_demo_flags_infeasible_communities() -> None:
     warning = " ".join(w.value for w in at.warning)
     assert "锦水社区" in warning and "北苑社区" in warning
     table = at.dataframe[0].value.set_index(t("col.community_id", "zh"))
-    assert table.loc["370124002001", t("col.plan_status", "zh")] == t("planner.state.infeasible", "zh")
+    n_out = int(plan.grids.loc[plan.grids["community_id"] == "370124002001", "status"].isin(["under", "over"]).sum())
+    assert n_out >= 1
+    assert table.loc["370124002001", t("col.plan_status", "zh")] == t("planner.state.infeasible", "zh", n=n_out)
     assert table[t("col.grids", "zh")].sum() == len(plan.grids)
+    # the within-bounds figure counts every grid (hand count), not only the feasible communities'
+    h = plan.grids["households"]
+    within = int(((h >= 300) & (h <= 500)).sum())
+    assert within < len(plan.grids)
+    assert _metric(at, t("planner.within", "zh")) == f"{within:,} / {len(plan.grids):,}"
     # the explanation is shown whole (not a cut-off column): the first flagged community's, by default
     first = report.index[summary.plan_status(report, plan.grids).to_numpy() != "ok"][0]
     assert any(md_escape(report.loc[first, "explanation_zh"]) in w.value for w in at.warning)
@@ -302,7 +309,8 @@ def test_planner_counts_grids_on_a_small_district(tmp_path: Path) -> None:
     assert int(plan.grids["households"].sum()) == int(buildings["households"].sum())
     assert _as_int(_metric(at, "Grids")) == len(plan.grids)
     table = at.dataframe[0].value.set_index("Community code")
-    assert table.loc["370124001002", "Status"] == t("planner.state.infeasible", "en")   # 550 households
+    n_out = int(plan.grids.loc[plan.grids["community_id"] == "370124001002", "status"].isin(["under", "over"]).sum())
+    assert table.loc["370124001002", "Status"] == t("planner.state.infeasible", "en", n=n_out)   # 550 households
     assert any(md_escape(plan.report.loc["370124001002", "explanation_en"]) in w.value for w in at.warning)
 
 
@@ -326,7 +334,7 @@ def test_planner_says_how_many_grids_are_out_of_bounds_and_where() -> None:
     status = table[t("col.plan_status", "zh")]
     feasible = plan.report["feasible"].astype(bool)
     for cid, n in out.groupby("community_id").size().items():
-        expected = t("planner.state.grids_out", "zh", n=n) if feasible[cid] else t("planner.state.infeasible", "zh")
+        expected = t("planner.state.grids_out" if feasible[cid] else "planner.state.infeasible", "zh", n=n)
         assert status[cid] == expected                        # never ticked while its grids are out
     assert (status == t("planner.state.ok", "zh")).sum() == len(table) - out["community_id"].nunique()
 

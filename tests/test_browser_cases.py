@@ -10,7 +10,8 @@ import pytest
 
 from gridgeo.i18n import t
 from pages._ui import DEMO_PATH
-from tests.browser_support import MAP_IFRAME, offline_page
+from tests.browser_support import MAP_IFRAME, check_page_standard, offline_page, wait_idle, wait_maps
+from tests.test_browser import _data_values
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -33,7 +34,6 @@ def test_cases_page_draws_heat_offline_under_5_mb(server: str, browser: object, 
 
     page.on("websocket", on_ws)  # type: ignore[attr-defined]
     ARTIFACTS.mkdir(exist_ok=True)
-    shot = ARTIFACTS / f"cases_{lang}.png"
     try:
         page.goto(f"{server}/cases")  # type: ignore[attr-defined]
         if lang == "en":
@@ -51,8 +51,16 @@ def test_cases_page_draws_heat_offline_under_5_mb(server: str, browser: object, 
         assert shown == _demo_calls()
         hot = page.frame_locator(f"{MAP_IFRAME} >> nth=2")  # type: ignore[attr-defined]
         hot.locator("path.leaflet-interactive").first.wait_for(state="attached", timeout=120_000)
-        page.wait_for_timeout(2500)  # type: ignore[attr-defined]
-    finally:
-        page.screenshot(path=str(shot), full_page=True)  # type: ignore[attr-defined]
+        # theme maps finished like the planner map: the layer switch folded, grid labels drawn
+        assert rate.locator(".leaflet-control-layers-expanded").count() == 0
+        assert rate.locator(".gridgeo-label.grid").count() > 20
+        wait_idle(page)
+        wait_maps(page, 3)
+        report = check_page_standard(page, lang, name="cases", data_values=_data_values(), maps=3)
+        assert report.problems == [], "\n".join(report.problems)
+        assert all(v > 0 for v in report.labels_visible), report.labels_visible
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / f"cases_{lang}_failed.png"), full_page=True)  # type: ignore[attr-defined]
+        raise
     assert 0 < received[0] < MAX_PAYLOAD, f"page payload {received[0] / 1e6:.2f} MB"
     assert blocked == [], f"the page asked the internet for: {blocked}"

@@ -76,7 +76,7 @@ def test_coverage_map_colours_grids_by_share_and_highlights_new_sites() -> None:
     fills = {f["properties"]["grid_id"]: f["properties"]["fill"] for f in layers.grids["features"]}
     assert fills == {"C001": maps.share_colour(40 / 55, 55), "C002": maps.SHARE_COLOURS[0]}
     assert fills["C001"] == maps.SHARE_COLOURS[2]          # 73% lies in 50–75%
-    assert sorted(text for *_, text in layers.labels) == ["C001<br>73%", "C002<br>0%"]
+    assert sorted(row[2] for row in layers.labels) == ["<b>C001</b><br>73%", "<b>C002</b><br>0%"]
     sites = cov.plan_sites(access, BUILDINGS, k=2, reach_m=300, network=network)
     m = maps.coverage_map(layers, sites=maps.sites_layer_data(sites.sites),
                           newly=maps.highlight_data(BUILDINGS, sites.newly_covered.index))
@@ -127,4 +127,4 @@ def test_page_names_a_station_outside_the_district(tmp_path: Path) -> None:
     at.run()
     assert not at.exception
     # in the page's language (zh): the station's id and its distance (gridgeo.errors.render)
-    assert "（FAR）：站点位于辖区外 3900 米" in at.error[0].value
+    assert "- FAR：站点位于辖区外 3900 米" in at.error[0].value and "（FAR）" not in at.error[0].value

@@ -195,7 +195,13 @@ def test_staff_roster(staff: pd.DataFrame, communities: gpd.GeoDataFrame, utm: o
     assert set(staff["role"]) == {"leader", "worker", "instructor"}
     assert set(staff["employment"]) == {"full_time", "part_time"}
     assert staff["phone"].str.fullmatch(r"1[358]\d{9}").all() and staff["phone"].is_unique
-    assert staff["grid_id"].isna().all()
+    # current grids of the default plan (staff_grid_ids): instructors serve the community, crews a grid each
+    with_grid = staff["grid_id"].notna()
+    assert not with_grid[staff["role"] == "instructor"].any() and with_grid.mean() >= 0.9
+    assert staff.loc[with_grid, "grid_id"].str.fullmatch(r"370124\d{9}").all()
+    leaders = staff[staff["role"] == "leader"].dropna(subset=["grid_id"])
+    assert leaders["grid_id"].is_unique                      # one leader per grid
+    assert (staff.dropna(subset=["grid_id"]).groupby("grid_id")["role"].count() <= 4).all()
     counts = staff["role"].value_counts()
     assert 2 <= counts["worker"] / counts["leader"] <= 3  # 1 leader + 2–3 workers per grid
     homes = staff.dropna(subset=["lon", "lat"])

@@ -9,6 +9,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pyogrio
+import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 from shapely.geometry import box
@@ -150,3 +151,39 @@ def test_every_result_in_one_geopackage_with_masked_phones(tmp_path: Path) -> No
     assert cases["grid_id"].to_dict() == {"C1": "370124001001001", "C2": "370124001002001"}
     per_grid = pyogrio.read_dataframe(path, layer="grid_staffing").set_index("grid_id")
     assert per_grid.loc["370124001001001", "leaders"] == 1 and "no_leader" in per_grid.loc["370124001001002", "flags"]
+
+
+def test_a_store_version_exports_the_staffing_saved_with_it(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The staff layer of a version with saved staffing is that staffing, not a fresh assignment."""
+    from gridgeo.plans.store import Workspace
+    from pages._ui import DEMO_PATH
+    from pages._plans_ui import workspace_path
+
+    monkeypatch.setenv("GRIDGEO_WORKSPACE_DIR", str(tmp_path))
+    at = _page(Path(DEMO_PATH))                       # the first visit creates the workspace (v1 = default plan)
+    assert not at.exception
+    ws = Workspace.open(workspace_path(DEMO_PATH))
+    staff = pd.read_csv(Path(DEMO_PATH) / "staff.csv", dtype=str, keep_default_na=False)
+    placed = staff[staff["grid_id"] != ""]
+    # a staffing no optimiser would make: every leader of the first two grids swapped with the other's
+    g1, g2 = sorted(set(placed["grid_id"]))[:2]
+    swap = {g1: g2, g2: g1}
+    table = pd.DataFrame({"staff_id": placed["staff_id"], "role": placed["role"],
+                          "grid_id": [swap.get(g, g) if r == "leader" else g
+                                      for g, r in zip(placed["grid_id"], placed["role"])]})
+    table.attrs["staffing_table_version"] = 1
+    assert ws.save_tables("v1", {"staffing": table}, author="测试") == "v2"
+    at = _page(Path(DEMO_PATH))
+    assert not at.exception
+    at.multiselect(key="export_layers_zh").set_value(["staff"]).run()
+    at.button(key="export_prepare").click().run()
+    assert not at.exception
+    name, _, data = at.session_state["export_file"]
+    path = tmp_path / name
+    path.write_bytes(data)
+    exported = pyogrio.read_dataframe(path, layer="staff", read_geometry=False).set_index("staff_id")
+    expected = table.set_index("staff_id")["grid_id"]
+    assert exported.loc[expected.index, "grid_id"].tolist() == expected.tolist()
+    leaders = table[table["role"] == "leader"]
+    assert set(exported.loc[leaders[leaders["grid_id"] == g2]["staff_id"], "grid_id"]) == {g2}

@@ -97,3 +97,25 @@ def test_compare_tab_summarises_the_two_latest_versions(district_dir: Path) -> N
     assert summary in _texts(at, "markdown")
     moved = at.dataframe[-1].value
     assert moved.values.tolist() == [[bid, src, dst, hh]]
+
+
+def test_a_version_with_a_dedicated_grid_counts_it_apart_and_maps_it(district_dir: Path) -> None:
+    path = workspace_path(str(district_dir))
+    at = _planner(district_dir).run()
+    assert not at.exception
+    ws = Workspace.open(path)
+    plan = ws.load("v1")
+    grids = plan.grids.copy()
+    ded = grids.index[0]
+    grids["kind"] = ["dedicated" if g == ded else "basic" for g in grids.index]
+    ws.save(plan.evolve(grids=grids), parent="v1", author="test", recode=False)
+    at.run()
+    at.selectbox(key=PK.VIEW).select("v2").run()
+    assert not at.exception
+    dedicated = [m.value for m in at.metric if m.label == t("plans.metric.n_dedicated", "zh")]
+    assert dedicated == ["1"]
+    table = at.dataframe[1].value                          # versions table, then the per-grid table
+    row = table[table[t("plans.col.grid_id", "zh")] == ded].iloc[0]
+    assert row[t("plans.col.kind", "zh")] == "专属网格" and row[t("plans.col.status", "zh")] == "不限（专属）"
+    at.toggle(key="plans_show_version_map").set_value(True).run()
+    assert not at.exception

@@ -301,3 +301,35 @@ def test_parse_units_rejects_garbage() -> None:
         parse_units("3-1")
     with pytest.raises(InputError, match="unit range"):
         parse_units("一到三")
+
+
+def test_solve_cells_divides_a_communitys_cells_into_connected_grids_within_bounds() -> None:
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    from gridgeo.partition import solve_cells
+    from gridgeo.partition.engine import prepare_inputs
+    from gridgeo.partition.tessellation import tessellate
+    from gridgeo.settings import DEFAULT_RULES
+    from tests.plans_support import small_district
+
+    d = small_district()
+    prep = prepare_inputs(d.communities, d.buildings, d.streets)
+    task = prep.tasks[0]
+    pc = tessellate(task.community_id, task.region, task.buildings, task.streets, rules=DEFAULT_RULES)
+    cells = np.arange(pc.n)
+    adj = coo_matrix((np.ones(len(pc.edge_u)), (pc.edge_u, pc.edge_v)), shape=(pc.n, pc.n))
+    assert connected_components(adj, directed=False)[0] == 1          # one piece, as documented
+    parts = solve_cells(pc, cells, DEFAULT_RULES, np.random.default_rng(0))
+    assert len(parts) >= 2
+    assert sorted(np.concatenate(parts).tolist()) == cells.tolist()   # each cell in exactly one grid
+    households = [int(pc.households[p].sum()) for p in parts]
+    assert sum(households) == int(d.buildings.loc[d.buildings["community_id"] == task.community_id,
+                                                  "households"].sum())
+    lo, hi = DEFAULT_RULES.min_households, DEFAULT_RULES.max_households
+    assert all(lo <= h <= hi for h in households), households
+    for part in parts:                                                 # each grid is one connected piece
+        sub = adj.tocsr()[part][:, part]
+        assert connected_components(sub, directed=False)[0] == 1
+    again = solve_cells(pc, cells, DEFAULT_RULES, np.random.default_rng(0))
+    assert [p.tolist() for p in again] == [p.tolist() for p in parts]  # seeded: reproducible

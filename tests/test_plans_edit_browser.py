@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gridgeo import io
+from gridgeo import io, maps
 from gridgeo.i18n import t
 from gridgeo.partition import partition
 from gridgeo.plans import EditSession, plan_from_partition
@@ -53,6 +53,19 @@ def _edit_frame(page: object) -> object:
         if time.monotonic() > deadline:
             raise AssertionError("the editing map never became ready")
         page.wait_for_timeout(500)  # type: ignore[attr-defined]
+
+
+def _in_edit_frame(page: object, js: str, timeout_s: float = 60) -> None:
+    """Wait until ``js`` is true in the editing map, looking again when a rerun replaced the iframe."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        frame = _edit_frame(page)
+        try:
+            frame.wait_for_function(js, timeout=max(1_000, int((deadline - time.monotonic()) * 1000)))  # type: ignore[attr-defined]
+            return
+        except Exception as exc:  # noqa: BLE001 - only a detached frame is retried
+            if "detached" not in str(exc) or time.monotonic() > deadline:
+                raise
 
 
 def _click_building(page: object, lon: float, lat: float) -> None:
@@ -111,9 +124,18 @@ def test_click_a_building_move_it_and_see_the_counts_change(server: str, browser
                 for tr in table.locator("tbody tr").all()]
         row = next((r for r in rows if r and r[0] == target), None)
         assert row is not None and int(row[1].replace(",", "")) == ses_hh, rows   # the target gained it
+        print(f"\nbrowser: click building -> selected {select_s:.2f} s; move -> map updated {move_s:.2f} s")
+        # the moved building becomes a dedicated grid (专属网格): drawn apart, counted apart
+        page.get_by_role("button", name=t("edit.page.dedicate", "zh")).click()  # type: ignore[attr-defined]
+        page.wait_for_function(  # type: ignore[attr-defined]
+            f"() => [...document.querySelectorAll('[data-testid=\"stMetric\"]')].some(m => m.innerText.includes("
+            f"'{t('edit.page.dedicated', 'zh')}') && m.querySelector('[data-testid=\"stMetricValue\"]')"
+            f".innerText.trim() === '1')", timeout=60_000)
+        _in_edit_frame(page, "() => [...document.querySelectorAll('path')].some(p => p.getAttribute('fill') === "
+                             f"'{maps.EXEMPT_COLOUR}' && p.getAttribute('stroke-dasharray'))")
+        assert _edits(page, "zh") == "2"
         page.wait_for_timeout(800)  # type: ignore[attr-defined]
         page.screenshot(path=str(ARTIFACTS / "planner_edit_zh.png"), full_page=True)  # type: ignore[attr-defined]
-        print(f"\nbrowser: click building -> selected {select_s:.2f} s; move -> map updated {move_s:.2f} s")
         # English: the session (and its edit) survives the language switch
         page.locator('[data-testid="stSidebar"]').get_by_text("English").click()  # type: ignore[attr-defined]
         page.get_by_role("heading", name=t("planner.title", "en")).wait_for(timeout=60_000)  # type: ignore[attr-defined]
@@ -124,9 +146,8 @@ def test_click_a_building_move_it_and_see_the_counts_change(server: str, browser
         if not switch.is_checked():   # the toggle's label changed with the language: Streamlit reset it
             page.get_by_text(t("edit.page.toggle", "en")).click()  # type: ignore[attr-defined]
         page.get_by_label(t("edit.page.building_id", "en")).wait_for(timeout=120_000)  # type: ignore[attr-defined]
-        assert _edits(page, "en") == "1"
-        _edit_frame(page).wait_for_function(  # type: ignore[attr-defined]
-            "() => document.querySelectorAll('path[stroke=\"#ff7f00\"]').length >= 2", timeout=60_000)
+        assert _edits(page, "en") == "2"
+        _in_edit_frame(page, "() => document.querySelectorAll('path[stroke=\"#ff7f00\"]').length >= 2")
         page.wait_for_timeout(800)  # type: ignore[attr-defined]
         page.screenshot(path=str(ARTIFACTS / "planner_edit_en.png"), full_page=True)  # type: ignore[attr-defined]
     finally:

@@ -146,3 +146,25 @@ def test_table_problems_are_named_by_row(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="has no grid_id column"):
         pd.DataFrame({"楼栋编码": ["B000001"]}).to_csv(tmp_path / "bad.csv", index=False)
         import_table(d, tmp_path / "bad.csv")
+
+
+def test_a_tower_split_by_units_keeps_the_tables_households_and_refuses_a_unit_in_two_grids(tmp_path: Path) -> None:
+    d, r = small_district(), small_partition()
+    write_plan(r.grids, r.assignments, tmp_path)
+    rows = pd.read_csv(tmp_path / "assignments.csv", dtype=str, keep_default_na=False)
+    tower = rows.index[rows["building_id"] == "B000002"]
+    assert len(tower) == 3
+    total = int(d.buildings.at["B000002", "households"])
+    rows.loc[tower, "households"] = [str(total - 150), "100", "50"]        # the table's own split, same total
+    rows.to_csv(tmp_path / "given.csv", index=False)
+    plan = import_table(d, tmp_path / "given.csv", grids=r.grids)
+    mine = plan.assignments[plan.assignments["building_id"] == "B000002"]
+    assert mine["households"].tolist() == [total - 150, 100, 50]
+    assert mine["unit_range"].tolist() == rows.loc[tower, "unit_range"].tolist()
+    per_grid = plan.assignments.groupby("grid_id")["households"].sum()
+    assert plan.grids["households"].to_dict() == per_grid.reindex(plan.grids.index).fillna(0).astype(int).to_dict()
+    rows.loc[tower[-1], "unit_range"] = "3-6"                               # unit 3 is in the second row too
+    rows.to_csv(tmp_path / "clash.csv", index=False)
+    with pytest.raises(InputError, match=r"\(B000002\): has a unit in two grids") as info:
+        import_table(d, tmp_path / "clash.csv", grids=r.grids)
+    assert [p.row for p in info.value.problems] == [int(tower[1]) + 2]

@@ -10,7 +10,8 @@ import pytest
 
 from gridgeo.i18n import t
 from tests import browser_support
-from tests.browser_support import MAP_IFRAME, offline_page
+from tests.browser_support import MAP_IFRAME, check_page_standard, offline_page, wait_idle, wait_maps
+from tests.test_browser import _data_values
 from tests.test_sla_app import make_district
 
 pytestmark = pytest.mark.browser
@@ -32,6 +33,11 @@ def sla_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             os.environ["GRIDGEO_DEMO"] = before
 
 
+def _sla_values() -> list[str]:
+    """The hand-made district's own values: its name ("test"), the case ids (K0 …), the demo's names."""
+    return ["test", *(f"K{i}" for i in range(20)), *_data_values()]
+
+
 def test_compliance_page_zh_and_en(sla_server: str, browser: object) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     blocked: list[str] = []
@@ -46,8 +52,10 @@ def test_compliance_page_zh_and_en(sla_server: str, browser: object) -> None:
         metric = page.locator('[data-testid="stMetric"]', has_text=t("sla.metric.on_time_rate", "zh"))  # type: ignore[attr-defined]
         assert metric.locator('[data-testid="stMetricValue"]').inner_text() == "50.0%"
         assert page.get_by_text("2027", exact=False).count() >= 1  # type: ignore[attr-defined]
-        page.wait_for_timeout(1500)  # type: ignore[attr-defined]
-        page.screenshot(path=str(ARTIFACTS / "compliance_zh.png"), full_page=True)  # type: ignore[attr-defined]
+        assert frame.locator(".leaflet-control-layers-expanded").count() == 0   # the layer switch is folded
+        wait_idle(page)
+        report = check_page_standard(page, "zh", name="compliance", data_values=_sla_values())
+        assert report.problems == [], "\n".join(report.problems)
 
         page.locator('[data-testid="stSidebar"]').get_by_text("English").click()  # type: ignore[attr-defined]
         page.get_by_role("heading", name=t("sla.title", "en")).wait_for(timeout=120_000)  # type: ignore[attr-defined]
@@ -62,8 +70,10 @@ def test_compliance_page_zh_and_en(sla_server: str, browser: object) -> None:
         metric = page.locator('[data-testid="stMetric"]', has_text=t("sla.metric.on_time_rate", "en"))  # type: ignore[attr-defined]
         assert metric.locator('[data-testid="stMetricValue"]').inner_text() == "50.0%"
         assert t("sla.map.legend", "en") in frame.locator(".gridgeo-legend").inner_text()
-        page.wait_for_timeout(1500)  # type: ignore[attr-defined]
-        page.screenshot(path=str(ARTIFACTS / "compliance_en.png"), full_page=True)  # type: ignore[attr-defined]
+        wait_idle(page)
+        wait_maps(page, 1)
+        report = check_page_standard(page, "en", name="compliance", data_values=_sla_values())
+        assert report.problems == [], "\n".join(report.problems)
     except Exception:
         page.screenshot(path=str(ARTIFACTS / "compliance_failed.png"), full_page=True)  # type: ignore[attr-defined]
         raise

@@ -235,9 +235,14 @@ def demo() -> tuple[gpd.GeoDataFrame, pd.DataFrame, gpd.GeoDataFrame]:
 
 def test_demo_assignment_and_rerun_after_a_plan_edit_moves_only_touched_grids(demo, tmp_path: Path) -> None:
     grids, hh, _ = demo
-    roster = sf.read_roster("data/demo/staff.csv", grids)
-    assert len(roster.frame) == 371
-    assert (roster.frame["grid_id"] == "").all()                   # the demo roster has no grids yet
+    current = sf.read_roster("data/demo/staff.csv", grids)  # every current grid_id is a grid of the default plan
+    assert len(current.frame) == 371 and (current.frame["grid_id"] != "").sum() >= 0.9 * 371
+    checked = sf.check_staff(current, grids, hh)
+    kept = sf.assign_staff(current, grids, hh, keep_current=True)
+    assert kept.summary["moved"] == 0 and kept.summary["staffed_grids"] >= checked.summary["staffed_grids"]
+    on_file = current.frame["grid_id"][current.frame["grid_id"] != ""]
+    assert all(g in kept.pairs.get(s, ()) for s, g in on_file.items())    # everyone stays where the roster has them
+    roster = sf.roster_from_frame(current.frame.assign(grid_id=""), grids)   # a fresh assignment from here on
     first = sf.assign_staff(roster, grids, hh)
     placed = first.members[first.members["grid_id"] != ""]
     by_hand = placed.groupby("grid_id")["role"].value_counts().unstack(fill_value=0)
@@ -390,8 +395,8 @@ def test_cli_assign_and_check(demo, tmp_path: Path, capsys: pytest.CaptureFixtur
     grids_path = tmp_path / "grids.geojson"
     grids[["community_id", "geometry"]].to_file(grids_path)
     out = tmp_path / "out"
-    code = main(["staff", "assign", "--grids", str(grids_path), "--buildings", "data/demo/buildings.geojson",
-                 "--roster", "data/demo/staff.csv", "--rule", "pingyin", "--out", str(out)])
+    code = main(["--lang", "en", "staff", "assign", "--grids", str(grids_path), "--buildings",
+                 "data/demo/buildings.geojson", "--roster", "data/demo/staff.csv", "--rule", "pingyin", "--out", str(out)])
     stdout = capsys.readouterr().out
     assert code == 0
     assert "solver: optimal (gap 0)" in stdout
@@ -412,8 +417,8 @@ def test_cli_assign_and_check(demo, tmp_path: Path, capsys: pytest.CaptureFixtur
     per = a.dropna(subset=["grid_id"]).groupby("staff_id")["grid_id"].agg(";".join)
     roster["grid_id"] = roster["staff_id"].map(per).fillna("")
     roster.to_csv(tmp_path / "roster.csv", index=False)
-    code = main(["staff", "check", "--grids", str(grids_path), "--buildings", "data/demo/buildings.geojson",
-                 "--roster", str(tmp_path / "roster.csv"), "--rule", "pingyin",
+    code = main(["--lang", "en", "staff", "check", "--grids", str(grids_path), "--buildings",
+                 "data/demo/buildings.geojson", "--roster", str(tmp_path / "roster.csv"), "--rule", "pingyin",
                  "--move", f"{counted['staff_id'].iloc[0]}={grids.index[-1]}", "--force"])
     stdout = capsys.readouterr().out
     assert code == 1 and "shortage:" in stdout and not FULL_PHONE.search(stdout)
@@ -435,7 +440,7 @@ def test_cli_reads_a_district_folder_with_its_own_grids(demo, tmp_path: Path,
     code = main(["--lang", "zh", "staff", "assign", "--district", str(folder), "--rule", "heze",
                  "--out", str(tmp_path / "out")])
     stdout = capsys.readouterr().out
-    assert code == 0 and "网格指导员" in stdout and "solver: optimal (gap 0)" in stdout
+    assert code == 0 and "网格指导员" in stdout and "求解器：最优（差距 0）" in stdout and "缺员" in stdout
     g = pd.read_csv(tmp_path / "out" / "grid_staffing.csv", dtype={"grid_id": str}, encoding="utf-8-sig")
     assert len(g) == len(grids)
     assert g["n_instructor"].sum() == 6                     # the demo's 6 instructors, one grid each
@@ -473,6 +478,6 @@ def test_staffing_map_colours_grids_by_status_and_labels_them() -> None:
     fills = {f["properties"]["grid_id"]: f["properties"]["fill"] for f in layers.grids["features"]}
     assert result.grids["status"].tolist() == ["ok", "short"]        # one leader for two grids
     assert fills == {"G1": maps.STAFFING_COLOURS["ok"], "G2": maps.STAFFING_COLOURS["short"]}
-    assert sorted(text for _, _, text in layers.grid_labels) == ["G1 · 1+2", "G2 · 0+2"]
+    assert sorted(row[2] for row in layers.grid_labels) == ["<b>G1</b><br>1+2", "<b>G2</b><br>0+2"]
     html = maps.staffing_map(layers).get_root().render()
     assert "no leader" in html and "/app/static/vendor/leaflet" in html

@@ -146,7 +146,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
         when = row["created_at"].strftime("%Y-%m-%d %H:%M") if pd.notna(row["created_at"]) else ""
         print(f"{head}{vid:<6} {when}  {row['branch']:<12} parent {row['parent'] or '—':<6} "
               f"{row['grids']:>5} grids {row['households']:>8} hh  retired {row['retired']:>3}  "
-              f"{row['author']}  {row['name']}  {row['note']}")
+              f"{row['author']}  {row['name']}  {row['note']}"
+              + (f"  [{row['tables']}]" if row.get("tables") else ""))
     return 0
 
 
@@ -169,6 +170,16 @@ def _cmd_show(args: argparse.Namespace) -> int:
     retired = plan.meta.get("retired", {})
     if retired:
         print(f"retired by this version: {', '.join(sorted(retired))}")
+    tables = ws.tables(plan.version_id)
+    if "staffing" in tables:
+        staff = tables["staffing"]
+        print(f"staffing saved with this version: {staff['staff_id'].nunique()} people in "
+              f"{staff['grid_id'].nunique()} grids (python -m gridgeo staff show --store {args.store} "
+              f"--version {plan.version_id})")
+    else:
+        print("no staffing saved with this version (python -m gridgeo staff assign --store …)")
+    for name in sorted(set(tables) - {"staffing"}):
+        print(f"attached table {name}: {len(tables[name])} rows")
     return 0
 
 

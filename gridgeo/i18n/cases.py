@@ -96,7 +96,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "cases.choropleth_cases": {"zh": "每千户来电数", "en": "Calls per 1,000 households"},
     "cases.hotspots": {"zh": "热点网格", "en": "Hotspot grids"},
     "cases.method": {
-        "zh": "热点：以每千户{unit}为指标，用 Getis–Ord Gi*（二元 queen 邻接，含自身）比较每个网格及其相邻网格与全辖区，"
+        "zh": "热点：以每千户{unit}为指标，用 Getis–Ord Gi*（二元后式邻接：共边或共角即相邻，含自身）比较每个网格及其相邻网格与全辖区，"
               "对全部网格的双侧 p 值作 Benjamini–Hochberg 校正后按 99/95/90% 置信度分为热点或冷点。"
               "趋势：逐月重复该检验，并对月度比率作 Mann–Kendall 检验，据此把热点标为新增、加剧、持续、减弱或零星。",
         "en": "Hotspots: Getis–Ord Gi* (binary queen contiguity, self included) compares each grid and its "

@@ -33,6 +33,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "edit.unsaved": {"zh": "未保存（未指定方案库）", "en": "not saved (no store given)"},
     # --- map and planner page -----------------------------------------------------
     "edit.map.dedicated": {"zh": "专属网格", "en": "dedicated grid"},
+    "edit.map.basic": {"zh": "基础网格", "en": "basic grid"},
     "edit.map.touched": {"zh": "本次修改涉及的网格", "en": "grids the last edit changed"},
     "edit.map.selected": {"zh": "选中的楼栋", "en": "selected building"},
     "edit.map.locked": {"zh": "已锁定", "en": "locked"},
@@ -72,6 +73,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "edit.page.grids": {"zh": "网格数", "en": "Grids"},
     "edit.page.within": {"zh": "户数在范围内", "en": "Within bounds"},
     "edit.page.out": {"zh": "超出范围", "en": "Outside bounds"},
+    "edit.page.dedicated": {"zh": "专属网格", "en": "Dedicated grids"},
+    "edit.page.dedicated_help": {"zh": "学校、医院、市场、园区等专属网格不受户数上下限约束，不计入上面两项",
+                                 "en": "Schools, hospitals, markets, parks: exempt from the household bounds and "
+                                       "not counted in the two figures before"},
     "edit.page.edits": {"zh": "已做修改", "en": "Edits made"},
     "edit.page.touched_table": {"zh": "本次修改涉及的网格", "en": "Grids the last edit changed"},
     "edit.page.no_problems": {"zh": "校验通过：涉及的网格均在范围内、连成一片。",

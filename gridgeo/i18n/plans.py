@@ -166,4 +166,6 @@ STRINGS: dict[str, dict[str, str]] = {
     "plans.size.over": {"zh": "偏大", "en": "over"},
     "plans.size.exempt": {"zh": "不限（专属）", "en": "exempt (dedicated)"},
     "plans.show_map": {"zh": "在地图上显示比较", "en": "Show the comparison on a map"},
+    "plans.show_version_map": {"zh": "在地图上显示此版本（专属网格单独标出）",
+                               "en": "Show this version on a map (dedicated grids drawn apart)"},
 }

@@ -35,6 +35,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "sla.filter_state": {"zh": "状态", "en": "State"},
     "sla.filter_department": {"zh": "承办部门", "en": "Department"},
     "sla.filter_grid": {"zh": "网格", "en": "Grid"},
+    "sla.filter_all": {"zh": "全部（可多选）", "en": "All (pick to narrow)"},
     "sla.map_title": {"zh": "选中网格", "en": "Selected grid"},
     "sla.pick_grid": {"zh": "在地图上查看网格", "en": "Show grid on the map"},
     "sla.no_grid": {"zh": "该事件未落入任何网格", "en": "This case lies in no grid"},
@@ -75,6 +76,8 @@ STRINGS: dict[str, dict[str, str]] = {
                         "en": "{n} cases as of {as_of}: on-time {on_time}, completed {done}, red {red}, "
                               "yellow {yellow}, no rule {no_rule}, weekends-only calendar {weekends} -> {out}"},
     "sla.map.grids": {"zh": "网格（按红牌数着色）", "en": "Grids (by red cards)"},
+    "sla.map.red_label": {"zh": "红牌 {n}", "en": "{n} red"},
+    "sla.map.grid_labels": {"zh": "网格编号与红牌数", "en": "Grid serials and red cards"},
     "sla.map.legend": {"zh": "红牌（超期未办结）", "en": "Red cards (overdue, open)"},
     "sla.map.red0": {"zh": "0 件", "en": "none"},
     "sla.map.red1": {"zh": "1–2 件", "en": "1–2"},

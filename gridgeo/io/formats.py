@@ -208,7 +208,7 @@ def _guess_dbf_encoding(dbf: bytes) -> str:
 def _read_table(p: Path, encoding: str | None) -> RawLayer:
     if p.suffix.lower() in {".xlsx", ".xlsm"}:
         try:
-            df = pd.read_excel(p, dtype=str, engine="openpyxl")
+            df = pd.read_excel(p, dtype=str, engine="calamine")
         except Exception as exc:
             raise InputError("cannot be read as an Excel workbook: it is damaged or another kind of file renamed",
                              path=p.name, code="err.io.unreadable", expected="Excel",

@@ -10,6 +10,7 @@ those dicts into a ``folium.Map`` whose JS/CSS point at ``/app/static/vendor``
 from __future__ import annotations
 
 import html
+import json
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -35,8 +36,9 @@ __all__ = [
     "household_colour", "household_class_labels",
     "slim_geojson", "building_style", "community_style", "street_style", "station_style", "grid_style",
     "highlight_style", "use_local_assets", "base_map", "overview_layers", "overview_map",
-    "grid_layers", "grid_map", "GRID_PALETTE", "STATUS_BORDERS", "grid_colour_index", "grid_border_style",
-    "LabelLayer", "Declutter", "MetricScale", "FitOnResize", "LazyGeoJson", "MAX_EAGER_BUILDINGS", "LEGEND_PADDING", "finish_map",
+    "grid_layers", "grid_map", "GRID_PALETTE", "STATUS_BORDERS", "DEDICATED_FILL", "grid_colour_index", "grid_border_style",
+    "LabelLayer", "Declutter", "grid_label_rows", "grid_identity", "MetricScale", "FitOnResize", "LazyGeoJson",
+    "MAX_EAGER_BUILDINGS", "LEGEND_PADDING", "finish_map",
 ]
 
 GeoJSON = dict[str, Any]
@@ -75,7 +77,12 @@ STATUS_BORDERS: dict[str, dict[str, Any]] = {
     "within": {"color": "#404040", "weight": 1.2, "dashArray": None},
     "under": {"color": "#1f5fbf", "weight": 3.5, "dashArray": "7 5"},
     "over": {"color": "#c0182b", "weight": 3.5, "dashArray": "2 5"},
+    # dedicated grids (专属网格: school, hospital, market, park) are exempt from the bounds: drawn apart,
+    # a purple dash-dot outline over a lavender fill, whatever their households
+    "exempt": {"color": "#54278f", "weight": 3.0, "dashArray": "12 4 2 4"},
 }
+#: Fill of a dedicated grid (instead of the neighbour-colouring palette).
+DEDICATED_FILL = "#9e9ac8"
 #: Leaflet fitBounds padding (px): the district is fitted left of the legend column, below
 #: the zoom buttons, so no feature or label starts under a control.
 LEGEND_PADDING: tuple[tuple[int, int], tuple[int, int]] = ((56, 24), (215, 24))
@@ -160,14 +167,18 @@ def grid_style(feature: Mapping[str, Any]) -> dict[str, Any]:
     """Style a grid: ``fill`` (its colour class, neighbours differ) and a border by ``status``."""
     p = feature["properties"]
     border = STATUS_BORDERS.get(p.get("status") or "within", STATUS_BORDERS["within"])
-    return {"fillColor": p.get("fill", _MISSING_COLOUR), "fillOpacity": 0.55, "opacity": 0.95, **border}
+    dedicated = p.get("status") == "exempt"
+    return {"fillColor": p.get("fill", _MISSING_COLOUR), "fillOpacity": 0.7 if dedicated else 0.55,
+            "opacity": 0.95, **border}
 
 
 def grid_border_style(status: str | None) -> str:
     """CSS of a legend swatch drawn like a grid of ``status`` (its border)."""
     b = STATUS_BORDERS.get(status or "within", STATUS_BORDERS["within"])
-    line = "dashed" if b["dashArray"] and b["dashArray"].startswith("7") else "dotted" if b["dashArray"] else "solid"
-    return f"border:{max(1, round(b['weight'] * 0.8))}px {line} {b['color']};background:#f4f4f4"
+    line = ("dashed" if b["dashArray"] and b["dashArray"].startswith(("7", "12")) else "dotted" if b["dashArray"]
+            else "solid")
+    background = DEDICATED_FILL if status == "exempt" else "#f4f4f4"
+    return f"border:{max(1, round(b['weight'] * 0.8))}px {line} {b['color']};background:{background}"
 
 
 def grid_colour_index(grids: gpd.GeoDataFrame) -> pd.Series:
@@ -375,7 +386,8 @@ class LabelLayer(MacroElement):
             var rows = {{ this.rows|tojson }};
             for (var i = 0; i < rows.length; i++) {
                 var r = rows[i];
-                L.marker([r[0], r[1]], {interactive: false, keyboard: false,
+                // above station icons and other markers (by priority: community names on top), so no icon hides a label
+                L.marker([r[0], r[1]], {interactive: false, keyboard: false, zIndexOffset: 10000 * (1 + r[3]),
                     icon: L.divIcon({className: "gridgeo-label-icon", iconSize: [0, 0], iconAnchor: [0, 0],
                         html: '<div class="gridgeo-label ' + {{ this.css_class|tojson }} + '" data-prio="' + r[3]
                               + '" data-size="' + r[4] + '">' + r[2] + '</div>'})
@@ -665,7 +677,9 @@ class LazyGeoJson(MacroElement):
         (function () {
             var group = {{ this._parent.get_name() }};
             var map = {{ this.map_name }};
-            var data = {{ this.data|tojson }};
+            // kept as a string until the layer is first switched on: parsing 20,000 features up front
+            // cost the planner map of a whole city about 1.7 s before anything was drawn
+            var raw = {{ this.data_js }};
             var fields = {{ this.fields|tojson }}, aliases = {{ this.aliases|tojson }};
             var built = false;
             function style(f) {
@@ -674,6 +688,15 @@ class LazyGeoJson(MacroElement):
             map.on("overlayadd", function (e) {
                 if (e.layer !== group || built) { return; }
                 built = true;
+                var data = JSON.parse(raw);
+                if (data.k) {       // points sent as rows [lon, lat, value …] under the keys data.k
+                    var keys = data.k;
+                    data = {type: "FeatureCollection", features: data.p.map(function (r) {
+                        var props = {};
+                        keys.forEach(function (k, i) { props[k] = r[i + 2]; });
+                        return {type: "Feature", properties: props, geometry: {type: "Point", coordinates: [r[0], r[1]]}};
+                    })};
+                }
                 L.geoJSON(data, {
                     style: style,
                     pointToLayer: function (f, latlng) { return L.circleMarker(latlng, Object.assign({radius: 4}, style(f))); }
@@ -691,9 +714,25 @@ class LazyGeoJson(MacroElement):
         super().__init__()  # type: ignore[no-untyped-call]
         self._name = "LazyGeoJson"
         self.data = data
+        # one JS string literal of compact UTF-8 JSON (a third smaller than \\uXXXX-escaped Chinese names);
+        # <, > and & escaped so the text can never close the script element
+        text = json.dumps(json.dumps(_compact(data), ensure_ascii=False, separators=(",", ":")), ensure_ascii=False)
+        self.data_js = (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+                        .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
         self.map_name = map_name
         self.fields = list(fields)
         self.aliases = [html.escape(a) for a in aliases]
+
+
+def _compact(data: GeoJSON) -> Any:
+    """Points as rows ``[lon, lat, value …]`` under the property keys ``k`` (a third of the GeoJSON's
+    size: no repeated keys); any other geometry leaves the GeoJSON as it is."""
+    features = data["features"]
+    if not features or any(f["geometry"]["type"] != "Point" for f in features):
+        return data
+    keys = sorted({k for f in features for k in f["properties"]})
+    rows = [[*f["geometry"]["coordinates"][:2], *(f["properties"].get(k) for k in keys)] for f in features]
+    return {"k": keys, "p": rows}
 
 
 def _household_legend(lang: Lang) -> tuple[str, list[tuple[str, str]]]:
@@ -789,9 +828,12 @@ def _flags_label(flags: object, lang: Lang) -> str:
         t(f"flag.{c}", lang) for c in codes)
 
 
-def _grid_label_rows(grids: gpd.GeoDataFrame, lang: Lang) -> list[tuple[float, float, str, int, float]]:
+def _grid_label_rows(grids: gpd.GeoDataFrame, lang: Lang,
+                     second: Sequence[str | None] | None = None) -> list[tuple[float, float, str, int, float]]:
     """Grid serial (the code's last 3 digits) over its households, at a point inside each grid.
 
+    ``second`` (one text per grid, already in ``lang``) replaces the households line, so theme
+    maps label a grid with their own figure (its rate, its share within reach …).
     ``size_m`` is the smaller side of the grid's bounding box in metres, so the
     label shows only at zoom levels where it fits inside the grid.
     """
@@ -801,15 +843,53 @@ def _grid_label_rows(grids: gpd.GeoDataFrame, lang: Lang) -> list[tuple[float, f
     b = metric.bounds
     size = np.minimum(b.maxx - b.minx, b.maxy - b.miny).to_numpy()
     points = grids.geometry.representative_point()
-    households = grids["households"] if "households" in grids.columns else pd.Series(pd.NA, index=grids.index)
+    if second is None:
+        households = grids["households"] if "households" in grids.columns else pd.Series(pd.NA, index=grids.index)
+        second = [None if pd.isna(h) else t("map.grid_label_households", lang, n=f"{int(h):,}") for h in households]
     rows: list[tuple[float, float, str, int, float]] = []
-    for gid, pt, h, s in zip(grids.index.astype(str), points, households, size):
-        serial = html.escape(gid[-3:] if len(gid) > 3 and gid[-3:].isdigit() else gid)
+    for gid, pt, line, s in zip(grids.index.astype(str), points, second, size):
+        if pt is None or pt.is_empty:
+            continue
+        serial = html.escape(gid[-3:] if len(gid) > 8 and gid[-3:].isdigit() else gid)   # 15-digit codes: serial
         text = f"<b>{serial}</b>"
-        if pd.notna(h):
-            text += "<br>" + html.escape(t("map.grid_label_households", lang, n=f"{int(h):,}"))
+        if line:
+            text += "<br>" + html.escape(line)
         rows.append((round(pt.x, _PRECISION), round(pt.y, _PRECISION), text, 1, float(s)))
     return rows
+
+
+def grid_label_rows(grids: gpd.GeoDataFrame, lang: Lang = "zh",
+                    second: Sequence[str | None] | None = None) -> list[tuple[float, float, str, int, float]]:
+    """Label rows for ``LabelLayer(css_class="grid")``: serial, then households or ``second``.
+
+    Every theme map labels its grids with these, so the declutter (``finish_map``)
+    shows a label only where it fits and never under another label or a control.
+    """
+    return _grid_label_rows(grids, lang, second)
+
+
+def grid_identity(grid_ids: Sequence[str] | pd.Index, grids: gpd.GeoDataFrame | None,
+                  communities: gpd.GeoDataFrame | None, lang: Lang = "zh") -> dict[str, list[str]]:
+    """Tooltip columns every grid map shows: ``community_name`` and ``flags_label`` per grid id.
+
+    The community's name comes from ``communities`` (its code when unnamed), the flags
+    from the grids layer's ``flags`` column, translated into ``lang``. Unknown grids get "".
+    """
+    ids = pd.Index([str(g) for g in grid_ids])
+    cid = pd.Series("", index=ids, dtype=object)
+    flags = pd.Series("", index=ids, dtype=object)
+    if grids is not None and len(grids):
+        gidx = grids.index.astype(str)
+        if "community_id" in grids.columns:
+            cid = pd.Series(grids["community_id"].astype(str).to_numpy(), index=gidx).groupby(level=0).first() \
+                .reindex(ids).fillna("")
+        if "flags" in grids.columns:
+            flags = pd.Series(grids["flags"].fillna("").astype(str).to_numpy(), index=gidx).groupby(level=0) \
+                .first().reindex(ids).fillna("")
+    names = (communities["name"].astype(str).set_axis(communities.index.astype(str))
+             if communities is not None and "name" in communities.columns else pd.Series(dtype=str))
+    return {"community_name": [str(names.get(c, c)) for c in cid],
+            "flags_label": [_flags_label(f, lang) for f in flags]}
 
 
 def grid_layers(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame,
@@ -826,6 +906,9 @@ def grid_layers(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame,
     """
     status = (grids["status"].astype(str) if "status" in grids.columns
               else pd.Series("", index=grids.index))
+    dedicated = (grids["kind"].astype(str) == "dedicated").to_numpy() if "kind" in grids.columns \
+        else np.zeros(len(grids), dtype=bool)
+    status = status.where(~dedicated, "exempt")       # exempt from the bounds, never "out of bounds"
     colour = grid_colour_index(grids)
     names = communities["name"].astype(str) if "name" in communities.columns else pd.Series(dtype=str)
     community_name = (grids["community_id"].astype(str).map(names).fillna(grids["community_id"].astype(str))
@@ -833,8 +916,11 @@ def grid_layers(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame,
     pp = grids["polsby_popper"].astype("float64").round(2) if "polsby_popper" in grids.columns else None
     flags = grids["flags"] if "flags" in grids.columns else pd.Series("", index=grids.index)
     frame = _with_props(
-        grids, fill=[GRID_PALETTE[i % len(GRID_PALETTE)] for i in colour], status=status.to_numpy(),
-        status_label=[t(f"map.status.{s}", lang) if s in STATUS_COLOURS else "" for s in status],
+        grids,
+        fill=[DEDICATED_FILL if d else GRID_PALETTE[i % len(GRID_PALETTE)] for i, d in zip(colour, dedicated, strict=True)],
+        status=status.to_numpy(),
+        status_label=[t(f"map.status.{s}", lang) if s in STATUS_COLOURS else t("map.status.exempt", lang)
+                      if s == "exempt" else "" for s in status],
         community_name=community_name.to_numpy(),
         flags_label=[_flags_label(f, lang) for f in flags],
         **({"pp": pp.to_numpy()} if pp is not None else {}),
@@ -846,6 +932,8 @@ def grid_layers(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame,
     outlines = slim_geojson(communities, [communities.index.name or "community_id", "name"],
                             tolerance_m=tolerance, coverage=True)
     counts = {s: int((status == s).sum()) for s in ("under", "within", "over")}
+    if dedicated.any():                               # counted apart, only when the plan has some
+        counts["exempt"] = int(dedicated.sum())
     return GridLayers(grids=data, communities=outlines, labels=_label_points(communities),
                       grid_labels=_grid_label_rows(grids, lang),
                       buildings=None if buildings is None or buildings.empty else _building_layer_data(buildings),
@@ -889,6 +977,9 @@ def grid_map(layers: GridLayers, *, osm: bool = False, stations: Any = None) -> 
     counts = layers.status_counts
     status_items = [(STATUS_COLOURS[s], t(f"map.legend.{s}", lang, n=f"{counts.get(s, 0):,}"), grid_border_style(s))
                     for s in ("within", "under", "over")]
+    if counts.get("exempt"):                   # dedicated grids: their own entry, only when the plan has some
+        status_items.append((DEDICATED_FILL, t("map.legend.exempt", lang, n=f"{counts['exempt']:,}"),
+                             grid_border_style("exempt")))
     sections: list[tuple[str, Sequence[tuple[str, ...]]]] = [
         (t("map.legend_status", lang), status_items),
         (t("map.legend_fill", lang), [(GRID_PALETTE[0], t("map.legend_fill_note", lang),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import folium
@@ -23,8 +23,9 @@ from folium.plugins import HeatMap
 
 from gridgeo.cases.points import metric_points
 from gridgeo.i18n import Lang, t
-from gridgeo.maps.base import (Legend, _geojson_layer, _label_points, _labels, _outline_style, _street_layer_data,
-                               base_map, bounds_lat_lon, slim_geojson, street_style, use_local_assets)
+from gridgeo.maps.base import (LabelLayer, Legend, _geojson_layer, _label_points, _labels, _outline_style,
+                               _street_layer_data, base_map, bounds_lat_lon, finish_map, grid_identity,
+                               grid_label_rows, slim_geojson, street_style)
 from gridgeo.maps.stations import add_stations, station_layer_data
 
 __all__ = ["MAX_HEAT_POINTS", "HOTSPOT_COLOURS", "RATE_COLOURS", "HeatData", "CaseLayers", "heat_data",
@@ -135,16 +136,20 @@ class CaseLayers:
     bounds: list[list[float]]
     lang: Lang
     unit: str                      # "matters" | "cases"
+    #: grid labels (serial over the rate) for the rate map, serial only for the hotspot map
+    rate_labels: list[tuple[float, float, str, int, float]] = field(default_factory=list)
+    serial_labels: list[tuple[float, float, str, int, float]] = field(default_factory=list)
 
 
 def case_layers(cases: gpd.GeoDataFrame, table: gpd.GeoDataFrame, split: pd.DataFrame,
                 communities: gpd.GeoDataFrame, *, streets: gpd.GeoDataFrame | None = None,
                 stations: gpd.GeoDataFrame | None = None, lang: Lang = "zh", unit: str = "matters",
-                max_points: int = MAX_HEAT_POINTS) -> CaseLayers:
-    """Prepare every case map's data: heat rows, grids with rate/hotspot/patrol fills, outlines.
+                max_points: int = MAX_HEAT_POINTS, grids: gpd.GeoDataFrame | None = None) -> CaseLayers:
+    """Prepare every case map's data: heat rows, grids with rate/hotspot/patrol fills, outlines, labels.
 
     ``table`` is ``cases.hotspots`` output (index ``grid_id``), ``split`` is
-    ``cases.channel_split``.
+    ``cases.channel_split``; ``grids`` (the grids layer in use) gives each grid's
+    community, named in the tooltip, and its flags.
     """
     rate = table["rate_per_1000"].to_numpy(dtype=float)
     breaks = _classes(rate)
@@ -159,9 +164,12 @@ def case_layers(cases: gpd.GeoDataFrame, table: gpd.GeoDataFrame, split: pd.Data
     frame["trend_label"] = [t(f"cases.trend.{x}", lang) for x in table["trend"]]
     frame["patrol_pct"] = [f"{p:.0%}" if np.isfinite(p) else "—" for p in patrol]
     frame["rate"] = np.round(rate, 1)
-    data = slim_geojson(frame, ["grid_id", "cases", "matters", "households", "rate", "gi_z", "hot_label",
-                                "trend_label", "patrol_pct", "rate_fill", "patrol_fill", "hot_fill"],
-                        tolerance_m=1.0, coverage=True)
+    for name, values in grid_identity(table.index, grids, communities, lang).items():
+        frame[name] = values
+    data = slim_geojson(frame, ["grid_id", "community_name", "cases", "matters", "households", "rate", "gi_z",
+                                "hot_label", "trend_label", "patrol_pct", "flags_label", "rate_fill", "patrol_fill",
+                                "hot_fill"], tolerance_m=1.0, coverage=True)
+    rate_text = [f"{v:,.0f}" if np.isfinite(v) else "—" for v in rate]
     present = [h for h in HOTSPOT_COLOURS if h in set(table["hotspot"])]
     return CaseLayers(
         heat=heat_data(cases, max_points=max_points), grids=data,
@@ -172,6 +180,7 @@ def case_layers(cases: gpd.GeoDataFrame, table: gpd.GeoDataFrame, split: pd.Data
         labels=_label_points(communities), streets=_street_layer_data(streets),
         stations=station_layer_data(stations, lang),
         bounds=bounds_lat_lon(communities.total_bounds), lang=lang, unit=unit,
+        rate_labels=grid_label_rows(table, lang, rate_text), serial_labels=grid_label_rows(table, lang, [""] * len(table)),
     )
 
 
@@ -194,23 +203,29 @@ def _frame(layers: CaseLayers, osm: bool) -> folium.Map:
     return m
 
 
-def _finish(m: folium.Map, layers: CaseLayers, legend: Sequence[tuple[str, Sequence[tuple[str, str]]]]) -> folium.Map:
+def _finish(m: folium.Map, layers: CaseLayers, legend: Sequence[tuple[str, Sequence[tuple[str, str]]]],
+            grid_labels: Sequence[tuple[float, float, str, int, float]] = ()) -> folium.Map:
     lang = layers.lang
     _geojson_layer(layers.communities, t("map.communities", lang), _outline_style, highlight=False,
                    interactive=False).add_to(m)
     if layers.stations is not None:        # the shared station layer, off at first: the cases come first
         add_stations(m, layers.stations, lang, show=False, legend=False)
+    if grid_labels:
+        group = folium.FeatureGroup(name=t("map.grid_serials", lang), show=True)
+        LabelLayer(grid_labels, css_class="grid").add_to(group)
+        group.add_to(m)
     _labels(layers.labels, t("map.labels", lang)).add_to(m)
     Legend(list(legend)).add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
-    return use_local_assets(m)
+    return finish_map(m)      # collapsed layer switch, label declutter, local assets
 
 
 def _tooltip_fields(lang: Lang) -> tuple[list[str], list[str]]:
-    fields = ["grid_id", "cases", "matters", "households", "rate", "hot_label", "trend_label", "patrol_pct"]
-    aliases = [t("cases.col.grid_id", lang), t("cases.col.cases", lang), t("cases.col.matters", lang),
-               t("map.households", lang), t("cases.col.rate", lang), t("cases.col.hotspot", lang),
-               t("cases.col.trend", lang), t("cases.col.patrol_share", lang)]
+    fields = ["grid_id", "community_name", "cases", "matters", "households", "rate", "hot_label", "trend_label",
+              "patrol_pct", "flags_label"]
+    aliases = [t("cases.col.grid_id", lang), t("map.community", lang), t("cases.col.cases", lang),
+               t("cases.col.matters", lang), t("map.households", lang), t("cases.col.rate", lang),
+               t("cases.col.hotspot", lang), t("cases.col.trend", lang), t("cases.col.patrol_share", lang),
+               t("map.flags", lang)]
     return fields, aliases
 
 
@@ -243,7 +258,7 @@ def rate_map(layers: CaseLayers, *, osm: bool = False) -> folium.Map:
                    aliases=aliases, show=False).add_to(m)
     legend = [(title, layers.rate_legend + [(_NONE, t("cases.no_data_rate", lang))]),
               (t("cases.layer_patrol", lang), layers.patrol_legend)]
-    return _finish(m, layers, legend)
+    return _finish(m, layers, legend, layers.rate_labels)
 
 
 def hotspot_map(layers: CaseLayers, *, osm: bool = False) -> folium.Map:
@@ -256,7 +271,7 @@ def hotspot_map(layers: CaseLayers, *, osm: bool = False) -> folium.Map:
                    aliases=aliases).add_to(m)
     legend = [(t("cases.layer_hotspots", lang),
                [(HOTSPOT_COLOURS[h], t(f"cases.hotspot.{h}", lang)) for h in layers.hotspot_classes])]
-    return _finish(m, layers, legend)
+    return _finish(m, layers, legend, layers.serial_labels)
 
 
 def payload_bytes(m: folium.Map) -> int:

@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 
 from gridgeo.i18n import Lang, t
-from gridgeo.maps.base import (Legend, _geojson_layer, _street_layer_data, _with_props, bounds_lat_lon,
-                               lat_lon, slim_geojson, street_style, use_local_assets,
-                               base_map)
+from gridgeo.maps.base import (LabelLayer, Legend, _geojson_layer, _label_points, _labels, _outline_style,
+                               _street_layer_data, _with_props, base_map, bounds_lat_lon, finish_map, grid_identity,
+                               grid_label_rows, lat_lon, slim_geojson, street_style)
 from gridgeo.maps.stations import add_stations, station_layer_data
 
 __all__ = ["SHARE_BREAKS", "SHARE_COLOURS", "share_colour", "share_class_labels", "CoverageLayers",
@@ -39,8 +39,6 @@ _NEWLY = "#7b3294"
 _LOST = "#000000"
 
 _CSS = """<style>
-.gg-grid-label { font:600 10px/1.1 "Noto Sans CJK SC","Noto Sans SC",sans-serif; color:#111; text-align:center;
-  white-space:nowrap; pointer-events:none; text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 3px #fff; }
 .gg-site { width:26px;height:26px;border-radius:50%;background:#ffd92f;border:3px solid #7b3294;
   display:flex;align-items:center;justify-content:center;font:800 13px/1 sans-serif;color:#3f007d;
   box-shadow:0 1px 4px rgba(0,0,0,.5); }
@@ -60,17 +58,13 @@ def share_class_labels() -> list[str]:
     return [f"< {pct[0]}%"] + [f"{a}–{b}%" for a, b in zip(pct, pct[1:])] + [f"≥ {pct[-1]}%"]
 
 
-def _short(grid_id: str) -> str:
-    """A 15-digit grid code is labelled by its 3-digit serial (the tooltip has the full code)."""
-    return grid_id[-3:] if len(grid_id) > 8 and grid_id[-3:].isdigit() else grid_id
-
-
 @dataclass(frozen=True)
 class CoverageLayers:
     """Slim GeoJSON of the coverage map for one reach, kind and language."""
 
     grids: GeoJSON
-    labels: list[tuple[float, float, str]]
+    #: grid labels: serial over the share within reach (``LabelLayer`` rows, decluttered)
+    labels: list[tuple[float, float, str, int, float]]
     buildings: GeoJSON
     streets: GeoJSON | None
     stations: GeoJSON | None
@@ -78,15 +72,20 @@ class CoverageLayers:
     reach: int
     method: str
     lang: Lang
+    communities: GeoJSON | None = None
+    community_labels: tuple[tuple[float, float, str], ...] = ()
 
 
 def coverage_layers(grids: gpd.GeoDataFrame, table: pd.DataFrame, buildings: gpd.GeoDataFrame,
                     metres: pd.Series, *, reach: int, method: str, streets: gpd.GeoDataFrame | None = None,
-                    stations: gpd.GeoDataFrame | None = None, lang: Lang = "zh") -> CoverageLayers:
+                    stations: gpd.GeoDataFrame | None = None, lang: Lang = "zh",
+                    communities: gpd.GeoDataFrame | None = None) -> CoverageLayers:
     """Prepare the coverage map (cache this).
 
     ``table`` is ``coverage.coverage_by_grid`` (index grid_id); ``metres`` the
-    distance of each building to its nearest station of the chosen kind.
+    distance of each building to its nearest station of the chosen kind;
+    ``communities`` (optional) outlines and names the communities and names each
+    grid's community in its tooltip.
     """
     tab = table.reindex(grids.index)
     hh = tab["households"].fillna(0).astype(int).to_numpy()
@@ -94,20 +93,25 @@ def coverage_layers(grids: gpd.GeoDataFrame, table: pd.DataFrame, buildings: gpd
     share = tab[f"share_{reach}"].astype(float).to_numpy()
     fill = [share_colour(s, h) for s, h in zip(share, hh)]
     share_text = [f"{s:.0%}" if h > 0 else "—" for s, h in zip(share, hh)]
-    g = _with_props(grids, households=hh, within=within, share_text=share_text, fill=fill)
-    data = slim_geojson(g, [grids.index.name or "grid_id", "community_id", "households", "within", "share_text",
-                            "fill"], tolerance_m=1.0, coverage=True)
-    points = grids.geometry.representative_point()
-    labels = [(round(p.x, 6), round(p.y, 6), f"{html.escape(_short(str(gid)))}<br>{st}")
-              for gid, p, st in zip(grids.index, points, share_text) if p is not None and not p.is_empty]
+    g = _with_props(grids, households=hh, within=within, share_text=share_text, fill=fill,
+                    **grid_identity(grids.index, grids, communities, lang))
+    data = slim_geojson(g, [grids.index.name or "grid_id", "community_name", "households", "within", "share_text",
+                            "flags_label", "fill"], tolerance_m=1.0, coverage=True)
+    labels = grid_label_rows(grids, lang, share_text)
     d = metres.reindex(buildings.index).to_numpy(dtype=float)
     beyond = ~(np.isfinite(d) & (d <= reach))
     b = _with_props(buildings, metres=np.round(d, 0), fill=np.where(beyond, _BEYOND, _WITHIN))
     bdata = slim_geojson(b, [buildings.index.name or "building_id", "name", "households", "metres", "fill"],
                          tolerance_m=0.5)
+    outlines: GeoJSON | None = None
+    names: tuple[tuple[float, float, str], ...] = ()
+    if communities is not None and not communities.empty:
+        outlines = slim_geojson(communities, [communities.index.name or "community_id", "name"], tolerance_m=1.0,
+                                coverage=True)
+        names = tuple(_label_points(communities))
     return CoverageLayers(grids=data, labels=labels, buildings=bdata, streets=_street_layer_data(streets),
                           stations=station_layer_data(stations, lang), bounds=bounds_lat_lon(grids.total_bounds),
-                          reach=reach, method=method, lang=lang)
+                          reach=reach, method=method, lang=lang, communities=outlines, community_labels=names)
 
 
 def sites_layer_data(sites: gpd.GeoDataFrame) -> GeoJSON:
@@ -149,9 +153,10 @@ def coverage_map(layers: CoverageLayers, *, sites: GeoJSON | None = None, newly:
         _geojson_layer(layers.streets, t("map.streets", lang), street_style, fields=["name"],
                        aliases=[t("map.street_name", lang)], highlight=False).add_to(m)
     _geojson_layer(layers.grids, t("coverage.map.grids", lang), _grid_style,
-                   fields=["grid_id", "community_id", "households", "within", "share_text"],
-                   aliases=[t("map.grid_id", lang), t("map.community_id", lang), t("map.households", lang),
-                            t("coverage.col.within", lang, reach=layers.reach), t("coverage.map.share", lang)]
+                   fields=["grid_id", "community_name", "households", "within", "share_text", "flags_label"],
+                   aliases=[t("map.grid_id", lang), t("map.community", lang), t("map.households", lang),
+                            t("coverage.col.within", lang, reach=layers.reach), t("coverage.map.share", lang),
+                            t("map.flags", lang)]
                    ).add_to(m)
     _geojson_layer(layers.buildings, t("coverage.map.buildings_layer", lang), _building_style,
                    fields=["building_id", "name", "households", "metres"],
@@ -164,12 +169,14 @@ def coverage_map(layers: CoverageLayers, *, sites: GeoJSON | None = None, newly:
     if lost is not None and lost["features"]:
         _geojson_layer(lost, t("coverage.map.lost", lang), _lost_style, fields=["building_id", "households"],
                        aliases=[t("map.building_id", lang), t("map.households", lang)]).add_to(m)
+    if layers.communities is not None:
+        _geojson_layer(layers.communities, t("map.communities", lang), _outline_style, highlight=False,
+                       interactive=False).add_to(m)
     group = folium.FeatureGroup(name=t("coverage.map.grid_labels", lang), show=True)
-    for lon, lat, text in layers.labels:
-        folium.Marker(lat_lon(lon, lat), interactive=False, keyboard=False,
-                      icon=folium.DivIcon(html=f'<div class="gg-grid-label">{text}</div>', icon_size=(60, 28),
-                                          icon_anchor=(30, 14), class_name="gg-grid-label-icon")).add_to(group)
+    LabelLayer(layers.labels, css_class="grid").add_to(group)
     group.add_to(m)
+    if layers.community_labels:
+        _labels(layers.community_labels, t("map.labels", lang)).add_to(m)
     add_stations(m, layers.stations, lang)
     if sites is not None and sites["features"]:
         sg = folium.FeatureGroup(name=t("coverage.map.sites", lang), show=True)
@@ -190,6 +197,5 @@ def coverage_map(layers: CoverageLayers, *, sites: GeoJSON | None = None, newly:
         build_items.append((_LOST, t("coverage.map.lost", lang)))
     Legend([(t("coverage.map.legend", lang, reach=layers.reach, method=method), items),
             (t("coverage.map.buildings", lang), build_items)]).add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
-    return use_local_assets(m)
+    return finish_map(m)      # collapsed layer switch, label declutter, local assets
 

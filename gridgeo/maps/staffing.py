@@ -9,23 +9,21 @@ from typing import Any
 
 import folium
 import geopandas as gpd
+import numpy as np
 import pandas as pd
-from branca.element import Element
 
+from gridgeo import crs as gcrs
 from gridgeo.i18n import Lang, t
 
-from gridgeo.maps.base import (GeoJSON, Legend, _geojson_layer, lat_lon, _outline_style,
-                               _street_layer_data, _with_props, base_map, bounds_lat_lon,
-                               slim_geojson, street_style, use_local_assets)
+from gridgeo.maps.base import (GeoJSON, LabelLayer, Legend, _geojson_layer, _label_points, _labels, _outline_style,
+                               _street_layer_data, _with_props, base_map, bounds_lat_lon, finish_map, grid_identity,
+                               slim_geojson, street_style)
 from gridgeo.maps.stations import add_stations, station_layer_data
 
 __all__ = ["STAFFING_COLOURS", "StaffingLayers", "staffing_layers", "staffing_map", "staffing_style"]
 
 #: Grid fill by staffing status (checks.STATUS_ORDER), worst first.
 STAFFING_COLOURS: dict[str, str] = {"short": "#e34a33", "over": "#9e9ac8", "warning": "#fdcc8a", "ok": "#74c476"}
-
-
-_LABEL_CSS = "<style>.gridgeo-grid-label { font-size: 10px; font-weight: 600; }</style>"
 
 
 def staffing_style(feature: Mapping[str, Any]) -> dict[str, Any]:
@@ -39,13 +37,15 @@ class StaffingLayers:
     """Slim GeoJSON of the staffing map (cache this; it is the slow half)."""
 
     grids: GeoJSON
-    grid_labels: list[tuple[float, float, str]]
+    #: serial over "leaders+workers" at a point inside each grid, with the grid's size (``LabelLayer`` rows)
+    grid_labels: list[tuple[float, float, str, int, float]]
     communities: GeoJSON | None
     streets: GeoJSON | None
     stations: GeoJSON | None
     bounds: list[list[float]]
     statuses: tuple[str, ...]
     lang: Lang
+    community_labels: tuple[tuple[float, float, str], ...] = ()
 
 
 def staffing_layers(grids: gpd.GeoDataFrame, table: pd.DataFrame, *, communities: gpd.GeoDataFrame | None = None,
@@ -65,21 +65,25 @@ def staffing_layers(grids: gpd.GeoDataFrame, table: pd.DataFrame, *, communities
         flags_label=["、".join(t(f"staffing.flag.{f}", lang) for f in fl.split(";") if f) if lang == "zh"
                      else ", ".join(t(f"staffing.flag.{f}", lang) for f in fl.split(";") if f) for fl in flags],
     )
-    data = slim_geojson(frame, [grids.index.name or "grid_id", "community_id", "households", "leaders", "workers",
+    frame["community_name"] = grid_identity(grids.index, grids, communities, lang)["community_name"]
+    data = slim_geojson(frame, [grids.index.name or "grid_id", "community_name", "households", "leaders", "workers",
                                 "per_worker", "status_label", "flags_label", "fill"], tolerance_m=1.0, coverage=True)
     points = grids.geometry.representative_point()
-    labels = [(round(p.x, 6), round(p.y, 6),
-               html.escape(f"{str(g)[-3:]} · {int(lead)}+{int(work)}"))
-              for g, p, lead, work in zip(grids.index, points, frame["leaders"], frame["workers"])
+    metric = grids.geometry.to_crs(gcrs.metric_crs(grids)).bounds
+    size = np.minimum(metric.maxx - metric.minx, metric.maxy - metric.miny).to_numpy()
+    labels = [(round(p.x, 6), round(p.y, 6), f"<b>{html.escape(str(g)[-3:])}</b><br>{int(lead)}+{int(work)}", 1, float(sz))
+              for g, p, lead, work, sz in zip(grids.index, points, frame["leaders"], frame["workers"], size)
               if p is not None and not p.is_empty]
-    outlines = None
+    outlines: GeoJSON | None = None
+    names: tuple[tuple[float, float, str], ...] = ()
     if communities is not None and not communities.empty:
         outlines = slim_geojson(communities, [communities.index.name or "community_id", "name"],
                                 tolerance_m=1.0, coverage=True)
+        names = tuple(_label_points(communities))
     bounds = bounds_lat_lon((communities if communities is not None and not communities.empty else grids).total_bounds)
     present = tuple(s for s in STAFFING_COLOURS if s in set(status))
     return StaffingLayers(data, labels, outlines, _street_layer_data(streets), station_layer_data(stations, lang),
-                          bounds, present, lang)
+                          bounds, present, lang, names)
 
 
 def staffing_map(layers: StaffingLayers, *, osm: bool = False) -> folium.Map:
@@ -89,9 +93,9 @@ def staffing_map(layers: StaffingLayers, *, osm: bool = False) -> folium.Map:
     if layers.streets is not None:
         _geojson_layer(layers.streets, t("map.streets", lang), street_style, fields=["name"],
                        aliases=[t("map.street_name", lang)], highlight=False).add_to(m)
-    fields = ["grid_id", "community_id", "households", "leaders", "workers", "per_worker", "status_label",
+    fields = ["grid_id", "community_name", "households", "leaders", "workers", "per_worker", "status_label",
               "flags_label"]
-    aliases = [t("map.grid_id", lang), t("map.community_id", lang), t("map.households", lang),
+    aliases = [t("map.grid_id", lang), t("map.community", lang), t("map.households", lang),
                t("staffing.col.leaders", lang), t("staffing.col.workers", lang),
                t("staffing.col.households_per_worker", lang), t("staffing.col.status", lang),
                t("staffing.col.flags", lang)]
@@ -101,16 +105,13 @@ def staffing_map(layers: StaffingLayers, *, osm: bool = False) -> folium.Map:
                        interactive=False).add_to(m)
     add_stations(m, layers.stations, lang)          # gridgeo.maps.stations: icons, layer and legend
     labels = folium.FeatureGroup(name=t("staffing.map_labels", lang), show=True)
-    for lon, lat, text in layers.grid_labels:
-        folium.Marker(lat_lon(lon, lat), interactive=False, keyboard=False,
-                      icon=folium.DivIcon(html=f'<div class="gridgeo-label gridgeo-grid-label">{text}</div>',
-                                          icon_size=(70, 14), icon_anchor=(35, 7))).add_to(labels)
+    LabelLayer(layers.grid_labels, css_class="grid").add_to(labels)
     labels.add_to(m)
-    m.get_root().header.add_child(Element(_LABEL_CSS), name="gridgeo_staffing_css")  # type: ignore[attr-defined]
+    if layers.community_labels:
+        _labels(layers.community_labels, t("map.labels", lang)).add_to(m)
     items: Sequence[tuple[str, str]] = [(STAFFING_COLOURS[s], t(f"staffing.status.{s}", lang))
                                         for s in STAFFING_COLOURS]
     Legend([(t("staffing.legend", lang), items)]).add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
-    return use_local_assets(m)
+    return finish_map(m)      # collapsed layer switch, label declutter, local assets
 
 

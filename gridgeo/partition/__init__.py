@@ -7,7 +7,7 @@ other region builders can be benchmarked on exactly the same input.
 
 from __future__ import annotations
 
-from gridgeo.partition.community import FLAGS
+from gridgeo.partition.community import FLAGS, solve_cells
 from gridgeo.partition.feasibility import nearest_choice
 from gridgeo.partition.engine import Partitioner, partition
 from gridgeo.partition.result import Locked, PartitionResult, metrics
@@ -15,4 +15,4 @@ from gridgeo.partition.search import SearchParams
 from gridgeo.partition.units import Units, build_units
 
 __all__ = ["partition", "Partitioner", "PartitionResult", "Locked", "build_units", "Units", "metrics",
-           "nearest_choice", "FLAGS", "SearchParams"]
+           "nearest_choice", "FLAGS", "SearchParams", "solve_cells"]

@@ -32,8 +32,8 @@ from gridgeo.partition.tessellation import CommunityPieces, components, robust_u
 from gridgeo.partition.units import Atoms, make_atoms
 from gridgeo.settings import Rules
 
-__all__ = ["Task", "LockedGrid", "CommunityOutput", "solve_community", "solve_pieces", "nearest_choice", "FLAGS",
-           "status_of"]
+__all__ = ["Task", "LockedGrid", "CommunityOutput", "solve_community", "solve_pieces", "solve_cells",
+           "nearest_choice", "FLAGS", "status_of"]
 
 IntArray = NDArray[np.int64]
 
@@ -119,6 +119,37 @@ _BIG_SCALE = 1.0
 def _trees(params: SearchParams, k: int) -> int:
     """Trees one construction of k grids may draw: every cut needs a few, so the budget grows with k."""
     return params.budget + 4 * params.trees_per_split * k
+
+
+def solve_cells(pieces: CommunityPieces, cells: IntArray, rules: Rules, rng: np.random.Generator,
+                params: SearchParams | None = None) -> list[IntArray]:
+    """Divide some cells of one community into grids, as the engine divides a whole community.
+
+    Parameters
+    ----------
+    pieces
+        The community's cells (``tessellation.tessellate``): street blocks cut around buildings,
+        or single units of a tower split by units.
+    cells
+        Indices into ``pieces`` of the cells to divide; they must form one connected piece
+        (split a disconnected set with ``scipy.sparse.csgraph.connected_components`` first).
+    rules
+        Household bounds; the grid count is the one the engine would choose for the cells'
+        households (``feasibility.k_order``).
+    rng, params
+        Random generator (seed it for a reproducible answer) and search parameters
+        (default ``SearchParams()``).
+
+    Returns
+    -------
+    One array of cell indices (into ``pieces``) per grid. Every cell is in exactly one
+    grid and each grid is connected. When no division meets the bounds, the nearest one
+    with relaxed bounds is returned (the engine's fallback), so the list is never empty
+    for non-empty ``cells``. Used to re-divide the unlocked grids of a community by hand
+    (``gridgeo.plans.EditSession.redivide``).
+    """
+    return _solve_component(pieces, np.asarray(cells, dtype=np.int64), rules, rng,
+                            params if params is not None else SearchParams()).parts
 
 
 def _solve_component(pieces: CommunityPieces, idx: IntArray, rules: Rules, rng: np.random.Generator,

@@ -97,7 +97,8 @@ def metrics(grids: gpd.GeoDataFrame, report: pd.DataFrame, compounds: pd.DataFra
     Returns
     -------
     ``share_within_feasible`` (grids within bounds among communities whose total admits
-    a grid count), ``contiguous_share`` (single-Polygon grids), ``pp_mean``/``pp_p10``
+    a grid count), ``n_within``/``share_within`` (grids within bounds among all grids, the
+    figure a page shows beside the warning on out-of-bounds grids), ``contiguous_share`` (single-Polygon grids), ``pp_mean``/``pp_p10``
     (Polsby–Popper), ``street_share`` (boundary length on streets or community edges over
     all boundary length), ``compounds_split_unnecessarily`` (compounds spanning more grids
     than their buildings/units need, excluding those split because no plan existed otherwise
@@ -107,6 +108,7 @@ def metrics(grids: gpd.GeoDataFrame, report: pd.DataFrame, compounds: pd.DataFra
     feasible_ids = report.index[report["feasible"].astype(bool)]
     in_feasible = grids[grids["community_id"].isin(feasible_ids)]
     within = float((in_feasible["status"] == "within").mean()) if len(in_feasible) else float("nan")
+    n_within = int((grids["status"] == "within").sum())
     contiguous = float((grids.geometry.geom_type == "Polygon").mean()) if len(grids) else float("nan")
     pp = grids["polsby_popper"].to_numpy(dtype=float)
     perim = grids["perimeter_m"].to_numpy(dtype=float) if "perimeter_m" in grids else np.ones(len(grids))
@@ -121,6 +123,8 @@ def metrics(grids: gpd.GeoDataFrame, report: pd.DataFrame, compounds: pd.DataFra
         unnecessary = int((extra & ~forced_mask & ~apart).sum())
     return {
         "share_within_feasible": within,
+        "n_within": n_within,
+        "share_within": n_within / len(grids) if len(grids) else float("nan"),
         "contiguous_share": contiguous,
         "pp_mean": float(pp.mean()) if len(pp) else float("nan"),
         "pp_p10": float(np.percentile(pp, 10)) if len(pp) else float("nan"),

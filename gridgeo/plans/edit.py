@@ -30,7 +30,8 @@ from scipy.sparse.csgraph import connected_components
 from gridgeo.errors import InputError, Problem
 from gridgeo.i18n import Lang, t
 from gridgeo.partition.community import _ranges as community_ranges
-from gridgeo.partition.community import _solve_component, compound_of
+from gridgeo.partition import solve_cells
+from gridgeo.partition.community import compound_of
 from gridgeo.partition.engine import prepare_inputs
 from gridgeo.partition.search import Budget, Graph, SearchParams, polish, split
 from gridgeo.partition.tessellation import CommunityPieces, robust_union, tessellate
@@ -123,6 +124,11 @@ class EditCheck:
         return int((self.table["status"] == "within").sum())
 
     @property
+    def dedicated(self) -> int:
+        """Dedicated grids (专属网格): exempt from the bounds, counted apart."""
+        return int((self.table["kind"] == "dedicated").sum())
+
+    @property
     def out_of_bounds(self) -> list[str]:
         return [str(g) for g in self.table.index[self.table["status"].isin(["under", "over"])]]
 
@@ -134,7 +140,7 @@ class EditCheck:
         """Human-readable summary: the touched grids, then every problem."""
         out = [t("edit.summary", lang, grids=self.n_grids, within=self.within,
                  out=len(self.out_of_bounds),
-                 dedicated=int((self.table["kind"] == "dedicated").sum()))]
+                 dedicated=self.dedicated)]
         for gid in self.touched:
             if gid not in self.table.index:
                 out.append(t("edit.retired", lang, grid=gid))
@@ -241,6 +247,7 @@ class EditSession:
                              rebuilt=set(), log=[], retired=list(plan.meta.get("retired_grids", [])), touched=())
         self._undo: list[_State] = []
         self._redo: list[_State] = []
+        self._revision = 0
 
     # ------------------------------------------------------------------ setup
 
@@ -482,6 +489,7 @@ class EditSession:
         s.log.append(entry)
         self._undo.append(before)
         self._redo.clear()
+        self._revision += 1
         return self.check()
 
     # ------------------------------------------------------------------ edits
@@ -659,8 +667,7 @@ class EditSession:
         parts: list[IntArray] = []
         for c in range(n):
             cells = idx[comp == c]
-            solved = _solve_component(pc, cells - off, self.rules, rng, self.params)
-            parts.extend(part + off for part in solved.parts)
+            parts.extend(part + off for part in solve_cells(pc, cells - off, self.rules, rng, self.params))
         before = self._snapshot()
         label = s.label.copy()
         old_of = {g: set(self._idx(g).tolist()) for g in free}
@@ -845,6 +852,7 @@ class EditSession:
         if self._undo:
             self._redo.append(self._state)
             self._state = self._undo.pop()
+            self._revision += 1
         return self.check()
 
     def redo(self) -> EditCheck:
@@ -852,7 +860,13 @@ class EditSession:
         if self._redo:
             self._undo.append(self._state)
             self._state = self._redo.pop()
+            self._revision += 1
         return self.check()
+
+    @property
+    def revision(self) -> int:
+        """A number that changes with every edit, undo, redo and save: key caches of maps and checks by it."""
+        return self._revision
 
     @property
     def can_undo(self) -> bool:
@@ -1004,6 +1018,7 @@ class EditSession:
         self._state.log = []
         self._undo.clear()
         self._redo.clear()
+        self._revision += 1
 
     # ------------------------------------------------------------------ for maps
 

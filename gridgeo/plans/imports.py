@@ -193,6 +193,12 @@ def _grids_frame(grids: gpd.GeoDataFrame, community: dict[str, str], assignments
 
 # ----------------------------------------------------------------------------- building → grid table
 
+def _member(values: pd.Series | pd.Index, known: pd.Index | pd.Series) -> np.ndarray:
+    """``values.isin(known)`` as a boolean array, by hashing (Arrow strings' ``isin`` loops in Python)."""
+    table = pd.Index(pd.unique(np.asarray(known, dtype=object)))
+    return np.asarray(table.get_indexer(np.asarray(values, dtype=object)) >= 0)
+
+
 def _column(frame: pd.DataFrame, field: str) -> str | None:
     wanted = {a.lower() for a in TABLE_HEADERS[field]}
     return next((c for c in frame.columns if str(c).strip().lower() in wanted), None)
@@ -225,7 +231,7 @@ def import_table(district: io.District, path: str | Path, *, grids: gpd.GeoDataF
         for b_id, name, comp in zip(b.index.astype(str), b["name"].fillna("").astype(str),
                                     np.broadcast_to(np.asarray(compound, dtype=object), len(b)), strict=True):
             by_name.setdefault((name.strip(), str(comp).strip()), []).append(b_id)
-    known_grids = set(grids.index.astype(str)) if grids is not None else None
+    known_grids = grids.index.astype(str) if grids is not None else None
     households = b["households"].astype("int64")
     units_of = b["units"] if "units" in b.columns else pd.Series(pd.NA, index=b.index)
     n = len(frame)
@@ -240,12 +246,12 @@ def import_table(district: io.District, path: str | Path, *, grids: gpd.GeoDataF
     if cols["building_id"] is not None:
         bid = text("building_id")
         label = bid
-        unknown = ~bid.isin(households.index.astype(str))
-        for k in np.flatnonzero(unknown.to_numpy()):
+        unknown = ~_member(bid, households.index.astype(str))
+        for k in np.flatnonzero(unknown):
             problems.append(_p("unknown_building", "names a building that is not in the buildings layer",
                                row=int(row_no[k]), feature_id=bid.iat[k], value=bid.iat[k],
                                remedy="use a building id of the buildings layer, or remove the row"))
-        ok &= ~unknown.to_numpy()
+        ok &= ~unknown
     else:
         names, comps = text("building_name"), text("compound")
         label = (comps + " " + names).str.strip()
@@ -266,7 +272,7 @@ def import_table(district: io.District, path: str | Path, *, grids: gpd.GeoDataF
                            remedy="fill in 网格编码 for every building"))
     ok &= ~blank
     if known_grids is not None:
-        stray = ~gid.isin(known_grids).to_numpy() & ok
+        stray = ~_member(gid, known_grids) & ok
         for k in np.flatnonzero(stray):
             problems.append(_p("unknown_grid", "names a grid that is not in the grids layer", row=int(row_no[k]),
                                feature_id=label.iat[k], value=gid.iat[k], remedy="use a grid code of the grids layer"))
@@ -285,7 +291,8 @@ def import_table(district: io.District, path: str | Path, *, grids: gpd.GeoDataF
             grid_meta.setdefault(str(g_), {})[field] = str(v_)
     assignments = _table_assignments(table, households, units_of, problems)
     # buildings of the district the table leaves out
-    for bid in sorted(set(households.index.astype(str)) - set(table["building_id"])):
+    all_ids = households.index.astype(str)
+    for bid in sorted(all_ids[~_member(all_ids, table["building_id"])]):
         problems.append(_p("no_grid", "is in no grid of the table", feature_id=bid,
                            remedy="add a row giving this building's grid"))
     # a grid holds buildings of one community only
@@ -324,8 +331,8 @@ def _table_assignments(table: pd.DataFrame, households: pd.Series, units_of: pd.
                        problems: list[Problem]) -> pd.DataFrame:
     out: list[dict[str, Any]] = []
     fast = pd.DataFrame()
-    counts = table["building_id"].map(table["building_id"].value_counts())
-    single = table[(counts == 1) & (table["unit_range"] == "")]
+    once = ~table["building_id"].duplicated(keep=False).to_numpy()
+    single = table[once & (table["unit_range"] == "").to_numpy()]
     if len(single):                       # the common case, vectorised: one row, the whole building
         ids = single["building_id"]
         units = pd.array(pd.to_numeric(units_of.reindex(ids).to_numpy()), dtype="Int64")
@@ -333,42 +340,49 @@ def _table_assignments(table: pd.DataFrame, households: pd.Series, units_of: pd.
             "row": single["row"].to_numpy(), "building_id": ids.to_numpy(), "grid_id": single["grid_id"].to_numpy(),
             "households": households.reindex(ids).to_numpy(dtype="int64"), "units": units, "unit_range": "",
             "estimated": False})
-    for bid, part in table[~table.index.isin(single.index)].groupby("building_id", sort=False):
+    rest = table[~(once & (table["unit_range"] == "").to_numpy())]
+    r_row, r_grid = rest["row"].to_numpy(), rest["grid_id"].to_numpy(dtype=object)
+    r_range, r_given = rest["unit_range"].to_numpy(dtype=object), rest["households_in_table"].to_numpy(dtype=float)
+    parts: dict[str, list[int]] = {}
+    for pos, b_id in enumerate(rest["building_id"].to_numpy(dtype=object)):
+        parts.setdefault(str(b_id), []).append(pos)
+    for bid, at in parts.items():      # buildings with several rows (towers split by units): a few hundred
         total = int(households[bid])
         n_units = units_of.get(bid)
         n_units = int(n_units) if pd.notna(n_units) else None
-        if part["grid_id"].nunique() == 1 and (part["unit_range"] == "").all():
-            out.append({"row": int(part["row"].iat[0]), "building_id": bid, "grid_id": part["grid_id"].iat[0],
+        grids_of = [str(r_grid[k]) for k in at]
+        ranges = [str(r_range[k]) for k in at]
+        if len(set(grids_of)) == 1 and all(r == "" for r in ranges):
+            out.append({"row": int(r_row[at[0]]), "building_id": bid, "grid_id": grids_of[0],
                         "households": total, "units": n_units, "unit_range": "", "estimated": False})
             continue
-        if (part["unit_range"] == "").any():
-            grids = sorted(part["grid_id"].unique())
+        if any(r == "" for r in ranges):
+            grids = sorted(set(grids_of))
             problems.append(_p("two_grids", f"is in {len(grids)} grids: {', '.join(grids)}",
-                               row=int(part["row"].iat[1]), feature_id=bid, params={"grids": ", ".join(grids)},
+                               row=int(r_row[at[1]]), feature_id=bid, params={"grids": ", ".join(grids)},
                                remedy="keep one row per building, or give 单元范围 (e.g. 1-3) for each part"))
             continue
-        sets = [parse_units(r) for r in part["unit_range"]]
+        sets = [parse_units(r) for r in ranges]
         seen: set[int] = set()
         clash = False
         for s in sets:
             clash = clash or bool(seen & s)
             seen |= s
         if clash:
-            problems.append(_p("two_grids", "has a unit in two grids", row=int(part["row"].iat[1]), feature_id=bid,
-                               value=", ".join(part["unit_range"]),
+            problems.append(_p("two_grids", "has a unit in two grids", row=int(r_row[at[1]]), feature_id=bid,
+                               value=", ".join(ranges),
                                remedy="give each unit (单元) to one grid only"))
             continue
-        given = part["households_in_table"]
-        if given.notna().all() and int(given.sum()) == total:
+        given = r_given[at]
+        if not np.isnan(given).any() and int(given.sum()) == total:
             shares = [int(h) for h in given]
         else:
             n = n_units or len(seen)
             shares = [round(total * len(s) / n) for s in sets]
             shares[-1] = total - sum(shares[:-1])
-        for (_, r), s, h in zip(part.iterrows(), sets, shares, strict=True):
-            out.append({"row": int(r["row"]), "building_id": bid, "grid_id": r["grid_id"], "households": int(h),
-                        "units": len(s),
-                        "unit_range": r["unit_range"], "estimated": n_units is None})
+        for k, s, h in zip(at, sets, shares, strict=True):
+            out.append({"row": int(r_row[k]), "building_id": bid, "grid_id": str(r_grid[k]), "households": int(h),
+                        "units": len(s), "unit_range": str(r_range[k]), "estimated": n_units is None})
     columns = ["row", "building_id", "grid_id", "households", "units", "unit_range", "estimated"]
     frame = pd.concat([f for f in (fast, pd.DataFrame(out, columns=columns)) if len(f)] or
                       [pd.DataFrame(out, columns=columns)], ignore_index=True)

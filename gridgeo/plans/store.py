@@ -10,7 +10,14 @@ Tables (all in one file that QGIS and ``ogrinfo`` open as a GeoPackage):
 - ``plan_grids`` (features, EPSG:4326): the grids of every version, one row per
   (version, grid); filter on ``version_id`` in QGIS to see one version;
 - ``plan_assignments`` (attributes): building → grid rows of every version, with
-  unit ranges of split towers.
+  unit ranges of split towers;
+- ``plan_tables`` (attributes) and one ``plan_<name>`` table per name: tables
+  attached to a version (e.g. ``staffing``: who serves which grid), one row
+  per (version, name) in ``plan_tables`` (columns, dtypes, row count) and the
+  rows themselves, keyed by ``version_id``, in ``plan_<name>``. A version
+  carries its parent's attached tables unless the save replaces or drops them,
+  so a hand edit of the grids keeps the staffing, and :meth:`Workspace.save_tables`
+  makes a version that changes only attached tables (same grids, same codes).
 
 A save writes all rows of a version in **one SQLite transaction** (taken with
 ``BEGIN IMMEDIATE`` so the conflict check and the write see the same state):
@@ -28,8 +35,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -41,12 +49,14 @@ import pandas as pd
 from gridgeo import io
 from gridgeo.errors import InputError, PlanConflictError, StoreError, Tr
 from gridgeo.plans import codes
-from gridgeo.plans.gpkg import (TZ, create_feature_table, utc_text, from_sql_values, geometries, geometry_blobs, init_geopackage, read_frame,
-                                register_attributes, to_sql_values, update_extent, write_frame)
+from gridgeo.plans.gpkg import (TZ, _sql_type, create_feature_table, utc_text, from_sql_values, geometries, geometry_blobs,
+                                init_geopackage, read_frame, register_attributes, to_sql_values, update_extent,
+                                write_frame)
 from gridgeo.plans.model import ASSIGNMENT_COLUMNS, GRID_COLUMNS, PlanVersion
 from gridgeo.settings import Rules
 
-__all__ = ["Workspace", "DEFAULT_WORKSPACE", "DISTRICT_LAYERS", "rules_to_json", "rules_from_json"]
+__all__ = ["Workspace", "DEFAULT_WORKSPACE", "DISTRICT_LAYERS", "rules_to_json", "rules_from_json",
+           "table_rows"]
 
 #: Where the app and the CLI keep their workspace unless told otherwise (git-ignored).
 DEFAULT_WORKSPACE = Path("workspace") / "gridgeo.gpkg"
@@ -67,6 +77,11 @@ _VERSION_SQL = [("version_id", "TEXT NOT NULL UNIQUE"), ("seq", "INTEGER NOT NUL
                 ("branch", "TEXT NOT NULL"), ("name", "TEXT"), ("author", "TEXT"), ("note", "TEXT"),
                 ("created_at", "DATETIME"), ("grids", "INTEGER"), ("households", "INTEGER"),
                 ("retired", "INTEGER"), ("rules", "TEXT"), ("meta", "TEXT")]
+_TABLES_SQL = [("version_id", "TEXT NOT NULL"), ("name", "TEXT NOT NULL"), ("columns", "TEXT NOT NULL"),
+               ("attrs", "TEXT"), ("rows", "INTEGER NOT NULL")]
+#: names of attached tables: lower-case words, not one of the store's own tables
+_TABLE_NAME = re.compile(r"[a-z][a-z0-9_]{0,30}")
+_RESERVED = {"grids", "grids_latest", "assignments", "versions", "tables"}
 _GRID_DTYPES = {"community_id": "str", "name": "str", "kind": "str", "households": "int64",
                 "buildings": "int64", "flags": "str", "locked": "bool",
                 "valid_from": f"datetime64[ns, {TZ}]", "valid_to": f"datetime64[ns, {TZ}]"}
@@ -158,6 +173,51 @@ def normalize_assignments(assignments: pd.DataFrame) -> pd.DataFrame:
     a["unit_range"] = a["unit_range"].fillna("").astype(str)
     a["estimated"] = a["estimated"].fillna(False).astype(bool)
     return a[list(ASSIGNMENT_COLUMNS)]
+
+
+def check_table_name(name: str) -> str:
+    """Return ``name`` if it may name an attached table (``staffing``, ``cases_sla`` …), else raise."""
+    if not isinstance(name, str) or not _TABLE_NAME.fullmatch(name) or name in _RESERVED:
+        raise InputError("an attached table needs a lower-case name (letters, digits, _) not used by the store",
+                         value=name, code="err.plans.table_name",
+                         remedy=f"use a name such as staffing; not one of {', '.join(sorted(_RESERVED))}")
+    return name
+
+
+def _flat_table(frame: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
+    """The frame with a named index turned into a column (and that name), columns as strings."""
+    index_name = None if frame.index.name is None else str(frame.index.name)
+    flat = frame.reset_index() if index_name is not None else frame.reset_index(drop=True)
+    if isinstance(flat, gpd.GeoDataFrame):
+        raise InputError("an attached table holds plain columns, not geometries", value=flat.geometry.name,
+                         code="err.plans.table_geometry", remedy="drop the geometry column (or save it as WKT text)")
+    flat.columns = [str(c) for c in flat.columns]
+    if len(set(flat.columns)) != len(flat.columns) or "version_id" in flat.columns:
+        raise InputError("an attached table needs unique column names other than version_id",
+                         value=list(flat.columns), code="err.plans.table_columns",
+                         remedy="rename the duplicated columns")
+    return flat, index_name
+
+
+def table_rows(version_id: str, frame: pd.DataFrame) -> Iterator[tuple[Any, ...]]:
+    """Rows of ``plan_<name>`` for one version (a generator: tests inject failures here)."""
+    flat, _ = _flat_table(frame)
+    values = [to_sql_values(flat[c]) for c in flat.columns]
+    for row in zip(*values, strict=True):
+        yield (version_id, *row)
+
+
+def _column(values: Any, dtype: str) -> pd.Series:
+    """A column of an attached table back in its saved dtype (``object`` columns stay objects)."""
+    if dtype in ("object", "category"):
+        return pd.Series(list(values), dtype=object)
+    if dtype == "string":
+        return pd.Series(list(values), dtype=object).astype("string")
+    return from_sql_values(list(values), dtype)
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 class Workspace:
@@ -291,11 +351,16 @@ class Workspace:
 
         Columns: ``seq``, ``parent``, ``branch``, ``name``, ``author``, ``note``,
         ``created_at`` (Asia/Shanghai), ``grids``, ``households``, ``retired``
-        (grids this version retired), ``head`` (newest of its branch).
+        (grids this version retired), ``head`` (newest of its branch), ``tables``
+        (attached tables with their row counts, e.g. ``staffing 371``; "" when none).
         """
         cols = [n for n, _ in _VERSION_SQL if n not in ("rules", "meta")]
         with self._connect() as conn:
             rows = conn.execute(f"SELECT {', '.join(cols)} FROM plan_versions ORDER BY seq").fetchall()
+            attached: dict[str, list[tuple[str, int]]] = {}
+            if self._has_tables(conn):
+                for vid, name, n in conn.execute("SELECT version_id, name, rows FROM plan_tables ORDER BY name"):
+                    attached.setdefault(str(vid), []).append((str(name), int(n)))
         data = list(zip(*rows)) if rows else [() for _ in cols]
         frame = pd.DataFrame({c: list(data[i]) for i, c in enumerate(cols)})
         frame["created_at"] = from_sql_values(frame["created_at"].tolist(), f"datetime64[ns, {TZ}]")
@@ -305,6 +370,7 @@ class Workspace:
             frame[c] = frame[c].astype(object).where(frame[c].notna(), None if c == "parent" else "")
         heads = frame.groupby("branch")["seq"].transform("max") if len(frame) else frame["seq"]
         frame["head"] = frame["seq"] == heads
+        frame["tables"] = [", ".join(f"{n} {k}" for n, k in attached.get(v, [])) for v in frame["version_id"]]
         return frame.set_index("version_id")
 
     def latest(self) -> str | None:
@@ -431,7 +497,8 @@ class Workspace:
     # ------------------------------------------------------------------ writing
 
     def save(self, plan: PlanVersion, *, parent: str | None, author: str, note: str = "", name: str = "",
-             branch: bool | str = False, recode: bool = True, keep_codes: bool = False) -> str:
+             branch: bool | str = False, recode: bool = True, keep_codes: bool = False,
+             tables: Mapping[str, pd.DataFrame | None] | None = None, tables_from: str | None = None) -> str:
         """Save ``plan`` as a new version and return its id (``v<n>``).
 
         ``parent`` is the version the plan was made from (None for a first plan).
@@ -448,37 +515,18 @@ class Workspace:
         A plan whose ``meta`` has ``restored_from`` (see :meth:`restore`) gets its
         own codes back where no current grid holds them. ``keep_codes`` (an
         imported city layer: its codes are the city's) keeps every id as given and
-        only fills dates and the retired list. Everything is written in one
-        SQLite transaction.
+        only fills dates and the retired list.
+
+        Attached tables (see :meth:`tables`): the new version carries those of
+        ``tables_from`` (default: the parent); ``tables`` replaces the ones it
+        names (``None`` drops one). Everything is written in one SQLite transaction.
         """
         if not author.strip():
             raise InputError("a version needs an author", code="err.plans.no_author",
                              remedy="say who made this version (name or staff id)")
+        given = {check_table_name(n): f for n, f in (tables or {}).items()}
         with self._transaction() as conn:
-            seq = int(conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM plan_versions").fetchone()[0])
-            vid = f"v{seq}"
-            parent_branch = MAIN_BRANCH
-            if parent is not None:
-                row = conn.execute("SELECT branch FROM plan_versions WHERE version_id = ?", (parent,)).fetchone()
-                if row is None:
-                    raise StoreError("unknown parent version", path=self.path, value=parent,
-                                     code="err.plans.unknown_version", remedy="load a saved version and save again")
-                parent_branch = str(row[0])
-            if branch:
-                branch_name = branch if isinstance(branch, str) else f"branch-{vid}"
-                if self._head(conn, branch_name) is not None:
-                    raise StoreError("branch name already used", path=self.path, value=branch_name,
-                                     code="err.plans.branch_exists", remedy="choose another branch name")
-            else:
-                branch_name = parent_branch
-                head = self._head(conn, branch_name)
-                if head != parent:
-                    raise PlanConflictError(
-                        f"version {head} was saved after {parent or 'an empty workspace'}, which this plan is "
-                        f"based on", path=self.path, value=None, code="err.plans.conflict",
-                        parent=parent or "—", latest=head,
-                        remedy=f"load {head} and redo the change, or save as a new branch (branch=True, "
-                               f"CLI --branch)")
+            seq, vid, branch_name = self._next_version(conn, parent, branch)
             grids, assignments, retired = plan.grids, plan.assignments, {}
             now = pd.Timestamp.now(tz=TZ)
             if recode:
@@ -501,17 +549,202 @@ class Workspace:
             update_extent(conn, "plan_grids", g.geometry.to_numpy())
             conn.executemany(f"INSERT INTO plan_assignments ({', '.join(n for n, _ in _ASSIGN_SQL)}) "
                              f"VALUES ({', '.join('?' for _ in _ASSIGN_SQL)})", assignment_rows(vid, assignments))
+            source = tables_from if tables_from is not None else parent
+            if source is not None:
+                self._copy_tables(conn, source, vid, skip=set(given))
+            for table_name, frame in given.items():
+                if frame is not None:
+                    self._write_table(conn, vid, table_name, frame)
         return vid
+
+    def _next_version(self, conn: sqlite3.Connection, parent: str | None, branch: bool | str) -> tuple[int, str, str]:
+        """Sequence number, id and branch of the version saved next on ``parent``; refuse a stale parent.
+
+        The conflict rule of every save: the parent must still be the newest
+        version of its branch, unless ``branch`` starts a new one.
+        """
+        seq = int(conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM plan_versions").fetchone()[0])
+        vid = f"v{seq}"
+        parent_branch = MAIN_BRANCH
+        if parent is not None:
+            row = conn.execute("SELECT branch FROM plan_versions WHERE version_id = ?", (parent,)).fetchone()
+            if row is None:
+                raise StoreError("unknown parent version", path=self.path, value=parent,
+                                 code="err.plans.unknown_version", remedy="load a saved version and save again")
+            parent_branch = str(row[0])
+        if branch:
+            branch_name = branch if isinstance(branch, str) else f"branch-{vid}"
+            if self._head(conn, branch_name) is not None:
+                raise StoreError("branch name already used", path=self.path, value=branch_name,
+                                 code="err.plans.branch_exists", remedy="choose another branch name")
+        else:
+            branch_name = parent_branch
+            head = self._head(conn, branch_name)
+            if head != parent:
+                raise PlanConflictError(
+                    f"version {head} was saved after {parent or 'an empty workspace'}, which this plan is "
+                    f"based on", path=self.path, value=None, code="err.plans.conflict",
+                    parent=parent or "—", latest=head,
+                    remedy=f"load {head} and redo the change, or save as a new branch (branch=True, "
+                           f"CLI --branch)")
+        return seq, vid, branch_name
+
+    def save_tables(self, base: str, tables: Mapping[str, pd.DataFrame | None], *, author: str, note: str = "",
+                    name: str = "", branch: bool | str = False) -> str:
+        """Save a new version that changes only attached tables (e.g. a staffing edit) and return its id.
+
+        The new version has exactly the grids, codes, dates and assignments of
+        ``base`` (copied row by row inside the database), ``base`` as parent and
+        the other attached tables of ``base``; ``tables`` replaces (or with
+        ``None`` drops) the ones it names. The note defaults to what changed.
+        The same rules as :meth:`save`: one transaction, and a ``base`` that is
+        no longer the newest of its branch raises ``PlanConflictError``.
+        """
+        if not author.strip():
+            raise InputError("a version needs an author", code="err.plans.no_author",
+                             remedy="say who made this version (name or staff id)")
+        given = {check_table_name(n): f for n, f in tables.items()}
+        if not given:
+            raise InputError("nothing to save: no attached table given", code="err.plans.no_tables",
+                             remedy="pass tables={'staffing': frame}")
+        with self._transaction() as conn:
+            seq, vid, branch_name = self._next_version(conn, base, branch)
+            row = conn.execute("SELECT name, grids, households, rules, meta FROM plan_versions WHERE version_id = ?",
+                               (base,)).fetchone()
+            base_name, n_grids, households, rules, meta_text = row
+            meta = {k: v for k, v in json.loads(meta_text or "{}").items()
+                    if k not in ("retired", "retired_grids", "edits", "restored_from", "tables_changed")}
+            meta.update({"retired": {}, "tables_changed": sorted(given)})
+            changed = ", ".join(sorted(given))
+            conn.execute(
+                f"INSERT INTO plan_versions ({', '.join(n for n, _ in _VERSION_SQL)}) "
+                f"VALUES ({', '.join('?' for _ in _VERSION_SQL)})",
+                (vid, seq, base, branch_name, name or base_name, author.strip(),
+                 note or f"{changed} changed (grids as {base})", utc_text(pd.Timestamp.now(tz=TZ)), n_grids,
+                 households, 0, rules, json.dumps(meta, ensure_ascii=False, default=_json_default)))
+            grid_cols = ", ".join([n for n, _ in _GRID_SQL[1:]] + ["geom"])
+            conn.execute(f"INSERT INTO plan_grids (version_id, {grid_cols}) SELECT ?, {grid_cols} FROM plan_grids "
+                         "WHERE version_id = ? ORDER BY fid", (vid, base))
+            assign_cols = ", ".join(n for n, _ in _ASSIGN_SQL[1:])
+            conn.execute(f"INSERT INTO plan_assignments (version_id, {assign_cols}) SELECT ?, {assign_cols} "
+                         "FROM plan_assignments WHERE version_id = ? ORDER BY fid", (vid, base))
+            self._copy_tables(conn, base, vid, skip=set(given))
+            for table_name, frame in given.items():
+                if frame is not None:
+                    self._write_table(conn, vid, table_name, frame)
+        return vid
+
+    # ------------------------------------------------------------------ attached tables
+
+    @staticmethod
+    def _has_tables(conn: sqlite3.Connection) -> bool:
+        return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'plan_tables'"
+                            ).fetchone() is not None
+
+    def _write_table(self, conn: sqlite3.Connection, vid: str, name: str, frame: pd.DataFrame) -> None:
+        """Write one attached table of version ``vid`` (creating ``plan_tables``/``plan_<name>`` as needed)."""
+        flat, index_name = _flat_table(frame)
+        if not self._has_tables(conn):
+            body = ", ".join(f"{n} {t}" for n, t in _TABLES_SQL)
+            conn.execute(f"CREATE TABLE plan_tables (fid INTEGER PRIMARY KEY AUTOINCREMENT, {body}, "
+                         "UNIQUE (version_id, name))")
+            register_attributes(conn, "plan_tables", "tables attached to plan versions (e.g. staffing)")
+        table = f"plan_{name}"
+        spec = [(c, _sql_type(flat[c].dtype)) for c in flat.columns]
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone() is None:
+            body = "".join(f", {_quote(c)} {t}" for c, t in spec)
+            conn.execute(f"CREATE TABLE {_quote(table)} (fid INTEGER PRIMARY KEY AUTOINCREMENT, "
+                         f"version_id TEXT NOT NULL{body})")
+            conn.execute(f"CREATE INDEX {_quote(table + '_version')} ON {_quote(table)} (version_id)")
+            register_attributes(conn, table, f"attached table {name} of every plan version")
+        else:
+            have = {str(r[1]) for r in conn.execute(f"PRAGMA table_info({_quote(table)})")}
+            for c, t in spec:
+                if c not in have:
+                    conn.execute(f"ALTER TABLE {_quote(table)} ADD COLUMN {_quote(c)} {t}")
+        layout = {"columns": [[c, str(flat[c].dtype)] for c in flat.columns], "index": index_name}
+        conn.execute("INSERT INTO plan_tables (version_id, name, columns, attrs, rows) VALUES (?, ?, ?, ?, ?)",
+                     (vid, name, json.dumps(layout, ensure_ascii=False),
+                      json.dumps(dict(frame.attrs), ensure_ascii=False, default=_json_default), len(flat)))
+        names = ", ".join(["version_id", *(_quote(c) for c in flat.columns)])
+        marks = ", ".join("?" for _ in range(len(flat.columns) + 1))
+        conn.executemany(f"INSERT INTO {_quote(table)} ({names}) VALUES ({marks})", table_rows(vid, frame))
+
+    def _copy_tables(self, conn: sqlite3.Connection, source: str, vid: str, *, skip: set[str]) -> None:
+        """Give version ``vid`` the attached tables of ``source`` (except ``skip``), copied in the database."""
+        if not self._has_tables(conn):
+            return
+        for name, layout, attrs, rows in conn.execute("SELECT name, columns, attrs, rows FROM plan_tables "
+                                                      "WHERE version_id = ? ORDER BY fid", (source,)).fetchall():
+            if name in skip:
+                continue
+            conn.execute("INSERT INTO plan_tables (version_id, name, columns, attrs, rows) VALUES (?, ?, ?, ?, ?)",
+                         (vid, name, layout, attrs, rows))
+            cols = "".join(f", {_quote(c)}" for c, _ in json.loads(layout)["columns"])
+            table = _quote(f"plan_{name}")
+            conn.execute(f"INSERT INTO {table} (version_id{cols}) SELECT ?{cols} FROM {table} WHERE version_id = ? "
+                         "ORDER BY fid", (vid, source))
+
+    def tables(self, version: str | None = None) -> dict[str, pd.DataFrame]:
+        """The tables attached to ``version`` (default: the latest), by name; ``{}`` when none.
+
+        Each frame comes back with its columns, dtypes, named index and
+        ``attrs`` as saved (e.g. ``attrs["staffing_table_version"]``).
+        """
+        with self._connect() as conn:
+            return self._read_tables(conn, self._version_id(conn, version))
+
+    def table(self, version: str | None, name: str) -> pd.DataFrame | None:
+        """One attached table of ``version`` (default: the latest), or None when it has none of that name."""
+        with self._connect() as conn:
+            return self._read_tables(conn, self._version_id(conn, version), only=check_table_name(name)).get(name)
+
+    def _version_id(self, conn: sqlite3.Connection, version: str | None) -> str:
+        if version is None:
+            head = self._head_any(conn)
+            if head is None:
+                raise StoreError("the workspace has no plan version yet", path=self.path,
+                                 code="err.plans.empty", remedy="make one: python -m gridgeo plan create "
+                                                                 "--store PATH --district DIR")
+            return head
+        if conn.execute("SELECT 1 FROM plan_versions WHERE version_id = ?", (version,)).fetchone() is None:
+            known = [r[0] for r in conn.execute("SELECT version_id FROM plan_versions ORDER BY seq")]
+            raise StoreError("unknown plan version", path=self.path, value=version, code="err.plans.no_such_version",
+                             remedy=f"use one of: {', '.join(known[-10:]) or '(none saved yet)'}",
+                             known=", ".join(known[-10:]) or Tr("plans.none_saved"))
+        return version
+
+    def _read_tables(self, conn: sqlite3.Connection, vid: str, only: str | None = None) -> dict[str, pd.DataFrame]:
+        if not self._has_tables(conn):
+            return {}
+        out: dict[str, pd.DataFrame] = {}
+        for name, layout_text, attrs in conn.execute("SELECT name, columns, attrs FROM plan_tables WHERE "
+                                                     "version_id = ? ORDER BY name", (vid,)).fetchall():
+            if only is not None and name != only:
+                continue
+            layout = json.loads(layout_text)
+            cols = [(str(c), str(d)) for c, d in layout["columns"]]
+            select = ", ".join(_quote(c) for c, _ in cols) or "NULL"
+            rows = conn.execute(f"SELECT {select} FROM {_quote('plan_' + name)} WHERE version_id = ? ORDER BY fid",
+                                (vid,)).fetchall()
+            data = list(zip(*rows)) if rows else [() for _ in cols]
+            frame = pd.DataFrame({c: _column(data[i], dtype) for i, (c, dtype) in enumerate(cols)})
+            if layout.get("index"):
+                frame = frame.set_index(layout["index"])
+            frame.attrs.update(json.loads(attrs or "{}"))
+            out[str(name)] = frame
+        return out
 
     def restore(self, version: str, *, author: str, note: str = "") -> str:
         """Make an old version current again: save a copy of it on top of the latest version.
 
         Nothing is overwritten; the restored copy is a new version whose parent
-        is the current latest (so the history shows the way back).
+        is the current latest (so the history shows the way back). It carries the
+        attached tables (the staffing) of ``version``, not of the latest.
         """
         old = self.load(version)
         latest = self.latest()
         return self.save(old.evolve(meta={**{k: v for k, v in old.meta.items() if k != "retired"},
                                           "restored_from": version}),
                          parent=latest, author=author, note=note or f"restored {version}",
-                         name=old.name)
+                         name=old.name, tables_from=version)

@@ -20,9 +20,9 @@ from gridgeo.staffing.roster import (Roster, check_roster, mask_phone, mask_phon
                                      roster_from_frame, split_grid_ids)
 from gridgeo.staffing.rules import DEFAULT_STAFFING, PRESETS, GridRule, RoleRule, StaffingRules, preset
 from gridgeo.staffing.solve import Plan, SolverReport, home_distances, objective_key, solve_assignment
-from gridgeo.staffing.tables import (ASSIGNMENT_COLUMNS, GRID_COLUMNS, PLAN_TABLE_COLUMNS, assignments_table,
-                                     grid_table, roster_frame, roster_table, roster_xlsx, staffing_from_table,
-                                     staffing_to_table)
+from gridgeo.staffing.tables import (ASSIGNMENT_COLUMNS, GRID_COLUMNS, PLAN_TABLE_COLUMNS, PLAN_TABLE_VERSION,
+                                     assignments_table, grid_table, roster_frame, roster_table, roster_with_staffing,
+                                     roster_xlsx, staffing_from_table, staffing_to_table)
 
 __all__ = [
     "MEMBER_COLUMNS", "REASONS", "StaffingResult", "assign_staff", "check_staff", "edit_staff", "evaluate",
@@ -30,6 +30,7 @@ __all__ = [
     "Roster", "check_roster", "mask_phone", "mask_phones", "read_roster", "roster_from_frame", "split_grid_ids",
     "DEFAULT_STAFFING", "PRESETS", "GridRule", "RoleRule", "StaffingRules", "preset",
     "Plan", "SolverReport", "home_distances", "objective_key", "solve_assignment",
-    "ASSIGNMENT_COLUMNS", "GRID_COLUMNS", "PLAN_TABLE_COLUMNS", "assignments_table", "grid_table",
-    "roster_frame", "roster_table", "roster_xlsx", "staffing_from_table", "staffing_to_table",
+    "ASSIGNMENT_COLUMNS", "GRID_COLUMNS", "PLAN_TABLE_COLUMNS", "PLAN_TABLE_VERSION", "assignments_table",
+    "grid_table", "roster_frame", "roster_table", "roster_with_staffing", "roster_xlsx", "staffing_from_table",
+    "staffing_to_table",
 ]

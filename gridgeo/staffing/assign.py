@@ -18,7 +18,8 @@ import pandas as pd
 import shapely
 
 from gridgeo import crs as gcrs
-from gridgeo.errors import InputError
+from gridgeo.errors import InputError, Tr
+from gridgeo.i18n import STRINGS
 from gridgeo.staffing.checks import district_summary, grid_staffing
 from gridgeo.staffing.roster import Roster, split_grid_ids
 from gridgeo.staffing.rules import DEFAULT_STAFFING, StaffingRules
@@ -191,14 +192,14 @@ def edit_staff(result: StaffingResult, roster: Roster, grids: gpd.GeoDataFrame,
     sid = str(staff_id)
     if sid not in roster.frame.index.astype(str):
         raise InputError("no such person in the roster", value=sid, feature_id=sid,
-                         code="err.staffing.unknown_person", remedy="use a staff_id from the roster")
+                         layer="staff", code="err.staffing.unknown_person", remedy="use a staff_id from the roster")
     pairs = {s: tuple(g) for s, g in result.pairs.items()}
     mine = list(pairs.get(sid, ()))
     removed: set[str] = set(result.removed) - {sid}
     if action == "remove":
         if from_grid is not None and from_grid not in mine:
             raise InputError("the person does not serve this grid", value=from_grid, feature_id=sid,
-                             code="err.staffing.not_member", remedy="pick one of the person's grids",
+                             layer="staff", code="err.staffing.not_member", remedy="pick one of the person's grids",
                              grid=from_grid)
         mine = [g for g in mine if from_grid is not None and g != from_grid]
         if not mine:
@@ -206,7 +207,7 @@ def edit_staff(result: StaffingResult, roster: Roster, grids: gpd.GeoDataFrame,
     else:
         if grid_id is None or grid_id not in set(grids.index.astype(str)):
             raise InputError("no such grid in the grids layer", value=grid_id, feature_id=sid,
-                             code="err.staffing.unknown_grid_edit", remedy="use a grid code of the grids layer",
+                             layer="staff", code="err.staffing.unknown_grid_edit", remedy="use a grid code of the grids layer",
                              grid=grid_id)
         role = str(roster.frame.at[sid, "role"])
         employment = str(roster.frame.at[sid, "employment"])
@@ -214,22 +215,22 @@ def edit_staff(result: StaffingResult, roster: Roster, grids: gpd.GeoDataFrame,
         rule = rules.for_kind(kind).role(role)
         if rule is None or rule.max_count == 0:
             raise InputError(f"a {kind} grid has no place for the role {role}", value=role, feature_id=sid,
-                             code="err.staffing.role_not_in_grid", remedy="choose a person of another role",
-                             grid=grid_id, role=role)
+                             layer="staff", code="err.staffing.role_not_in_grid", remedy="choose a person of another role",
+                             grid=grid_id, role=_role_text(role))
         if grid_id in mine:
             raise InputError("the person already serves this grid", value=grid_id, feature_id=sid,
-                             code="err.staffing.already_member", remedy="pick another grid", grid=grid_id)
+                             layer="staff", code="err.staffing.already_member", remedy="pick another grid", grid=grid_id)
         if action == "move":
             if from_grid is None and len(mine) > 1:
                 raise InputError("the person serves several grids: say which one they leave", value=";".join(mine),
-                                 feature_id=sid, code="err.staffing.which_grid",
+                                 feature_id=sid, layer="staff", code="err.staffing.which_grid",
                                  remedy="give the grid they leave (from_grid)")
             leave = from_grid if from_grid is not None else (mine[0] if mine else None)
             mine = [g for g in mine if g != leave]
         limit = rules.part_time_max_grids if employment == "part_time" else 1
         if len(mine) + 1 > limit:
             raise InputError(f"a {employment.replace('_', '-')} person may serve {limit} grid(s)",
-                             value=";".join([*mine, grid_id]), feature_id=sid, code="err.staffing.too_many_grids",
+                             value=";".join([*mine, grid_id]), feature_id=sid, layer="staff", code="err.staffing.too_many_grids",
                              remedy="move the person instead of adding a grid", limit=limit)
         if rule.counts(employment) and not force:
             counted = sum(1 for s, gs in pairs.items() if grid_id in gs and s != sid
@@ -237,10 +238,16 @@ def edit_staff(result: StaffingResult, roster: Roster, grids: gpd.GeoDataFrame,
                           and rule.counts(str(roster.frame.at[s, "employment"])))
             if counted >= rule.max_count:
                 raise InputError(f"grid already has {counted} {role}(s), the rule's maximum", value=grid_id,
-                                 feature_id=sid, code="err.staffing.grid_full",
-                                 remedy="move someone out first, or force the change", grid=grid_id, role=role,
+                                 feature_id=sid, layer="staff", code="err.staffing.grid_full",
+                                 remedy="move someone out first, or force the change", grid=grid_id, role=_role_text(role),
                                  limit=rule.max_count)
         mine = sorted([*mine, grid_id])
     pairs[sid] = tuple(mine)
     return evaluate(roster, grids, households, pairs, rules=rules, solver=result.solver, open_cases=open_cases,
                     removed=frozenset(removed))
+
+
+def _role_text(role: str) -> Tr | str:
+    """A role for a message: translated when the catalogue knows it (网格长 / leader), else as written."""
+    key = f"staffing.role.{role}"
+    return Tr(key) if key in STRINGS else role

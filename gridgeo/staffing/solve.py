@@ -47,6 +47,7 @@ import highspy
 
 from gridgeo import crs as gcrs
 from gridgeo.errors import InputError
+from gridgeo.i18n import Lang, t
 from gridgeo.staffing.roster import Roster, split_grid_ids
 from gridgeo.staffing.rules import DEFAULT_STAFFING, StaffingRules
 
@@ -66,11 +67,22 @@ class SolverReport:
     pairs_priced: int        # person–grid pairs checked by pricing
     rounds: int              # solve → price rounds
 
-    def describe(self) -> str:
-        """One line such as ``optimal (gap 0), network simplex, 2 rounds, 3,120 arcs, 0.4 s``."""
+    def describe(self, lang: Lang = "en") -> str:
+        """One line such as ``optimal (gap 0), network simplex, 2 rounds, 3,120 arcs, 0.4 s``, in ``lang``."""
+        if lang == "zh":
+            kind = "highs" if self.method.startswith("lexicographic LP") else \
+                "flow" if self.method.startswith("min-cost flow") else ""
+            return t("staffing.solver_describe", "zh", status=self.status_text("zh"), gap=f"{self.gap:g}",
+                     method=t(f"staffing.solver_method.{kind}", "zh") if kind else self.method,
+                     rounds=self.rounds, arcs=f"{self.arcs:,}", pairs=f"{self.pairs_priced:,}",
+                     seconds=f"{self.seconds:.2f}")
         return (f"{self.status} (gap {self.gap:g}), {self.method}, {self.rounds} round"
                 f"{'s' if self.rounds != 1 else ''}, {self.arcs:,} arcs of {self.pairs_priced:,} pairs priced, "
                 f"{self.seconds:.2f} s")
+
+    def status_text(self, lang: Lang = "en") -> str:
+        """The solver's status for a page: "最优" / "optimal"; a status we do not know, as HiGHS gave it."""
+        return t("staffing.solver_status.optimal", lang) if self.status == "optimal" else self.status
 
 
 @dataclass(frozen=True)

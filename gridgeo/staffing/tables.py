@@ -9,17 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import geopandas as gpd
 import pandas as pd
 
 from gridgeo.errors import SchemaError
 from gridgeo.i18n import STRINGS, Lang, t
 from gridgeo.staffing.assign import StaffingResult
-from gridgeo.staffing.roster import mask_phones, split_grid_ids
+from gridgeo.staffing.roster import Roster, check_roster, mask_phones, split_grid_ids
 from gridgeo.tables import xlsx_bytes
 
 __all__ = ["ASSIGNMENT_COLUMNS", "GRID_COLUMNS", "PLAN_TABLE_COLUMNS", "PLAN_TABLE_VERSION",
            "assignments_table", "grid_table", "roster_frame", "roster_table", "roster_xlsx",
-           "staffing_to_table", "staffing_from_table"]
+           "staffing_to_table", "staffing_from_table", "roster_with_staffing"]
 
 #: ``staff_assignments.csv``: one row per person and grid ("" grid = unassigned).
 ASSIGNMENT_COLUMNS = ("staff_id", "name", "role", "employment", "grid_id", "distance_m", "moved",
@@ -116,3 +117,27 @@ def staffing_from_table(table: pd.DataFrame) -> dict[str, tuple[str, ...]]:
         for g in split_grid_ids(gid):
             pairs[sid] = tuple(sorted({*pairs.get(sid, ()), g}))
     return pairs
+
+
+def roster_with_staffing(roster: Roster, table: pd.DataFrame,
+                         grids: gpd.GeoDataFrame | None = None) -> tuple[Roster, tuple[str, ...]]:
+    """The roster whose current grids are those of a saved staffing table (a plan version's).
+
+    Everyone's ``grid_id`` becomes the grids the table gives them ("" for the
+    people it leaves out), so ``check_staff`` judges the saved staffing,
+    ``assign_staff(keep_current=True)`` keeps it where it can and ``moved`` is
+    counted against it. With ``grids``, saved grid codes that are not grids of
+    that layer (retired by a later edit) become ``err.staffing.unknown_grid``
+    warnings. Returns the roster and the staff ids of the table that the
+    roster no longer has (people who left: the caller lists them).
+    """
+    pairs = staffing_from_table(table)
+    frame = roster.frame.copy()
+    ids = [str(s) for s in frame.index]
+    frame["grid_id"] = [";".join(pairs.get(s, ())) for s in ids]
+    problems = [p for p in roster.problems if p.code != "err.staffing.unknown_grid"]
+    if grids is not None:
+        problems += check_roster(pd.DataFrame({"grid_id": frame["grid_id"].to_numpy()}, index=frame.index), grids,
+                                 unknown_grid="warning")
+    missing = tuple(sorted(set(pairs) - set(ids)))
+    return Roster(frame, tuple(problems), roster.path), missing

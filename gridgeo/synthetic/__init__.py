@@ -22,10 +22,10 @@ from gridgeo.synthetic._cases import CATEGORIES, CHANNELS, cases_for
 from gridgeo.synthetic._layout import (_COMMUNITY_NAMES, _NUMERALS, _STREET_NAMES, _TYPE_CODES, CENTRE, COUNTY,
                                        METRIC, Rng, _community_polygon, _fill, _layout, _names, _phones,
                                        _subdivide, _targets, compounds, numbered, to_wgs84)
-from gridgeo.synthetic._write import write_district, write_layers
+from gridgeo.synthetic._write import write_district, write_layers, write_staff
 
-__all__ = ["SyntheticDistrict", "make_district", "write_district", "write_layers", "CATEGORIES", "CHANNELS",
-           "CENTRE"]
+__all__ = ["SyntheticDistrict", "make_district", "write_district", "write_layers", "write_staff", "staff_grid_ids",
+           "CATEGORIES", "CHANNELS", "CENTRE"]
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,8 @@ def make_district(*, seed: int = 0, scale: int = 1, with_cases: bool = True,
     front = cols["centre"] - cols["normal"] * (cols["depth"] / 2 + 5)[:, None]  # 5 m off the south face
     stations = _stations(rng, cols, compound, titles, front, is_court, cnames, targets, origin)
     # own streams: the cases do not change when staff are left out, and vice versa
-    staff = _staff(np.random.default_rng([seed, 1]), cols, targets, origin) if with_staff else None
+    staff = (_staff(np.random.default_rng([seed, 1]), cols, targets, origin, np.array(codes)) if with_staff
+             else None)
     cases = (cases_for(np.random.default_rng([seed, 2]), scale, cols, compound, eras, is_court, origin)
              if with_cases else None)
     return SyntheticDistrict(communities, buildings, streets, stations, staff, cases, seed, scale)
@@ -168,24 +169,31 @@ def _stations(rng: Rng, cols: dict[str, np.ndarray], compound: np.ndarray, title
 
 
 def _staff(rng: Rng, cols: dict[str, np.ndarray], targets: np.ndarray,
-           origin: tuple[float, float]) -> gpd.GeoDataFrame:
-    """Per expected grid: 1 leader + 2 full-time workers, sometimes a part-time third; a few instructors."""
-    roles, employment, home_of = [], [], []
+           origin: tuple[float, float], codes: np.ndarray) -> gpd.GeoDataFrame:
+    """Per expected grid: 1 leader + 2 full-time workers, sometimes a part-time third; a few instructors.
+
+    Each person's ``crew`` (community code, and the number of the expected grid in
+    it; -1 for instructors, who serve the community) is kept so that
+    :func:`staff_grid_ids` can give them the current grid of a plan; ``grid_id``
+    stays empty here (the grids come from the engine, which this module cannot run).
+    """
+    roles, employment, home_of, crew_no = [], [], [], []
     instructed = set(rng.choice(len(targets), size=max(1, round(.3 * len(targets))), replace=False).tolist())
     for i, total in enumerate(targets):
         grids = max(1, round(int(total) / 400))
-        crew = []
-        for _ in range(grids):
-            crew.append(("leader", "full_time" if rng.random() < 0.8 else "part_time"))
-            crew += [("worker", "full_time")] * 2
+        crew: list[tuple[str, str, int]] = []
+        for j in range(grids):
+            crew.append(("leader", "full_time" if rng.random() < 0.8 else "part_time", j))
+            crew += [("worker", "full_time", j)] * 2
             if rng.random() < 0.15:  # courier, rider or volunteer with a part-time letter
-                crew.append(("worker", "part_time"))
+                crew.append(("worker", "part_time", j))
         if i in instructed:  # a police or community instructor (1+N+1)
-            crew.append(("instructor", "part_time"))
-        for role, emp in crew:
+            crew.append(("instructor", "part_time", -1))
+        for role, emp, j in crew:
             roles.append(role)
             employment.append(emp)
             home_of.append(i)
+            crew_no.append(j)
     n = len(roles)
     community, households, centre = cols["community"], cols["households"].astype(float), cols["centre"]
     home_of_a = np.array(home_of)
@@ -198,7 +206,30 @@ def _staff(rng: Rng, cols: dict[str, np.ndarray], targets: np.ndarray,
     geom = to_wgs84(shapely.points(xy), origin).values
     geom[rng.random(n) < 0.03] = None  # home address not on file
     return gpd.GeoDataFrame({"name": _names(rng, n), "role": roles, "employment": employment,
-                             "phone": _phones(rng, n), "grid_id": pd.array([pd.NA] * n, dtype="string")},
+                             "phone": _phones(rng, n), "grid_id": pd.array([pd.NA] * n, dtype="string"),
+                             "crew_community": codes[home_of_a], "crew": np.array(crew_no, dtype=int)},
                             geometry=geom, crs=4326, index=pd.Index([f"S{k + 1:04d}" for k in range(n)],
                                                                      name="staff_id"))
 
+
+
+def staff_grid_ids(staff: gpd.GeoDataFrame, grids: gpd.GeoDataFrame) -> pd.Series:
+    """The current ``grid_id`` of each generated person on a plan's ``grids`` (deterministic).
+
+    The k-th crew of a community (a leader, two workers, sometimes a part-timer)
+    serves the community's k-th grid in code order (codes run west→east,
+    north→south); crews beyond the plan's grid count wait without a grid, and
+    instructors serve the community, not a grid (""). A roster "as the city
+    keeps it": mostly complete, with the gaps a redrawn plan leaves.
+    """
+    codes = grids.index.astype(str)
+    community = (grids["community_id"].astype(str) if "community_id" in grids.columns
+                 else pd.Series([c[:12] for c in codes], index=grids.index))
+    by_community: dict[str, list[str]] = {}
+    for code, cid in sorted(zip(codes, community.astype(str))):
+        by_community.setdefault(cid, []).append(code)
+    out = []
+    for cid, k in zip(staff["crew_community"].astype(str), staff["crew"].astype(int)):
+        mine = by_community.get(cid, [])
+        out.append(mine[k] if 0 <= k < len(mine) else "")
+    return pd.Series(out, index=staff.index, name="grid_id", dtype=object)

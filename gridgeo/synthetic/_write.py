@@ -91,6 +91,13 @@ def staff_table(staff: gpd.GeoDataFrame) -> pd.DataFrame:
     })
 
 
+def write_staff(staff: gpd.GeoDataFrame, out: str | Path) -> Path:
+    """(Re)write ``staff.csv`` of the district folder ``out`` (e.g. once current grid ids are known)."""
+    path = Path(out) / "staff.csv"
+    _csv(staff_table(staff), path)
+    return path
+
+
 def write_layers(district: SyntheticDistrict, out: str | Path) -> Path:
     """Write every layer of ``district`` and its ``district.json`` into folder ``out``; return it."""
     folder = Path(out)
