@@ -23,17 +23,29 @@ from tests.test_maps import _district, _lattice
 # --- error sentences ------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("lang", "layer", "expected"), [
-    ("zh", "buildings", "楼栋 B000001：辖区中没有楼栋 B000001。"),
-    ("en", "buildings", "Building B000001: building B000001 is not in the district. Fix: "),
-    ("zh", None, "B000001：辖区中没有楼栋 B000001。"),            # issue 15: was "（B000001）：…"
-    ("en", None, "B000001: building B000001 is not in the district. Fix: "),
+    ("zh", "staff", "人员 S0003：此人已在网格 G7 中。"),
+    ("en", "staff", "Staff member S0003: The person"),
 ])
 def test_a_feature_id_without_file_is_named_with_its_kind(lang: str, layer: str | None, expected: str) -> None:
+    err = InputError("the person already serves this grid", value="G7", feature_id="S0003",
+                     code="err.staffing.already_member", grid="G7", layer=layer)
+    text = render(err, lang)  # type: ignore[arg-type]
+    assert text.startswith(expected), text
+    assert "（S0003）" not in text and "(S0003)" not in text
+
+
+@pytest.mark.parametrize(("lang", "layer", "expected"), [
+    ("zh", "buildings", "辖区中没有楼栋 B000001。"),             # issue 15: was "（B000001）：…"
+    ("en", "buildings", "building B000001 is not in the district. Fix: "),
+    ("zh", None, "辖区中没有楼栋 B000001。"),
+    ("en", None, "building B000001 is not in the district. Fix: "),
+])
+def test_a_feature_id_the_message_names_is_not_said_twice(lang: str, layer: str | None, expected: str) -> None:
     err = InputError("building B000001 is not in the district", feature_id="B000001", code="err.edit.unknown_building",
                      building="B000001", **({"layer": layer} if layer else {}))
     text = render(err, lang)  # type: ignore[arg-type]
     assert text.startswith(expected), text
-    assert "（B000001）" not in text and "(B000001)" not in text
+    assert text.count("B000001") == 1, text
 
 
 @pytest.mark.parametrize(("lang", "expected"), [("zh", "S0003：此人已在网格 G7 中。"), ("en", "S0003: The person")])
