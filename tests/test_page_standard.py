@@ -226,11 +226,10 @@ def test_plan_metrics_count_every_grid_within_bounds() -> None:
 
 
 @pytest.mark.browser
-def test_a_lazy_building_layer_draws_every_building_when_switched_on(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_lazy_building_layer_draws_every_building_when_switched_on(monkeypatch: pytest.MonkeyPatch,
+                                                                     browser: object) -> None:
     """The compact rows of a whole city's buildings become one marker per building in chromium, offline."""
-    from playwright.sync_api import sync_playwright
-
-    from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, ROOT
+    from tests.browser_support import ROOT
 
     d = _district()
     points = d.buildings.set_geometry(d.buildings.geometry.representative_point())
@@ -249,23 +248,21 @@ def test_a_lazy_building_layer_draws_every_building_when_switched_on(monkeypatch
         else:
             r.abort()  # type: ignore[attr-defined]
 
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = b.new_page(viewport={"width": 1000, "height": 600})
-            page.route("**/*", route)
-            page.goto("http://gridgeo.local/map.html")
-            page.wait_for_selector(".leaflet-control-layers", timeout=60_000)
-            count = f"() => {{ let n = 0; {group.get_name()}.eachLayer(l => l.eachLayer ? l.eachLayer(() => n++) : 0);" \
-                    " return n; }"
-            assert page.evaluate(count) == 0                               # nothing built while unticked
-            page.evaluate(f"() => {m.get_name()}.addLayer({group.get_name()})")
-            assert page.evaluate(count) == len(points)                     # one marker per building
-            names = page.evaluate(f"() => {{ const out = []; {group.get_name()}.eachLayer(l => l.eachLayer("
-                                  "m => out.push(m.feature.properties.name))); return out; }")
-            assert sorted(names) == sorted(html_escape(n) for n in points["name"])
-        finally:
-            b.close()
+    page = browser.new_page(viewport={"width": 1000, "height": 600})  # type: ignore[attr-defined]
+    try:
+        page.route("**/*", route)
+        page.goto("http://gridgeo.local/map.html")
+        page.wait_for_selector(".leaflet-control-layers", timeout=60_000)
+        count = f"() => {{ let n = 0; {group.get_name()}.eachLayer(l => l.eachLayer ? l.eachLayer(() => n++) : 0);" \
+                " return n; }"
+        assert page.evaluate(count) == 0                               # nothing built while unticked
+        page.evaluate(f"() => {m.get_name()}.addLayer({group.get_name()})")
+        assert page.evaluate(count) == len(points)                     # one marker per building
+        names = page.evaluate(f"() => {{ const out = []; {group.get_name()}.eachLayer(l => l.eachLayer("
+                              "m => out.push(m.feature.properties.name))); return out; }")
+        assert sorted(names) == sorted(html_escape(n) for n in points["name"])
+    finally:
+        page.close()
 
 
 def html_escape(text: str) -> str:
