@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -498,8 +498,8 @@ def _number(task: Task, grids: list[dict[str, Any]]) -> None:
 
 # ----------------------------------------------------------------------------- assignments
 
-def _ranges(units: list[int]) -> str:
-    """Compress unit numbers: [1, 2, 3, 5] -> "1-3,5"."""
+def unit_ranges(units: Iterable[int]) -> str:
+    """Compress unit numbers as assignments write them: [1, 2, 3, 5] -> "1-3,5"."""
     runs: list[list[int]] = []
     for u in sorted(units):
         if runs and u == runs[-1][1] + 1:
@@ -544,7 +544,7 @@ def _assignment_rows(task: Task, pieces: CommunityPieces | None, solved: list[_S
         else:
             us = r["_units"] or []
             units_val = len(us) if us else pd.NA
-            rng_s = _ranges(us) if us else ""
+            rng_s = unit_ranges(us) if us else ""
             est = not known
         out.append({"building_id": b, "grid_id": r["grid_id"], "households": int(r["households"]),
                     "units": units_val, "unit_range": rng_s, "estimated": bool(est)})
