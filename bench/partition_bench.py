@@ -31,8 +31,9 @@ __all__ = ["GridgeoRun", "time_gridgeo", "time_cli", "time_dask_scaling"]
 class GridgeoRun:
     """Timings and the last result of gridgeo's partition."""
 
-    times: list[float]        # timed runs, seconds
+    times: list[float]        # timed runs of the whole partition(), seconds
     warmup: float
+    solver_sums: list[float]  # per run: solver time summed over communities (prebuilt pieces), seconds
     rss_inputs_mb: float      # ru_maxrss after imports and loading the inputs
     rss_peak_mb: float        # ru_maxrss of the child at the end (RUSAGE_SELF)
     rss_workers_mb: float     # largest engine worker (RUSAGE_CHILDREN after stopping the forkserver)
@@ -44,7 +45,13 @@ class GridgeoRun:
 
     @property
     def median(self) -> float:
+        """Whole pipeline: median wall time of ``partition(..., workers)``."""
         return statistics.median(self.times)
+
+    @property
+    def solver(self) -> float:
+        """Solver time as the baselines' is counted: median over runs of the per-community sum ÷ workers."""
+        return statistics.median(self.solver_sums) / self.workers
 
 
 def time_gridgeo(communities: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, streets: gpd.GeoDataFrame | None,
@@ -145,6 +152,39 @@ def _stop_forkserver() -> None:
         pass
 
 
+def _solver_sums(communities: Any, buildings: Any, streets: Any, rules: Any, seed: int, runs: int) -> list[float]:
+    """gridgeo's solver timed like the baselines': on prebuilt units, per community, summed.
+
+    The pieces (``tessellate``, what ``build_units`` publishes as ``Units.pieces``)
+    are built once, outside the timer, as the baselines get their unit graph;
+    each run takes a fresh shallow copy and times ``solve_pieces`` per
+    community: atoms, search and polish, in this one process. Grid polygons,
+    assignments and the report are left out, as the baselines' figures are.
+    """
+    import copy
+
+    import shapely
+
+    from gridgeo.partition.community import solve_pieces
+    from gridgeo.partition.engine import prepare_inputs
+    from gridgeo.partition.tessellation import tessellate
+
+    prep = prepare_inputs(communities, buildings, streets, rules=rules, seed=seed)
+    built = [(task, tessellate(task.community_id, task.region, task.buildings, task.streets, rules=rules))
+             for task in prep.tasks
+             if not shapely.is_empty(task.region) and shapely.area(task.region) > 1e-6]
+    sums = []
+    for _ in range(runs):   # after the timed partition() runs: imports and caches are warm
+        total = 0.0
+        for task, pieces in built:
+            mine = copy.copy(pieces)   # joining small parts replaces the edge arrays, never edits them
+            t0 = time.perf_counter()
+            solve_pieces(task, mine, rules)
+            total += time.perf_counter() - t0
+        sums.append(total)
+    return sums
+
+
 def _child(src: str, dst: str) -> None:
     sys.path.insert(0, str(ROOT))
     from gridgeo.partition import partition
@@ -162,9 +202,11 @@ def _child(src: str, dst: str) -> None:
         t0 = time.perf_counter()
         res = partition(inp["communities"], inp["buildings"], inp["streets"], **kwargs)
         times.append(time.perf_counter() - t0)
+    solver_sums = _solver_sums(inp["communities"], inp["buildings"], inp["streets"], inp["rules"], inp["seed"],
+                               inp["runs"])
     rss_self = _maxrss_mb(resource.RUSAGE_SELF)
     _stop_forkserver()  # reaps the engine's workers' server, so RUSAGE_CHILDREN covers them
-    out = {"times": times, "warmup": warmup, "rss_inputs_mb": rss_inputs,
+    out = {"times": times, "warmup": warmup, "solver_sums": solver_sums, "rss_inputs_mb": rss_inputs,
            "rss_peak_mb": rss_self, "rss_workers_mb": _maxrss_mb(resource.RUSAGE_CHILDREN),
            "workers": inp["workers"], "grids": res.grids, "assignments": res.assignments, "report": res.report,
            "metrics": dict(res.metrics())}

@@ -67,7 +67,8 @@ class Row:
     timeouts: int = 0
     errors: int = 0
     fewer: int = 0
-    ratio: float = math.nan     # seconds / gridgeo median
+    ratio: float = math.nan     # seconds / gridgeo's solver time
+    pipeline: float = math.nan  # gridgeo only: median wall time of the whole partition() (tessellation, grids)
 
 
 @dataclass
@@ -218,7 +219,8 @@ def bench_case(name: str, communities: gpd.GeoDataFrame, buildings: gpd.GeoDataF
     log(f"{name}: gridgeo, fresh process, warm-up + {args.runs} timed runs, workers={args.workers}")
     g = time_gridgeo(communities, buildings, streets, rules=rules, runs=args.runs, workers=args.workers,
                      warmup=warmup)
-    log(f"{name}: gridgeo times {', '.join(f'{x:.1f}' for x in g.times)} s (warm-up {g.warmup:.1f} s)")
+    log(f"{name}: gridgeo times {', '.join(f'{x:.1f}' for x in g.times)} s (warm-up {g.warmup:.1f} s); solver "
+        f"sums {', '.join(f'{x:.2f}' for x in g.solver_sums)} s")
     all_ids = sorted(feasible.index)
     sample = deterministic_sample(all_ids, sample_n)
     case = Case(name=name, n_communities=len(all_ids), households=int(buildings["households"].sum()),
@@ -236,8 +238,10 @@ def bench_case(name: str, communities: gpd.GeoDataFrame, buildings: gpd.GeoDataF
                        f"{int(engine_feasible.sum())}; disagreeing: {', '.join(disagree) or 'none'}")
     sampled = len(sample) < len(all_ids)
     fig_all = plan_figures(gcells, glabels, streets, rules, metric=metric, buildings=comp_info, feasible=feasible)
-    case.rows.append(Row(name, "gridgeo", "all", g.median, f"median of {len(g.times)}, min {min(g.times):.1f} s",
-                         fig_all, ratio=1.0))
+    case.rows.append(Row(name, "gridgeo", "all", g.solver,
+                         f"solver on the prebuilt pieces: median of {len(g.solver_sums)} per-community sums "
+                         f"÷ {g.workers} processes; whole pipeline median of {len(g.times)}, "
+                         f"min {min(g.times):.1f} s", fig_all, ratio=1.0, pipeline=g.median))
     if sampled:
         fig_s = plan_figures(gcells, glabels, streets, rules, metric=metric, buildings=comp_info,
                              feasible=feasible, communities=sample)
@@ -270,7 +274,7 @@ def bench_case(name: str, communities: gpd.GeoDataFrame, buildings: gpd.GeoDataF
         mismatch = graph_contiguity_check(fig, mr.labels, cells, graph)
         case.checks.append(f"{label}: grids where 'one polygon' and 'connected in the unit graph' disagree: {mismatch}")
         row = Row(name, label, "sample" if sampled else "all", est, note, fig, timeouts=len(mr.timeouts),
-                  errors=len(mr.errors), fewer=len(mr.fewer_regions), ratio=est / g.median)
+                  errors=len(mr.errors), fewer=len(mr.fewer_regions), ratio=est / g.solver)
         case.rows.append(row)
         detail = []
         if mr.timeouts:
@@ -330,15 +334,18 @@ def pct(x: float) -> str:
 def case_line(c: Case) -> str:
     g = c.row("gridgeo", "all")
     maxp = c.row(baselines.METHODS["maxp"])
-    head = f"partition {c.name}  median {fmt_s(c.gridgeo.median)} (min {fmt_s(min(c.gridgeo.times))})"
+    head = (f"partition {c.name}  solver {fmt_s(c.gridgeo.solver)}  whole pipeline median "
+            f"{fmt_s(c.gridgeo.median)} (min {fmt_s(min(c.gridgeo.times))})")
     if maxp is not None:
         ext = "  extrapolated" if maxp.scope == "sample" else ""
-        head += f"  spopt MaxP {fmt_s(maxp.seconds)}{ext}  ratio {maxp.ratio:.0f}x"
+        head += (f"  spopt MaxP {fmt_s(maxp.seconds)}{ext}  ratio {maxp.ratio:.0f}x solver, "
+                 f"{maxp.seconds / c.gridgeo.median:.1f}x pipeline")
     return head + f"  ({versions().split(', python')[0]}, geopandas {gpd.__version__})"
 
 
 def table(cases: list[Case]) -> str:
-    cols = ["case", "method", "communities", "time", "× gridgeo", "timeouts / errors / fewer k", "grids",
+    cols = ["case", "method", "communities", "solver time", "× gridgeo", "whole pipeline",
+            "timeouts / errors / fewer k", "grids",
             "within 300–500 (feasible)", "contiguous", "PP mean", "PP p10", "boundary on street/edge",
             "cuts on streets", "compounds split"]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
@@ -351,7 +358,7 @@ def table(cases: list[Case]) -> str:
             ratio = "–" if math.isnan(r.ratio) else ("1" if r.method == "gridgeo" else f"{r.ratio:.1f}")
             fails = "–" if r.method == "gridgeo" else f"{r.timeouts} / {r.errors} / {r.fewer}"
             lines.append("| " + " | ".join([
-                c.name, r.method, scope, t, ratio, fails, str(f.n_grids), pct(f.within_share),
+                c.name, r.method, scope, t, ratio, fmt_s(r.pipeline), fails, str(f.n_grids), pct(f.within_share),
                 pct(f.contiguous_share), f"{f.pp_mean:.3f}", f"{f.pp_p10:.3f}", pct(f.street_share),
                 pct(f.cut_street_share), str(f.compounds_split_unnecessarily)]) + " |")
     return "\n".join(lines)
@@ -387,8 +394,10 @@ def targets(c: Case, target_s: float) -> list[str]:
         mark(g_cmp.figures.pp_mean >= best_pp,
              f"PP mean {g_cmp.figures.pp_mean:.3f} vs best spopt {best_pp:.3f} ({best_name}, {scope})")
     if maxp is not None:
-        mark(maxp.ratio >= TARGET_MAXP_RATIO, f"{maxp.ratio:.1f}x faster than spopt MaxP (target ≥ 10x)")
-    mark(c.gridgeo.median < target_s, f"median {fmt_s(c.gridgeo.median)} (target < {target_s:.0f} s)")
+        mark(maxp.ratio >= TARGET_MAXP_RATIO, f"{maxp.ratio:.1f}x faster than spopt MaxP's solver time, solver "
+             f"vs solver on the same prebuilt units (target ≥ 10x); gridgeo's whole pipeline (tessellation and "
+             f"grid polygons included) {maxp.seconds / c.gridgeo.median:.1f}x")
+    mark(c.gridgeo.median < target_s, f"whole pipeline median {fmt_s(c.gridgeo.median)} (target < {target_s:.0f} s)")
     mark(f.pp_mean >= TARGET_PP_MEAN and f.pp_p10 >= TARGET_PP_P10,
          f"PP mean {f.pp_mean:.3f} (target ≥ {TARGET_PP_MEAN}), p10 {f.pp_p10:.3f} (target ≥ {TARGET_PP_P10})")
     if c.cli_times:
@@ -408,13 +417,16 @@ def report(cases: list[Case], args: argparse.Namespace, started: float) -> str:
     for c in cases:
         lines.append(f"- **{c.name}**: {c.n_communities} communities, {c.households:,} households, "
                      f"{c.n_cells:,} unit cells, {c.n_edges:,} adjacencies (unit graph built in "
-                     f"{c.units_seconds:.1f} s, outside every timer; gridgeo's own time includes building it).")
+                     f"{c.units_seconds:.1f} s, outside every timer, as gridgeo's pieces are for its solver "
+                     f"time; gridgeo's whole-pipeline time includes building them).")
         if len(c.sample) < c.n_communities:
             lines.append(f"  Baselines ran on a deterministic sample of {len(c.sample)} communities (every "
                          f"{c.n_communities / len(c.sample):.1f}-th in code order): {', '.join(c.sample)}.")
         m = c.gridgeo
         lines.append(f"  gridgeo: {len(m.times)} timed runs {', '.join(f'{x:.2f}' for x in m.times)} s after a "
-                     f"{m.warmup:.1f} s warm-up, workers={m.workers}; peak memory {m.rss_peak_mb:.0f} MB "
+                     f"{m.warmup:.1f} s warm-up, workers={m.workers}; solver on the prebuilt pieces, summed over "
+                     f"communities per run: {', '.join(f'{x:.2f}' for x in m.solver_sums)} s (÷ {m.workers} "
+                     f"processes = {m.solver:.2f} s); peak memory {m.rss_peak_mb:.0f} MB "
                      f"(ru_maxrss of the fresh timing process, {m.rss_inputs_mb:.0f} MB of it after imports + "
                      f"inputs), largest worker {m.rss_workers_mb:.0f} MB (RUSAGE_CHILDREN).")
     lines += ["", table(cases), ""]

@@ -270,16 +270,18 @@ def _kind(layer: object, lang: Lang) -> str:
     return t(key, lang) if name and key in STRINGS else ""
 
 
-def _where(lang: Lang, path: str | None, row: int | None, feature_id: object, layer: object = None) -> str:
+def _where(lang: Lang, path: str | None, row: int | None, feature_id: object, layer: object = None,
+           message: str = "") -> str:
     """"文件 buildings.csv 第 12 行（B101）" / "buildings.csv row 12 (B101)".
 
     A feature id alone (no file, no row) is not put in brackets before a colon
     ("（B101）：…" reads as a dangling aside): it is named with its kind when the
-    error says which layer it belongs to ("楼栋 B101：…"), else on its own ("B101：…").
+    error says which layer it belongs to ("楼栋 B101：…"), else on its own ("B101：…"),
+    and not at all when the message already names it ("网格 X 已锁定", not "网格 X：网格 X 已锁定").
     """
     has_id = feature_id is not None and feature_id != ""
     if not path and row is None:
-        if not has_id:
+        if not has_id or str(feature_id) in message:
             return ""
         kind = _kind(layer, lang)
         return (t("errfmt.feature_of", lang, kind=kind, id=feature_id) if kind
@@ -359,7 +361,7 @@ def render_problem(p: Problem, lang: Lang = "zh", *, path: str | None = None) ->
     if p.count > 1:
         return _assemble(lang, _repeat_where(lang, path, p), message, p.value, show_value, remedy,
                          _examples(lang, p), p.rows[0] if p.rows else None)
-    return _assemble(lang, _where(lang, path, p.row, p.feature_id, p.params.get("layer")), message, p.value,
+    return _assemble(lang, _where(lang, path, p.row, p.feature_id, p.params.get("layer"), message), message, p.value,
                      show_value, remedy)
 
 
@@ -395,7 +397,7 @@ def render(item: GridgeoError | Problem | GridgeoWarning, lang: Lang = "zh", *, 
     message = _message(err.code, err.message, lang, fields)
     remedy = _remedy(err.code, err.remedy, lang, fields)
     show_value = not _template_uses_value(err.code, lang, fields, err.value, err.fields) if catalogue_key(err.code) else True
-    return _assemble(lang, _where(lang, where_path, err.row, err.feature_id, err.fields.get("layer")), message,
+    return _assemble(lang, _where(lang, where_path, err.row, err.feature_id, err.fields.get("layer"), message), message,
                      err.value, show_value, remedy)
 
 

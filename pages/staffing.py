@@ -15,8 +15,8 @@ from gridgeo.errors import GridgeoError, PlanConflictError
 from gridgeo.i18n import t as t_in
 from gridgeo.plans.store import Workspace
 from gridgeo.tables import csv_bytes
-from pages._ui import (K, UPLOAD_ROOT, GridsInUse, _seeded, current_district, current_grids, init_state, lang,
-                       md_escape, mtime, show_error, stop, t)
+from pages._ui import (K, GridsInUse, _seeded, current_district, current_grids, file_upload, init_state, lang,
+                       md_escape, mtime, show_error, stage_file, stop, t)
 
 # this page's session keys (K holds the shared ones)
 RULE, MODE, KEEP, PT_GRIDS, UNMASK, UPLOAD = ("staffing_rule", "staffing_mode", "staffing_keep",
@@ -76,7 +76,7 @@ flash = st.session_state.pop(FLASH, None)
 if flash is not None and flash[0] == "ok":
     st.success(t("staffing.saved_as", version=flash[1], base=flash[2]), icon=":material/check_circle:")
 elif flash is not None:
-    show_error(flash[1])
+    show_error(flash[1], kind="action")          # a refused save or edit, not a load
 
 modes = ["saved", "assign", "check"] if saved is not None else ["assign", "check"]
 if st.session_state.get(MODE_FOR) != store_version:      # a version with saved staffing opens on it
@@ -100,7 +100,7 @@ st.session_state[KEEP] = c3.checkbox(t("staffing.keep_current"), **_kept(KEEP),
                                      disabled=st.session_state[MODE] != "assign")
 st.session_state[PT_GRIDS] = c4.number_input(t("staffing.part_time_grids"), min_value=1, max_value=3, step=1,
                                              **_kept(PT_GRIDS))
-upload = st.file_uploader(t("staffing.roster_upload"), type=["csv", "xlsx"], key=UPLOAD)
+upload = file_upload(t("staffing.roster_upload"), ["csv", "xlsx"], UPLOAD)
 
 
 def _grids_key(g: GridsInUse) -> str:
@@ -130,12 +130,7 @@ mode = st.session_state[MODE]
 unknown = "warning" if mode != "check" else "error"
 try:
     if upload is not None:
-        data = upload.getvalue()
-        folder = UPLOAD_ROOT / "staff" / hashlib.sha256(data).hexdigest()[:20]
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / (upload.name.replace("/", "_") or "staff.csv")
-        if not target.exists():
-            target.write_bytes(data)
+        target = stage_file(upload, "staff")           # replaced with the next upload, removed at exit, 0644
         roster = sf.read_roster(target, grids_in_use.grids, unknown_grid=unknown)
         roster_key = f"upload:{target}"
         st.caption(t("staffing.roster_source.upload", name=md_escape(upload.name), n=len(roster.frame)))

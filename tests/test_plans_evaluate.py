@@ -117,3 +117,5 @@ def test_the_comparison_map_colours_grids_by_status_and_shows_moved_buildings() 
     for label in ("停用的网格", "调整网格的楼栋", "网格（v1 → v2）"):
         assert label in html or json.dumps(label)[1:-1] in html, label
     assert "cdn.jsdelivr" not in html and "/app/static/vendor/" in html
+    assert '"collapsed": true' in html and '"collapsed": false' not in html       # ends like every theme map
+    assert "overlaps(r, taken[i])" in html                                         # labels decluttered

@@ -289,6 +289,35 @@ def test_check_mode_judges_the_rosters_own_grids(demo) -> None:
     assert result.summary["moved"] == 0
 
 
+def test_a_roster_file_without_coordinates_loads_with_everyone_flagged_and_keeps_current_grids(
+        demo, tmp_path: Path) -> None:
+    """No lon/lat columns at all: people are kept, flagged without a home, and assigned by their grid_id."""
+    grids, hh, _ = demo
+    ids = [str(g) for g in grids.index[:8]]
+    people = pd.read_csv("data/demo/staff.csv", dtype=str).head(8).drop(columns=["lon", "lat"])
+    people["grid_id"] = ids                                        # one person per grid: no place overflows
+    people.to_csv(tmp_path / "花名册.csv", index=False)
+    roster = sf.read_roster(tmp_path / "花名册.csv", grids)
+    assert list(roster.frame.index) == list(people["staff_id"])
+    assert sorted(p.feature_id for p in roster.problems if p.code == "err.staffing.no_home") == sorted(people["staff_id"])
+    result = sf.assign_staff(roster, grids, hh, keep_current=True)
+    placed = result.members.set_index("staff_id")["grid_id"]
+    assert placed.loc[people["staff_id"]].tolist() == people["grid_id"].tolist()
+
+
+def test_check_of_a_roster_whose_grid_codes_match_no_grid_reports_every_grid_unstaffed(demo) -> None:
+    grids, hh, _ = demo
+    people = pd.read_csv("data/demo/staff.csv", dtype=str).head(5).copy()
+    people["grid_id"] = "999"                                      # codes of another city's grids
+    homes = [shapely.Point(float(x), float(y)) for x, y in zip(people["lon"], people["lat"])]
+    frame = gpd.GeoDataFrame(people.set_index("staff_id").drop(columns=["lon", "lat"]), geometry=homes, crs=4326)
+    roster = sf.roster_from_frame(frame, grids, unknown_grid="warning")
+    result = sf.check_staff(roster, grids, hh)
+    assert result.summary["assigned"] == 0
+    assert len(result.grids) == len(grids) and (result.grids["leaders"] == 0).all()
+    assert result.grids["flags"].str.startswith("no_leader").all()
+
+
 def test_bad_roster_names_every_row(tmp_path: Path) -> None:
     grids = _grids([(0, 0, 300)])
     path = tmp_path / "花名册.csv"

@@ -11,8 +11,8 @@ import geopandas as gpd
 
 from gridgeo.i18n import Lang, t
 from gridgeo.maps.base import (GeoJSON, Legend, _geojson_layer, _label_points, _labels, _outline_style,
-                               _street_layer_data, base_map, bounds_lat_lon, slim_geojson, street_style,
-                               use_local_assets)
+                               _street_layer_data, base_map, bounds_lat_lon, finish_map, slim_geojson,
+                               street_style)
 from gridgeo.plans.diff import GRID_STATUSES, PlanDiff
 
 __all__ = ["DIFF_COLOURS", "DiffLayers", "diff_layers", "diff_map", "diff_style", "moved_style"]
@@ -101,5 +101,4 @@ def diff_map(layers: DiffLayers, *, osm: bool = False) -> folium.Map:
     entries = [(DIFF_COLOURS[s], t(f"plans.status.{s}", lang)) for s in GRID_STATUSES]
     entries.append((MOVED_COLOUR, t("plans.map_moved", lang)))
     Legend([(t("plans.legend", lang), entries)]).add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
-    return use_local_assets(m)
+    return finish_map(m)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import time
 import zlib
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -31,8 +32,8 @@ from gridgeo.partition.tessellation import CommunityPieces, components, robust_u
 from gridgeo.partition.units import Atoms, make_atoms
 from gridgeo.settings import Rules
 
-__all__ = ["Task", "LockedGrid", "CommunityOutput", "solve_community", "solve_cells", "nearest_choice", "FLAGS",
-           "status_of"]
+__all__ = ["Task", "LockedGrid", "CommunityOutput", "solve_community", "solve_pieces", "solve_cells",
+           "nearest_choice", "FLAGS", "status_of"]
 
 IntArray = NDArray[np.int64]
 
@@ -112,6 +113,9 @@ def _relaxed_bounds(h: int, k: int, delta: float, rules: Rules, max_atom: int) -
     return float(max(lo, 0)), float(hi)
 
 
+_BIG_SCALE = 1.0
+
+
 def _trees(params: SearchParams, k: int) -> int:
     """Trees one construction of k grids may draw: every cut needs a few, so the budget grows with k."""
     return params.budget + 4 * params.trees_per_split * k
@@ -155,17 +159,17 @@ def _solve_component(pieces: CommunityPieces, idx: IntArray, rules: Rules, rng: 
     ks = k_order(h, rules)
     lo, hi = float(rules.min_households), float(rules.max_households)
     graphs: dict[int, Graph] = {}
-    stages: list[tuple[int, Atoms]] = []
-    for level in (0, 1, 2):
-        atoms = make_atoms(pieces, idx, level, rules)
-        graphs[level] = Graph(atoms, params, compound_of(pieces, idx, atoms))
-        if not stages or atoms.n != stages[-1][1].n:
-            stages.append((level, atoms))
-    usable = [(level, atoms) for level, atoms in stages if atoms.w.max(initial=0) <= hi] if ks else []
-    for si, (level, atoms) in enumerate(usable):
+
+    def graph(level: int) -> Graph:
+        """A level's atoms and graph, built when first needed: most communities need level 0 only."""
+        if level not in graphs:
+            atoms = make_atoms(pieces, idx, level, rules)
+            graphs[level] = Graph(atoms, params, compound_of(pieces, idx, atoms))
+        return graphs[level]
+
+    big = bool(ks) and ks[0] > params.big_k
+    for level, atoms, last in _stages(graph, hi, big) if ks else []:
         g = graphs[level]
-        last = si == len(usable) - 1
-        big = ks[0] > params.big_k
         failed: set[tuple[int, int]] = set()   # dead ends of this graph and bounds, any k
         # many grids from chunky atoms: try one count briefly, then move on to finer atoms (a
         # failed level costs a full recursion per attempt, and finer atoms rarely fail)
@@ -200,7 +204,7 @@ def _solve_component(pieces: CommunityPieces, idx: IntArray, rules: Rules, rng: 
                 return _Solved(_to_pieces(atoms.of_piece, repaired, idx), level, False, k,
                                seconds=time.perf_counter() - start)
     # no plan within bounds: say truly why, then make the nearest plan with relaxed bounds
-    finest = graphs[2].atoms
+    finest = graph(2).atoms
     reason, blocking = "infeasible", []
     if ks:
         over = finest.w > hi
@@ -214,7 +218,7 @@ def _solve_component(pieces: CommunityPieces, idx: IntArray, rules: Rules, rng: 
     k = ks[0] if ks else nearest_choice(h, rules)
     for level in (0, 1, 2):
         for delta in (0.02, 0.1, 0.25, 0.5, 1.0, math.inf):
-            g = graphs[level]
+            g = graph(level)
             kk = min(k, g.n)
             rlo, rhi = _relaxed_bounds(h, kk, delta, rules, int(g.w.max(initial=0)))
             parts = split(g, np.arange(g.n), kk, rlo, rhi, rng, params, Budget(_trees(params, kk)))
@@ -222,10 +226,35 @@ def _solve_component(pieces: CommunityPieces, idx: IntArray, rules: Rules, rng: 
                 parts, _ = polish(g, parts, rlo, rhi, rng, params, real_lo=lo, real_hi=hi)
                 return _Solved(_to_pieces(g.atoms.of_piece, parts, idx), level, True, kk, reason,
                                time.perf_counter() - start, blocking)
-    g = graphs[0]   # last resort, never fails: peel subtrees of a spanning tree
+    g = graph(0)   # last resort, never fails: peel subtrees of a spanning tree
     parts = _peel(g, min(k, g.n))
     return _Solved(_to_pieces(g.atoms.of_piece, parts, idx), 0, True, len(parts), reason,
                    time.perf_counter() - start, blocking)
+
+
+def _stages(graph: Callable[[int], Graph], hi: float, peek: bool) -> Iterator[tuple[int, Atoms, bool]]:
+    """Levels to try, in order: atoms unlike the previous level's and none above ``hi``; and whether each is last.
+
+    Levels are built as the iteration reaches them. Knowing that a level is the last
+    one needs the later levels built, so ``last`` is worked out only when ``peek`` (a
+    community of many grids, whose search depends on it); otherwise it is True.
+    """
+    def usable() -> Iterator[tuple[int, Atoms]]:
+        prev = -1
+        for level in (0, 1, 2):
+            atoms = graph(level).atoms
+            if atoms.n == prev:
+                continue
+            prev = atoms.n
+            if atoms.w.max(initial=0) <= hi:
+                yield level, atoms
+
+    it = usable()
+    cur = next(it, None)
+    while cur is not None:
+        nxt = next(it, None) if peek else None
+        yield cur[0], cur[1], nxt is None
+        cur = nxt if peek else next(it, None)
 
 
 def _shake(g: Graph, best: tuple[list[IntArray], float], lo: float, hi: float, rng: np.random.Generator,
@@ -343,6 +372,24 @@ def _merge_small_parts(pieces: CommunityPieces, rules: Rules) -> int:
         joins += 1
 
 
+def solve_pieces(task: Task, pieces: CommunityPieces, rules: Rules, params: SearchParams | None = None,
+                 rng: np.random.Generator | None = None) -> tuple[list[_Solved], int]:
+    """The search alone, on a community's prebuilt pieces (its ``tessellate`` cells and adjacency).
+
+    Joins parts too small for a grid (``pieces`` gains virtual edges), then divides
+    each connected part; returns the plan of each part and the number of joins.
+    This is what the benchmark times as gridgeo's solver: the same input the
+    baselines get prebuilt (``build_units``), atoms, search and polish included,
+    grid polygons and report excluded.
+    """
+    params = params or SearchParams()
+    if rng is None:
+        rng = np.random.default_rng([task.seed, zlib.crc32(task.community_id.encode())])
+    joins = _merge_small_parts(pieces, rules)
+    _, lab = pieces.components()
+    return [_solve_component(pieces, np.flatnonzero(lab == c), rules, rng, params) for c in np.unique(lab)], joins
+
+
 def solve_community(task: Task, rules: Rules, params: SearchParams | None = None) -> CommunityOutput:
     """Divide one community (see module docstring) and describe the result."""
     params = params or SearchParams()
@@ -355,10 +402,7 @@ def solve_community(task: Task, rules: Rules, params: SearchParams | None = None
     joins = 0
     if not shapely.is_empty(task.region) and shapely.area(task.region) > 1e-6:
         pieces = tessellate(task.community_id, task.region, task.buildings, task.streets, rules=rules)
-        joins = _merge_small_parts(pieces, rules)
-        _, lab = pieces.components()
-        for c in np.unique(lab):
-            solved.append(_solve_component(pieces, np.flatnonzero(lab == c), rules, rng, params))
+        solved, joins = solve_pieces(task, pieces, rules, params, rng)
     h_rest = int(pieces.households.sum()) if pieces is not None else 0
     feasible = len(rules.feasible_grid_counts(h_rest)) > 0 if pieces is not None else True
     new = _grid_rows(task, pieces, solved, rules) if pieces is not None else []
@@ -454,8 +498,8 @@ def _number(task: Task, grids: list[dict[str, Any]]) -> None:
 
 # ----------------------------------------------------------------------------- assignments
 
-def _ranges(units: list[int]) -> str:
-    """Compress unit numbers: [1, 2, 3, 5] -> "1-3,5"."""
+def unit_ranges(units: Iterable[int]) -> str:
+    """Compress unit numbers as assignments write them: [1, 2, 3, 5] -> "1-3,5"."""
     runs: list[list[int]] = []
     for u in sorted(units):
         if runs and u == runs[-1][1] + 1:
@@ -500,7 +544,7 @@ def _assignment_rows(task: Task, pieces: CommunityPieces | None, solved: list[_S
         else:
             us = r["_units"] or []
             units_val = len(us) if us else pd.NA
-            rng_s = _ranges(us) if us else ""
+            rng_s = unit_ranges(us) if us else ""
             est = not known
         out.append({"building_id": b, "grid_id": r["grid_id"], "households": int(r["households"]),
                     "units": units_val, "unit_range": rng_s, "estimated": bool(est)})

@@ -98,9 +98,8 @@ def _bounds_for(s: NDArray[np.float64], total: float, k: int, lo: float, hi: flo
     """Feasible numbers a of grids for a side holding ``s`` households (vectorised)."""
     rest = total - s
     lo_safe = max(lo, 1e-9)
-    a_lo = np.maximum.reduce([np.ones_like(s), np.ceil(s / hi - 1e-9), k - np.floor(rest / lo_safe + 1e-9)])
-    a_hi = np.minimum.reduce([np.full_like(s, k - 1), np.floor(s / lo_safe + 1e-9),
-                              k - np.ceil(rest / hi - 1e-9)])
+    a_lo = np.maximum(np.maximum(np.ceil(s / hi - 1e-9), k - np.floor(rest / lo_safe + 1e-9)), 1.0)
+    a_hi = np.minimum(np.minimum(np.floor(s / lo_safe + 1e-9), k - np.ceil(rest / hi - 1e-9)), float(k - 1))
     return a_lo.astype(np.int64), a_hi.astype(np.int64)
 
 
@@ -108,63 +107,147 @@ def _fingerprint(g: Graph, nodes: IntArray) -> int:
     return int(np.sum(g.keys[nodes], dtype=np.uint64))
 
 
-def _best_cut(g: Graph, nodes: IntArray, k: int, lo: float, hi: float, rng: np.random.Generator,
-              sigma: float, p: SearchParams, failed: set[tuple[int, int]] | None = None,
-              ) -> tuple[float, IntArray, IntArray, int] | None:
-    """Draw one spanning tree of ``nodes`` and return its best valid cut (score, side, rest, a).
+_Stacked = tuple[IntArray, IntArray, NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], IntArray,
+                 IntArray, IntArray]
 
+
+class _NodeSet:
+    """One node set's induced edges and per-node quantities, shared by every tree drawn on it.
+
+    ``_split`` builds it once per call, so retries and the trees of one round pay
+    for the edge selection, degrees and totals once.
+    """
+
+    __slots__ = ("nodes", "m", "eu", "ev", "eu_l", "ev_l", "strength", "c", "ln", "c_l", "ln_l", "q", "total", "area_all",
+                 "perim_all", "keys", "fp_all", "_stacked")
+
+    def __init__(self, g: Graph, nodes: IntArray) -> None:
+        m = len(nodes)
+        loc = g.local
+        loc[nodes] = np.arange(m)
+        a = g.atoms
+        lu, lv = loc[a.u], loc[a.v]
+        emask = (lu >= 0) & (lv >= 0)
+        loc[nodes] = -1
+        self.nodes = nodes
+        self.m = m
+        self.eu: IntArray = lu[emask]
+        self.ev: IntArray = lv[emask]
+        self.eu_l: list[int] = self.eu.tolist()
+        self.ev_l: list[int] = self.ev.tolist()
+        self.strength: NDArray[np.float64] = g.strength[emask]
+        self.c: NDArray[np.float64] = g.cut[emask]
+        self.ln: NDArray[np.float64] = a.length[emask]
+        self.c_l: list[float] = self.c.tolist()
+        self.ln_l: list[float] = self.ln.tolist()
+        w = g.w[nodes].astype(np.float64)
+        area = a.area[nodes]
+        perim = a.perim[nodes]
+        deg_c = np.bincount(self.eu, self.c, m) + np.bincount(self.ev, self.c, m)
+        deg_l = np.bincount(self.eu, self.ln, m) + np.bincount(self.ev, self.ln, m)
+        # summed over subtrees: households, area, perimeter, cut and length of incident edges
+        self.q: NDArray[np.float64] = np.stack([w, area, perim, deg_c, deg_l])
+        self.total = float(w.sum())
+        self.area_all = float(area.sum())
+        self.perim_all = float(perim.sum()) - 2 * float(self.ln.sum())
+        self.keys: NDArray[np.uint64] = g.keys[nodes]
+        self.fp_all = np.sum(self.keys, dtype=np.uint64)
+        self._stacked: dict[int, _Stacked] = {}
+
+    def stacked(self, nt: int) -> _Stacked:
+        """``nt`` copies side by side: edges (u, v, cut, length), node quantities, each slot's tree, the
+        first slot of its tree, and the first slot of its tree's prefix sums (m + 1 per tree)."""
+        got = self._stacked.get(nt)
+        if got is None:
+            m, n_e = self.m, len(self.eu)
+            off = (np.arange(nt, dtype=np.int64) * m)[:, None]
+            tree_of = np.repeat(np.arange(nt, dtype=np.int64), m)
+            got = ((self.eu[None, :] + off).reshape(-1), (self.ev[None, :] + off).reshape(-1),
+                   np.broadcast_to(self.c, (nt, n_e)).reshape(-1), np.broadcast_to(self.ln, (nt, n_e)).reshape(-1),
+                   np.broadcast_to(self.q[:, None, :], (self.q.shape[0], nt, m)).reshape(self.q.shape[0], -1),
+                   tree_of, tree_of * m, tree_of * (m + 1))
+            self._stacked[nt] = got
+        return got
+
+
+def _best_cut(g: Graph, ns: _NodeSet, k: int, lo: float, hi: float, rng: np.random.Generator,
+              sigmas: list[float], p: SearchParams, failed: set[tuple[int, int]] | None = None,
+              ) -> tuple[float, IntArray, IntArray, int] | None:
+    """Draw one spanning tree of ``ns.nodes`` per sigma; return the best valid cut over all of them.
+
+    Returns (score, side, rest, a): ``side`` gets ``a`` grids. The trees are
+    drawn one by one (the same random stream as drawing them in separate calls);
+    everything after the trees runs once on all of them stacked, tree ``t``
+    owning node slots ``t·m … t·m + m − 1``. Ties go to the earlier tree.
     ``failed`` holds (fingerprint, k) of node sets already shown not to split into k
     grids; cuts producing one of them are skipped, so retries explore elsewhere.
     """
-    m = len(nodes)
-    loc = g.local
-    loc[nodes] = np.arange(m)
-    a = g.atoms
-    emask = (loc[a.u] >= 0) & (loc[a.v] >= 0)
-    eu, ev = loc[a.u[emask]], loc[a.v[emask]]
-    loc[nodes] = -1
-    if len(eu) < m - 1:
+    m = ns.m
+    n_e = len(ns.eu)
+    orders: list[int] = []
+    parents: list[int] = []
+    sizes: list[int] = []
+    depths: list[int] = []
+    roots: list[int] = []
+    small = m <= _CLIMB_MAX
+    lca_c: list[float] = []
+    lca_l: list[float] = []
+    positions: list[int] = []
+    for sigma in sigmas:
+        st = ns.strength * np.exp(rng.normal(0.0, sigma, size=n_e))
+        root = int(rng.integers(m))
+        found = _tree(m, np.argsort(-st, kind="stable").tolist(), ns.eu_l, ns.ev_l, root)
+        if found is None:
+            continue
+        pos_l = [0] * m                              # each node's place in its tree's preorder
+        for i, x in enumerate(found[0]):
+            pos_l[x] = i
+        orders.extend(found[0])
+        parents.extend(found[1])
+        sizes.extend(found[2])
+        depths.extend(found[3])
+        positions.extend(pos_l)
+        roots.append(root + len(roots) * m)
+        if small:
+            sc, sl = _lca_sums(pos_l, *found[1:], ns.eu_l, ns.ev_l, ns.c_l, ns.ln_l)
+            lca_c.extend(sc)
+            lca_l.extend(sl)
+    nt = len(roots)
+    if nt == 0:
         return None
-    st = g.strength[emask] * np.exp(rng.normal(0.0, sigma, size=len(eu)))
-    root = int(rng.integers(m))
-    found = max_spanning_tree(m, eu, ev, st, root)
-    if found is None:
-        return None
-    order = np.asarray(found[0], dtype=np.int64)
-    parent = np.asarray(found[1], dtype=np.int64)
-    size_a = np.asarray(found[2], dtype=np.int64)
-    depth_a = np.asarray(found[3], dtype=np.int64)
-    lca = _lca(parent, depth_a, eu, ev)
-    c = g.cut[emask]
-    ln = a.length[emask]
-    w = g.w[nodes].astype(np.float64)
-    area = a.area[nodes]
-    perim = a.perim[nodes]
-    deg_c = np.bincount(eu, c, m) + np.bincount(ev, c, m)
-    deg_l = np.bincount(eu, ln, m) + np.bincount(ev, ln, m)
-    lca_c = np.bincount(lca, c, m)
-    lca_l = np.bincount(lca, ln, m)
-    pos = np.empty(m, dtype=np.int64)
-    pos[order] = np.arange(m)
-    q = np.stack([w, area, perim, deg_c, lca_c, deg_l, lca_l])[:, order]
-    cq = np.concatenate([np.zeros((q.shape[0], 1)), np.cumsum(q, axis=1)], axis=1)
-    sub = cq[:, pos + size_a] - cq[:, pos]
-    s_w, s_area, s_perim, s_degc, s_lcac, s_degl, s_lcal = sub
-    total = float(w.sum())
+    n = nt * m
+    eu, ev, c, ln, q0, tree_of, offs, base0 = ns.stacked(nt)
+    local_order = np.asarray(orders, dtype=np.int64)
+    order = local_order + offs
+    size_a = np.asarray(sizes, dtype=np.int64)
+    if small:
+        lcs = np.asarray([lca_c, lca_l])
+    else:
+        parent = np.asarray(parents, dtype=np.int64) + offs
+        lca = _lca(parent, np.asarray(depths, dtype=np.int64), eu, ev)
+        lcs = np.stack([np.bincount(lca, c, n), np.bincount(lca, ln, n)])
+    q = np.concatenate([q0, lcs])
+    q = q[:, order].reshape(q.shape[0], nt, m)
+    # prefix sums per tree (each starts at 0, as when trees were scored one by one)
+    cq = np.concatenate([np.zeros((q.shape[0], nt, 1)), np.cumsum(q, axis=2)], axis=2).reshape(q.shape[0], -1)
+    base = base0 + np.asarray(positions, dtype=np.int64)   # slot of each node's subtree start in cq
+    sub = cq[:, base + size_a] - cq[:, base]
+    s_w = sub[0]
+    total = ns.total
     a_lo, a_hi = _bounds_for(s_w, total, k, lo, hi)
     valid = a_lo <= a_hi
-    valid[root] = False
-    if not valid.any():
-        return None
+    valid[roots] = False
     idx = np.flatnonzero(valid)
+    if len(idx) == 0:
+        return None
     s = s_w[idx]
     a_star = np.clip(np.rint(k * s / max(total, 1e-9)), a_lo[idx], a_hi[idx]).astype(np.int64)
     if failed:
-        fk = g.keys[nodes][order]
-        cf = np.concatenate([np.zeros(1, dtype=np.uint64), np.cumsum(fk, dtype=np.uint64)])
-        fp_sub = cf[pos[idx] + size_a[idx]] - cf[pos[idx]]
-        fp_all = cf[-1]
-        fp_rest = fp_all - fp_sub
+        fk = ns.keys[local_order].reshape(nt, m)
+        cf = np.concatenate([np.zeros((nt, 1), dtype=np.uint64), np.cumsum(fk, axis=1, dtype=np.uint64)],
+                            axis=1).reshape(-1)
+        fp_sub = cf[base[idx] + size_a[idx]] - cf[base[idx]]
+        fp_rest = ns.fp_all - fp_sub
         ok = np.asarray([(int(f), int(aa)) not in failed and (int(r), int(k - aa)) not in failed
                          for f, r, aa in zip(fp_sub, fp_rest, a_star, strict=True)], dtype=bool)
         if not ok.any():
@@ -172,65 +255,66 @@ def _best_cut(g: Graph, nodes: IntArray, k: int, lo: float, hi: float, rng: np.r
         idx, s, a_star = idx[ok], s[ok], a_star[ok]
     if k > 2 and p.margin > 0:
         # keep both sides easy to divide further: average grid size away from the bounds, where
-        # chunky atoms (compounds, towers) still leave room to reach every bound below
+        # chunky atoms (compounds, towers) still leave room to reach every bound below; a tree
+        # without such a cut keeps all its cuts
         mg = p.margin * (hi - lo)
         avg_s = s / a_star
         avg_r = (total - s) / np.maximum(k - a_star, 1)
         easy = (((a_star == 1) | ((avg_s >= lo + mg) & (avg_s <= hi - mg)))
                 & (((k - a_star) == 1) | ((avg_r >= lo + mg) & (avg_r <= hi - mg))))
-        if easy.any():
-            idx, s, a_star = idx[easy], s[easy], a_star[easy]
+        tid = tree_of[idx]
+        keep = easy | ~(np.bincount(tid[easy], minlength=nt) > 0)[tid]
+        idx, s, a_star = idx[keep], s[keep], a_star[keep]
     share = total / k
     dev = np.abs(s - a_star * share) / max(share, 1e-9)
-    cut_cost = s_degc[idx] - 2 * s_lcac[idx]
-    cut_len = s_degl[idx] - 2 * s_lcal[idx]
-    area_all = float(area.sum())
-    perim_all = float(perim.sum()) - 2 * float(ln.sum())
-    p_sub = s_perim[idx] - 2 * s_lcal[idx]
-    p_rest = perim_all - p_sub + 2 * cut_len
-    a_sub = np.maximum(s_area[idx], 1e-9)
-    a_rest = np.maximum(area_all - s_area[idx], 1e-9)
+    _, s_area, s_perim, s_degc, s_degl, s_lcac, s_lcal = sub[:, idx]
+    cut_cost = s_degc - 2 * s_lcac
+    cut_len = s_degl - 2 * s_lcal
+    area_all = ns.area_all
+    p_sub = s_perim - 2 * s_lcal
+    p_rest = ns.perim_all - p_sub + 2 * cut_len
+    a_sub = np.maximum(s_area, 1e-9)
+    a_rest = np.maximum(area_all - s_area, 1e-9)
     ipq = p_sub ** 2 / (4 * math.pi * a_sub) + p_rest ** 2 / (4 * math.pi * a_rest)
     scale = math.sqrt(max(area_all, 1e-9) / k)
     score = cut_cost / scale + p.shape_weight * ipq + p.balance_weight * dev
     best = int(np.argmin(score))
     x = int(idx[best])
-    inside = order[pos[x]:pos[x] + size_a[x]]
+    start = int(tree_of[x]) * m + positions[x]
+    inside = local_order[start:start + size_a[x]]
     mask = np.zeros(m, dtype=bool)
     mask[inside] = True
-    return float(score[best]), nodes[mask], nodes[~mask], int(a_star[best])
+    return float(score[best]), ns.nodes[mask], ns.nodes[~mask], int(a_star[best])
 
 
-def max_spanning_tree(m: int, eu: IntArray, ev: IntArray, strength: NDArray[np.float64],
-                       root: int) -> tuple[list[int], list[int], list[int], list[int]] | None:
-    """Kruskal on the strongest edges first, then a DFS from ``root``.
+def _tree(m: int, edge_order: list[int], us: list[int], vs: list[int], root: int,
+          ) -> tuple[list[int], list[int], list[int], list[int]] | None:
+    """Kruskal over ``edge_order`` (strongest first), then a DFS from ``root``.
 
-    Returns preorder, parent, subtree size and depth (lists; subtrees are
-    contiguous in preorder), or None when the nodes are not connected.
-    Plain lists beat scipy.sparse here: graphs have a few hundred nodes and the
-    search draws thousands of trees.
+    Returns preorder, parent (the root its own parent), subtree size and depth,
+    or None when the nodes are not connected. Plain lists: graphs have a few
+    dozen to a few hundred nodes, where a sparse-matrix call costs more than the loop.
     """
     up = list(range(m))
-
-    def find(x: int) -> int:
-        while up[x] != x:
-            up[x] = up[up[x]]
-            x = up[x]
-        return x
-
     adj: list[list[int]] = [[] for _ in range(m)]
-    taken = 0
-    us, vs = eu.tolist(), ev.tolist()
-    for e in np.argsort(-strength, kind="stable").tolist():
-        a, b = find(us[e]), find(vs[e])
+    need = m - 1
+    for e in edge_order:
+        if need == 0:
+            break
+        x = a = us[e]
+        while up[a] != a:
+            up[a] = up[up[a]]
+            a = up[a]
+        y = b = vs[e]
+        while up[b] != b:
+            up[b] = up[up[b]]
+            b = up[b]
         if a != b:
             up[a] = b
-            adj[us[e]].append(vs[e])
-            adj[vs[e]].append(us[e])
-            taken += 1
-            if taken == m - 1:
-                break
-    if taken < m - 1:
+            adj[x].append(y)
+            adj[y].append(x)
+            need -= 1
+    if need:
         return None
     parent = [-1] * m
     parent[root] = root
@@ -240,10 +324,11 @@ def max_spanning_tree(m: int, eu: IntArray, ev: IntArray, strength: NDArray[np.f
     while stack:
         x = stack.pop()
         order.append(x)
+        dx = depth[x] + 1
         for y in adj[x]:
             if parent[y] < 0:
                 parent[y] = x
-                depth[y] = depth[x] + 1
+                depth[y] = dx
                 stack.append(y)
     size = [1] * m
     for x in reversed(order[1:]):
@@ -251,23 +336,66 @@ def max_spanning_tree(m: int, eu: IntArray, ev: IntArray, strength: NDArray[np.f
     return order, parent, size, depth
 
 
+#: up to this many nodes, the lowest common ancestor of each edge is found by climbing the tree in plain
+#: Python (a few steps per edge); above it, by binary lifting in numpy
+_CLIMB_MAX = 96
+
+
+def _lca_sums(pos: list[int], parent: list[int], size: list[int], depth: list[int], us: list[int],
+              vs: list[int], c: list[float], ln: list[float]) -> tuple[list[float], list[float]]:
+    """Per node, the sum of ``c`` and of ``ln`` over the edges (u, v) whose lowest common ancestor it is.
+
+    ``pos`` is each node's place in the preorder. Climbs from the deeper end until its
+    subtree (a preorder interval) holds the other end. Sums run in edge order, as
+    ``np.bincount`` adds them.
+    """
+    m = len(pos)
+    sc = [0.0] * m
+    sl = [0.0] * m
+    for a, b, ce, le in zip(us, vs, c, ln):
+        if depth[a] < depth[b]:
+            a, b = b, a
+        pb = pos[b]
+        while not pos[a] <= pb < pos[a] + size[a]:
+            a = parent[a]
+        sc[a] += ce
+        sl[a] += le
+    return sc, sl
+
+
+def max_spanning_tree(m: int, eu: IntArray, ev: IntArray, strength: NDArray[np.float64],
+                       root: int) -> tuple[list[int], list[int], list[int], list[int]] | None:
+    """Kruskal on the strongest edges first, then a DFS from ``root``.
+
+    Returns preorder, parent, subtree size and depth (lists; subtrees are
+    contiguous in preorder), or None when the nodes are not connected.
+    """
+    if m == 1:
+        return [root], [root], [1], [0]
+    return _tree(m, np.argsort(-strength, kind="stable").tolist(), eu.tolist(), ev.tolist(), root)
+
+
 def _lca(parent: IntArray, depth: IntArray, u: IntArray, v: IntArray) -> IntArray:
-    """Lowest common ancestor of every (u, v) pair, by binary lifting."""
+    """Lowest common ancestor of every (u, v) pair, by binary lifting (``parent[root] == root``).
+
+    ``parent`` may hold several trees side by side (a forest): pairs never cross trees.
+    """
     levels = max(1, int(depth.max()).bit_length())
     up = [parent]
     for _ in range(1, levels):
         up.append(up[-1][up[-1]])
-    a, b = u.copy(), v.copy()
-    swap = depth[a] < depth[b]
-    a[swap], b[swap] = b[swap], a[swap]
+    swap = depth[u] < depth[v]
+    a = np.where(swap, v, u)
+    b = np.where(swap, u, v)
     diff = depth[a] - depth[b]
     for j in range(levels):
         sel = ((diff >> j) & 1) == 1
         a[sel] = up[j][a[sel]]
     for j in reversed(range(levels)):
-        sel = up[j][a] != up[j][b]
-        a[sel] = up[j][a[sel]]
-        b[sel] = up[j][b[sel]]
+        ua, ub = up[j][a], up[j][b]
+        sel = ua != ub
+        a[sel] = ua[sel]
+        b[sel] = ub[sel]
     return np.where(a == b, a, parent[a])
 
 
@@ -314,16 +442,15 @@ def _split(g: Graph, nodes: IntArray, k: int, lo: float, hi: float, rng: np.rand
            p: SearchParams, budget: Budget) -> list[IntArray] | None:
     if k == 1:
         return [nodes]
+    ns = _NodeSet(g, nodes)
+    treeable = len(ns.eu) >= ns.m - 1
     for attempt in range(p.max_attempts):
-        best: tuple[float, IntArray, IntArray, int] | None = None
-        for t in range(p.trees_per_split):
-            if budget.left <= 0:
-                return None
-            budget.left -= 1
-            sigma = p.sigma + 0.5 * attempt + 0.2 * t
-            found = _best_cut(g, nodes, k, lo, hi, rng, sigma, p, budget.failed)
-            if found is not None and (best is None or found[0] < best[0]):
-                best = found
+        n_trees = max(0, min(p.trees_per_split, budget.left))
+        budget.left -= n_trees
+        sigmas = [p.sigma + 0.5 * attempt + 0.2 * t for t in range(n_trees)]
+        best = _best_cut(g, ns, k, lo, hi, rng, sigmas, p, budget.failed) if treeable and n_trees else None
+        if n_trees < p.trees_per_split:
+            return None   # the budget ran out during this round
         if best is None:
             continue
         _, side, rest, a = best
@@ -646,8 +773,9 @@ def polish(g: Graph, parts: list[IntArray], lo: float, hi: float, rng: np.random
                 if fp in tried:        # this pair, as it is now, was re-cut in vain before
                     continue
                 best: tuple[float, dict[int, int], dict[int, list[float]]] | None = None
-                for ti in range(p.recom_trees):
-                    found = _best_cut(g, union, 2, lo, hi, rng, p.sigma + 0.2 * ti, p)
+                ns_u = _NodeSet(g, union)   # edges and sums of the union, shared by its trees
+                for ti in range(p.recom_trees if len(ns_u.eu) >= ns_u.m - 1 else 0):
+                    found = _best_cut(g, ns_u, 2, lo, hi, rng, [p.sigma + 0.2 * ti], p)
                     if found is None:
                         continue
                     side = set(found[1].tolist())

@@ -111,7 +111,7 @@ def make_atoms(pieces: CommunityPieces, idx: IntArray, level: int, rules: Rules)
     key_codes = np.asarray(key_codes, dtype=np.int64)
     same = key_codes[eu] == key_codes[ev]
     _, comp = components(m, eu[same], ev[same])
-    combo = pd.factorize(pd.Series(list(zip(key_codes.tolist(), comp.tolist()))), sort=False)[0]
+    combo = pd.factorize(key_codes * (m + 1) + comp, sort=False)[0]   # (key, contiguous group), first-seen order
     of_local = np.asarray(combo, dtype=np.int64)
     na = int(of_local.max()) + 1 if m else 0
     w = np.bincount(of_local, weights=pieces.households[idx], minlength=na).round().astype(np.int64)
@@ -128,8 +128,8 @@ def make_atoms(pieces: CommunityPieces, idx: IntArray, level: int, rules: Rules)
     comp_ids = pieces.compound[idx]
     bld_ids = pieces.building[idx]
     pen_piece = np.zeros(len(eu))
-    same_b = np.asarray([a is not None and a == b for a, b in zip(bld_ids[eu], bld_ids[ev])], dtype=bool)
-    same_c = np.asarray([a is not None and a == b for a, b in zip(comp_ids[eu], comp_ids[ev])], dtype=bool)
+    same_b = np.asarray((bld_ids[eu] == bld_ids[ev]) & (bld_ids[eu] != None), dtype=bool)  # noqa: E711
+    same_c = np.asarray((comp_ids[eu] == comp_ids[ev]) & (comp_ids[eu] != None), dtype=bool)  # noqa: E711
     pen_piece[same_b] += PEN_BUILDING
     pen_piece[same_c] += PEN_COMPOUND
     cross = ~inner
@@ -144,7 +144,8 @@ def make_atoms(pieces: CommunityPieces, idx: IntArray, level: int, rules: Rules)
     else:
         u = v = np.zeros(0, np.int64)
         length, ns, pen = np.zeros(0), np.zeros(0), np.zeros(0)
-    names = [str(key_names[key_codes[np.flatnonzero(of_local == a)[0]]]) for a in range(na)]
+    _, first = np.unique(of_local, return_index=True)   # first piece of each atom 0…na-1
+    names = [str(key_names[c]) for c in key_codes[first].tolist()]
     seen: dict[str, int] = {}
     labels: list[str] = []
     for nm in names:

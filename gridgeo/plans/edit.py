@@ -29,9 +29,8 @@ from scipy.sparse.csgraph import connected_components
 
 from gridgeo.errors import InputError, Problem
 from gridgeo.i18n import Lang, t
-from gridgeo.partition.community import _ranges as community_ranges
 from gridgeo.partition import solve_cells
-from gridgeo.partition.community import compound_of
+from gridgeo.partition.community import compound_of, unit_ranges
 from gridgeo.partition.engine import prepare_inputs
 from gridgeo.partition.search import Budget, Graph, SearchParams, polish, split
 from gridgeo.partition.tessellation import CommunityPieces, robust_union, tessellate
@@ -73,11 +72,6 @@ def parse_units(text: str | None) -> list[int]:
                              code="err.edit.bad_range", remedy="write the first and last unit number, e.g. 1-3")
         out.extend(range(a, b + 1))
     return sorted(set(out))
-
-
-def _ranges(units: Iterable[int]) -> str:
-    """Compress unit numbers as the engine writes them: [1, 2, 3, 5] -> "1-3,5"."""
-    return community_ranges(list(units))
 
 
 def plan_from_partition(result: Any, *, name: str = "", author: str = "") -> PlanVersion:
@@ -438,7 +432,7 @@ class EditSession:
             n = len(have)
             if not have or set(wanted) - set(have):
                 raise InputError(f"building {building} has units 1-{max(n, 1)}; cannot take units "
-                                 f"{_ranges(wanted)}", feature_id=building, value=_ranges(wanted),
+                                 f"{unit_ranges(wanted)}", feature_id=building, value=unit_ranges(wanted),
                                  code="err.edit.bad_units", building=building, n=max(n, 1),
                                  remedy=f"pick units between 1 and {max(n, 1)}")
             idx = idx[np.isin(p.unit[idx], wanted)]
@@ -544,7 +538,7 @@ class EditSession:
         s.pinned |= set(idx.tolist())
         s.since_rebalance |= touched
         entry = {"op": "move", "building": building, "compound": compound,
-                 "units": _ranges(units) if units is not None and not isinstance(units, str) else units,
+                 "units": unit_ranges(units) if units is not None and not isinstance(units, str) else units,
                  "from": sources, "to": to, "households": int(p.households[idx].sum())}
         return self._commit(before, label, touched, entry)
 
@@ -960,7 +954,7 @@ class EditSession:
                 units: Any = given if known else pd.NA
                 rng, est = "", False
             else:
-                units, rng, est = (len(us) if us else pd.NA), _ranges(us), not known
+                units, rng, est = (len(us) if us else pd.NA), unit_ranges(us), not known
             rows.append({"building_id": b, "grid_id": self._codes[code], "households": hh_sum, "units": units,
                          "unit_range": rng, "estimated": bool(est)})
         out = pd.DataFrame(rows, columns=list(ASSIGNMENT_COLUMNS))

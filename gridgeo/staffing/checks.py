@@ -72,7 +72,8 @@ def grid_staffing(grids: gpd.GeoDataFrame, households: pd.Series, members: pd.Da
     counted_flags = [
         bool((r := rules.for_kind(kind_of.get(g, "basic")).role(role)) is not None and r.counts(e))
         for g, role, e in zip(members["grid_id"], members["role"], members["employment"])]
-    m = members.assign(_counted=counted_flags)
+    # bool dtype even when empty: an empty object column would select columns, not rows
+    m = members.assign(_counted=pd.Series(counted_flags, index=members.index, dtype=bool))
     counted = m[m["_counted"]].groupby(["grid_id", "role"]).size().to_dict()
     listed = m.groupby(["grid_id", "role"]).size().to_dict()
     workers_m = m[m["role"].isin(rules.worker_roles)]

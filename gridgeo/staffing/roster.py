@@ -168,7 +168,11 @@ def read_roster(path: str | Path, grids: gpd.GeoDataFrame | None = None, *,
     problems = list(checked.errors)
     frame = checked.frame
     if frame is not None:
-        assert isinstance(frame, gpd.GeoDataFrame)
+        if not isinstance(frame, gpd.GeoDataFrame):   # no lon/lat columns: nobody has a home location
+            if "staff_id" in frame.columns:
+                frame = frame.set_index("staff_id")
+            frame = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([None] * len(frame), index=frame.index),
+                                     crs=4326)
         rows = [k + 2 for k in range(len(frame))]
         try:
             return roster_from_frame(frame, grids, path=str(path), unknown_grid=unknown_grid, rows=rows)
