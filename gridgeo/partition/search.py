@@ -68,9 +68,9 @@ class SearchParams:
     exchange_guard: str = "shape"  # exchanges must not worsen: "shape" (Σ P²/A), "both" (and off-street length), "none"
     exchange_starts: bool = False  # exchanges in every start's polish too (else on the kept plan only)
     recom3_share: float = 0.3      # share of grids, worst first, re-cut with two neighbours at once (0: off)
-    recom3_max_k: int = 1000       # ... in plans of at most this many grids
+    recom3_max: int = 1000         # ... at most this many per round
     recom3_below: float = 0.55     # ... only those of a Polsby–Popper below this
-    recom3_per_grid: int = 100       # trios (two companions) tried per bad grid, worst companions first
+    recom3_per_grid: int = 8       # trios tried per bad grid in plans of more than big_k grids (worst companions first)
     recom3_worst: bool = True      # a trio re-cut that makes its worst shape better counts even if γ's street term rises
     recom3_trees: int = 12         # tree budget of each of those constructions
     recom3_draws: int = 1          # constructions (``split``, k = 3) tried per three grids
@@ -806,8 +806,8 @@ def polish(g: Graph, parts: list[IntArray], lo: float, hi: float, rng: np.random
                     improved = True
                 else:
                     tried.add(fp)
-        if p.recom3_share > 0 and kk <= p.recom3_max_k:
-            bad = [gi for gi in order[:max(1, math.ceil(p.recom3_share * kk))]
+        if p.recom3_share > 0:
+            bad = [gi for gi in order[:min(p.recom3_max, max(1, math.ceil(p.recom3_share * kk)))]
                    if four_pi * A[gi] / max(P[gi] ** 2, 1e-9) < p.recom3_below]
             improved = recombine3(bad) or improved
         return improved
@@ -838,9 +838,10 @@ def polish(g: Graph, parts: list[IntArray], lo: float, hi: float, rng: np.random
             # a neighbour gb and a third grid touching ga or gb (a chain ga–gb–gc counts)
             trios = sorted({(min(gb, gc), max(gb, gc)) for gb in nb for gc in around(gb) | set(nb)
                             if gc not in (ga, gb)})
-            # the worst-shaped companions first, a few trios per grid
+            # the worst-shaped companions first; in a plan of many grids only a few trios per grid
             trios.sort(key=lambda t: -(f(W[t[0]], A[t[0]], P[t[0]], N[t[0]]) + f(W[t[1]], A[t[1]], P[t[1]], N[t[1]])))
-            trios = trios[:p.recom3_per_grid]
+            if kk > p.big_k:
+                trios = trios[:p.recom3_per_grid]
             for gb, gc in trios:
                 union = np.asarray(sorted(members[ga] | members[gb] | members[gc]), dtype=np.int64)
                 if len(union) <= 4:
