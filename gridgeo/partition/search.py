@@ -17,9 +17,12 @@ perimeter and N its part not on a street. On the plan a community keeps, the
 polish also tries *exchanges* once single moves stall: two boundary atoms swapped
 between neighbouring grids, two touching atoms moved together, and the pair of a
 badly shaped grid and a neighbour re-cut along fresh spanning trees (a ReCom step
-on two grids, via ``_best_cut``). Single moves cannot make these when both grids
+on two grids, via ``_best_cut``), then three grids around each badly shaped one
+re-cut together (``split`` with k = 3). Single moves cannot make these when both grids
 sit at a bound. Exchanges must lower the objective *and* must not raise Σ P²/A:
-the objective alone would trade shape for street length there.
+the objective alone would trade shape for street length there. A three-grid re-cut
+also counts when it makes the worst of its three shapes better (Σ P²/A still not
+rising, no compound split further) although γ's street term rises.
 """
 
 from __future__ import annotations
@@ -64,14 +67,13 @@ class SearchParams:
     repair_weight: float = 1.0     # objective per household outside the real bounds (relaxed mode)
     span_weight: float = 3.0       # objective per grid a split compound touches: splits stay minimal
     recom_trees: int = 6           # trees drawn to re-cut a pair of neighbouring grids (0: off)
-    recom_share: float = 0.15       # share of grids, worst shapes first, whose pairs are re-cut per round
+    recom_share: float = 0.15      # share of grids, worst shapes first, whose pairs are re-cut per round
     exchange_guard: str = "shape"  # exchanges must not worsen: "shape" (Σ P²/A), "both" (and off-street length), "none"
     exchange_starts: bool = False  # exchanges in every start's polish too (else on the kept plan only)
     recom3_share: float = 0.3      # share of grids, worst first, re-cut with two neighbours at once (0: off)
-    recom3_max: int = 1000         # ... at most this many per round
     recom3_below: float = 0.55     # ... only those of a Polsby–Popper below this
-    recom3_per_grid: int = 8       # trios tried per bad grid in plans of more than big_k grids (worst companions first)
-    recom3_worst: bool = True      # a trio re-cut that makes its worst shape better counts even if γ's street term rises
+    recom3_per_grid: int = 8       # trios per bad grid in plans of more than big_k grids (worst companions first)
+    recom3_worst: bool = True      # a trio re-cut improving its worst shape counts even if γ's street term rises
     recom3_trees: int = 12         # tree budget of each of those constructions
     recom3_draws: int = 1          # constructions (``split``, k = 3) tried per three grids
     repair_starts: bool = True     # a community reached within bounds only by repair gets more starts and exchanges
@@ -484,7 +486,7 @@ def polish(g: Graph, parts: list[IntArray], lo: float, hi: float, rng: np.random
     ``lo``/``hi`` are hard; ``real_lo``/``real_hi`` (relaxed mode) add a repair term
     per household outside them, so moves also pull grids back toward the real bounds.
     ``exchange``: once single moves stall, up to ``p.exchange_rounds`` rounds of swaps,
-    two-atom moves and (``recombine``) re-cuts of neighbouring pairs, each kept only if
+    two-atom moves and (``recombine``) re-cuts of neighbouring pairs and trios, each kept only if
     the objective falls and Σ P²/A does not rise (``p.exchange_guard``), every grid
     stays within bounds and contiguous.
 
@@ -807,7 +809,7 @@ def polish(g: Graph, parts: list[IntArray], lo: float, hi: float, rng: np.random
                 else:
                     tried.add(fp)
         if p.recom3_share > 0:
-            bad = [gi for gi in order[:min(p.recom3_max, max(1, math.ceil(p.recom3_share * kk)))]
+            bad = [gi for gi in order[:max(1, math.ceil(p.recom3_share * kk))]
                    if four_pi * A[gi] / max(P[gi] ** 2, 1e-9) < p.recom3_below]
             improved = recombine3(bad) or improved
         return improved
@@ -881,7 +883,7 @@ def polish(g: Graph, parts: list[IntArray], lo: float, hi: float, rng: np.random
                 tried.add(fp)
         return improved
 
-    tried: set[tuple[int, int]] = set()
+    tried: set[tuple[int, ...]] = set()
     nodes = np.asarray(sorted(label), dtype=np.int64)
     rounds = 0
     for _ in range(p.polish_passes):
