@@ -71,7 +71,7 @@ class SearchParams:
     exchange_guard: str = "shape"  # exchanges must not worsen: "shape" (Σ P²/A), "both" (and off-street length), "none"
     exchange_starts: bool = False  # exchanges in every start's polish too (else on the kept plan only)
     recom3_share: float = 0.3      # share of grids, worst first, re-cut with two neighbours at once (0: off)
-    recom3_below: float = 0.55     # ... only those of a Polsby–Popper below this
+    recom3_below: float = 0.5      # ... only those of a Polsby–Popper below this
     recom3_per_grid: int = 8       # trios per bad grid in plans of more than big_k grids (worst companions first)
     recom3_worst: bool = True      # a trio re-cut improving its worst shape counts even if γ's street term rises
     recom3_trees: int = 12         # tree budget of each of those constructions
