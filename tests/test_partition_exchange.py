@@ -91,7 +91,7 @@ def test_a_swap_never_breaks_a_bound_or_contiguity() -> None:
 
 def test_three_grid_recuts_keep_every_grid_within_bounds_and_whole() -> None:
     # a 4 x 3 lattice of squares of uneven households (37…163), three grids of 1,200 ± 60: every re-cut of
-    # three grids (recom3_share=1: around every grid) must keep each grid contiguous and within the bounds
+    # three grids (recom3_share=1, recom3_below=1: around every grid) must keep each grid contiguous and within bounds
     import dataclasses
 
     global COLS, ROWS
@@ -104,7 +104,7 @@ def test_three_grid_recuts_keep_every_grid_within_bounds_and_whole() -> None:
         atoms = dataclasses.replace(base, w=w.astype(np.int64))
         total = int(w.sum())
         lo, hi = total / 3 - 60, total / 3 + 60
-        params = SearchParams(recom3_share=1.0, recom_trees=0)
+        params = SearchParams(recom3_share=1.0, recom3_below=1.0)
         g = Graph(atoms, params)
         for seed in range(6):
             start = split(g, np.arange(12), 3, lo, hi, np.random.default_rng(seed), params)
