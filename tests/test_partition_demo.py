@@ -48,10 +48,10 @@ def test_demo_infeasible_communities_are_the_ones_arithmetic_says(
 
 
 def test_demo_quality_stays_near_the_targets(demo: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, PartitionResult]) -> None:
-    # regression floors a little under today's figures (pp 0.652, p10 0.477, street share 0.805 on this demo;
-    # 0.642 / 0.474 / 0.795 before the polish's exchange moves)
+    # regression floors a little under today's figures (pp 0.655, p10 0.485, street share 0.807 on this demo;
+    # 0.652 / 0.477 / 0.805 before the three-grid re-cuts, 0.642 / 0.474 / 0.795 before the exchange moves)
     m = demo[2].metrics()
-    assert m["pp_mean"] >= 0.64
-    assert m["pp_p10"] >= 0.46
-    assert m["street_share"] >= 0.79
+    assert m["pp_mean"] >= 0.65
+    assert m["pp_p10"] >= 0.48
+    assert m["street_share"] >= 0.80
     assert m["compounds_split_unnecessarily"] <= 3

@@ -14,7 +14,7 @@ import numpy as np
 import shapely
 from shapely.geometry import box
 
-from gridgeo.partition.search import Graph, SearchParams, polish
+from gridgeo.partition.search import Graph, SearchParams, polish, split
 from gridgeo.partition.units import Atoms
 
 SIDE = 100.0
@@ -87,3 +87,31 @@ def test_a_swap_never_breaks_a_bound_or_contiguity() -> None:
     assert [int(g.w[p].sum()) for p in parts] == [400, 400]
     pp = _pp(parts)                                   # raises on a non-contiguous grid
     assert min(pp) >= 4 * math.pi * 4 / 10 ** 2 - 1e-9
+
+
+def test_three_grid_recuts_keep_every_grid_within_bounds_and_whole() -> None:
+    # a 4 x 3 lattice of squares of uneven households (37…163), three grids of 1,200 ± 60: every re-cut of
+    # three grids (recom3_share=1, recom3_below=1: around every grid) must keep each grid contiguous and within bounds
+    import dataclasses
+
+    global COLS, ROWS
+    cols, rows = COLS, ROWS
+    COLS, ROWS = 4, 3
+    try:
+        rng = np.random.default_rng(7)
+        w = rng.integers(37, 164, size=12)
+        base = _atoms()
+        atoms = dataclasses.replace(base, w=w.astype(np.int64))
+        total = int(w.sum())
+        lo, hi = total / 3 - 60, total / 3 + 60
+        params = SearchParams(recom3_share=1.0, recom3_below=1.0)
+        g = Graph(atoms, params)
+        for seed in range(6):
+            start = split(g, np.arange(12), 3, lo, hi, np.random.default_rng(seed), params)
+            assert start is not None
+            parts, _ = polish(g, start, lo, hi, np.random.default_rng(seed), params, exchange=True)
+            assert sorted(x for p in parts for x in p.tolist()) == list(range(12))
+            assert all(lo <= int(w[p].sum()) <= hi for p in parts)
+            _pp(parts)                                # raises on a non-contiguous grid
+    finally:
+        COLS, ROWS = cols, rows

@@ -334,12 +334,28 @@ def _repair(g: Graph, k: int, h: int, rules: Rules, rng: np.random.Generator,
     lo, hi = float(rules.min_households), float(rules.max_households)
     for delta in (0.1, 0.25):
         rlo, rhi = _relaxed_bounds(h, k, delta, rules, int(g.w.max(initial=0)))
-        parts = split(g, np.arange(g.n), k, rlo, rhi, rng, params, Budget(params.quality_budget + 2 * params.trees_per_split * k))
-        if parts is None:
-            continue
-        parts, _ = polish(g, parts, rlo, rhi, rng, params, real_lo=lo, real_hi=hi)
-        if all(lo <= g.w[p].sum() <= hi for p in parts):
-            return polish(g, parts, lo, hi, rng, params)[0]
+        best: tuple[list[IntArray], float] | None = None
+        # once one relaxed start comes back within bounds, a few more starts (as a construction
+        # within bounds gets) and the exchange moves on the kept plan
+        starts = params.quality_starts if k <= params.big_k else params.big_k_starts
+        for _ in range(starts if params.repair_starts else 1):
+            parts = split(g, np.arange(g.n), k, rlo, rhi, rng, params,
+                          Budget(params.quality_budget + 2 * params.trees_per_split * k))
+            if parts is None:
+                if best is None:
+                    break
+                continue
+            parts, _ = polish(g, parts, rlo, rhi, rng, params, real_lo=lo, real_hi=hi)
+            if all(lo <= g.w[p].sum() <= hi for p in parts):
+                cand = polish(g, parts, lo, hi, rng, params)
+                if best is None or cand[1] < best[1] - 1e-9:
+                    best = cand
+            elif best is None:
+                break
+        if best is not None:
+            if params.repair_starts and params.exchange_rounds > 0:
+                best = polish(g, best[0], lo, hi, rng, params, exchange=True)
+            return best[0]
     return None
 
 

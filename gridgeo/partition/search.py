@@ -17,9 +17,12 @@ perimeter and N its part not on a street. On the plan a community keeps, the
 polish also tries *exchanges* once single moves stall: two boundary atoms swapped
 between neighbouring grids, two touching atoms moved together, and the pair of a
 badly shaped grid and a neighbour re-cut along fresh spanning trees (a ReCom step
-on two grids, via ``_best_cut``). Single moves cannot make these when both grids
+on two grids, via ``_best_cut``), then three grids around each badly shaped one
+re-cut together (``split`` with k = 3). Single moves cannot make these when both grids
 sit at a bound. Exchanges must lower the objective *and* must not raise Σ P²/A:
-the objective alone would trade shape for street length there.
+the objective alone would trade shape for street length there. A three-grid re-cut
+also counts when it makes the worst of its three shapes better (Σ P²/A still not
+rising, no compound split further) although γ's street term rises.
 """
 
 from __future__ import annotations
@@ -64,10 +67,17 @@ class SearchParams:
     repair_weight: float = 1.0     # objective per household outside the real bounds (relaxed mode)
     span_weight: float = 3.0       # objective per grid a split compound touches: splits stay minimal
     recom_trees: int = 6           # trees drawn to re-cut a pair of neighbouring grids (0: off)
-    recom_share: float = 0.3       # share of grids, worst shapes first, whose pairs are re-cut per round
+    recom_share: float = 0.15      # share of grids, worst shapes first, whose pairs are re-cut per round
     exchange_guard: str = "shape"  # exchanges must not worsen: "shape" (Σ P²/A), "both" (and off-street length), "none"
     exchange_starts: bool = False  # exchanges in every start's polish too (else on the kept plan only)
-    exchange_rounds: int = 3       # passes of swaps / two-atom moves once single moves stall (0: off)
+    recom3_share: float = 0.3      # share of grids, worst first, re-cut with two neighbours at once (0: off)
+    recom3_below: float = 0.5      # ... only those of a Polsby–Popper below this
+    recom3_per_grid: int = 8       # trios per bad grid in plans of more than big_k grids (worst companions first)
+    recom3_worst: bool = True      # a trio re-cut improving its worst shape counts even if γ's street term rises
+    recom3_trees: int = 12         # tree budget of each of those constructions
+    recom3_draws: int = 1          # constructions (``split``, k = 3) tried per three grids
+    repair_starts: bool = True     # a community reached within bounds only by repair gets more starts and exchanges
+    exchange_rounds: int = 2       # passes of swaps / two-atom moves once single moves stall (0: off)
     objective: str = "inverse_pp"  # per grid: "inverse_pp" (P²/4πA, favours the worst) or "pp" (−4πA/P²)
 
 
@@ -399,6 +409,9 @@ def _lca(parent: IntArray, depth: IntArray, u: IntArray, v: IntArray) -> IntArra
     return np.where(a == b, a, parent[a])
 
 
+_PERMS3 = ((0, 1, 2), (0, 2, 1), (1, 0, 2), (1, 2, 0), (2, 0, 1), (2, 1, 0))
+
+
 class Budget:
     """Trees a search may still draw, and node sets (fingerprint, k) known not to split.
 
@@ -473,7 +486,7 @@ def polish(g: Graph, parts: list[IntArray], lo: float, hi: float, rng: np.random
     ``lo``/``hi`` are hard; ``real_lo``/``real_hi`` (relaxed mode) add a repair term
     per household outside them, so moves also pull grids back toward the real bounds.
     ``exchange``: once single moves stall, up to ``p.exchange_rounds`` rounds of swaps,
-    two-atom moves and (``recombine``) re-cuts of neighbouring pairs, each kept only if
+    two-atom moves and (``recombine``) re-cuts of neighbouring pairs and trios, each kept only if
     the objective falls and Σ P²/A does not rise (``p.exchange_guard``), every grid
     stays within bounds and contiguous.
 
@@ -795,9 +808,82 @@ def polish(g: Graph, parts: list[IntArray], lo: float, hi: float, rng: np.random
                     improved = True
                 else:
                     tried.add(fp)
+        if p.recom3_share > 0:
+            bad = [gi for gi in order[:max(1, math.ceil(p.recom3_share * kk))]
+                   if four_pi * A[gi] / max(P[gi] ** 2, 1e-9) < p.recom3_below]
+            improved = recombine3(bad) or improved
         return improved
 
-    tried: set[tuple[int, int]] = set()
+    def span_change(moves: dict[int, int]) -> int:
+        """Change in the number of (compound, grid) pairs if the moves are made."""
+        spans: dict[tuple[int, int], int] = {}
+        for x, t in moves.items():
+            if comp[x] >= 0:
+                spans[(comp[x], label[x])] = spans.get((comp[x], label[x]), 0) - 1
+                spans[(comp[x], t)] = spans.get((comp[x], t), 0) + 1
+        return sum(int(cnt.get(key, 0) + dv > 0) - int(cnt.get(key, 0) > 0) for key, dv in spans.items())
+
+    def recombine3(worst: list[int]) -> bool:
+        """Re-cut a bad grid together with two of its neighbours (ReCom on three grids, ``split`` with k = 3).
+
+        Where every grid sits at a bound (a community of exactly k·max households) no
+        single move, swap or pair re-cut can trade households; three grids re-cut
+        together can pass households round the triangle.
+        """
+        def around(gi: int) -> set[int]:
+            return {gy for x in members[gi] for y, _, _, _ in g.nbr[x]
+                    if (gy := label.get(y)) is not None and gy != gi}
+
+        improved = False
+        for ga in worst:
+            nb = sorted(around(ga))
+            # a neighbour gb and a third grid touching ga or gb (a chain ga–gb–gc counts)
+            trios = sorted({(min(gb, gc), max(gb, gc)) for gb in nb for gc in around(gb) | set(nb)
+                            if gc not in (ga, gb)})
+            # the worst-shaped companions first; in a plan of many grids only a few trios per grid
+            trios.sort(key=lambda t: -(f(W[t[0]], A[t[0]], P[t[0]], N[t[0]]) + f(W[t[1]], A[t[1]], P[t[1]], N[t[1]])))
+            if kk > p.big_k:
+                trios = trios[:p.recom3_per_grid]
+            for gb, gc in trios:
+                union = np.asarray(sorted(members[ga] | members[gb] | members[gc]), dtype=np.int64)
+                if len(union) <= 4:
+                    continue
+                fp = (_fingerprint(g, union), _fingerprint(g, np.asarray(sorted(members[ga]), dtype=np.int64)),
+                      _fingerprint(g, np.asarray(sorted(members[gb]), dtype=np.int64)))
+                if fp in tried:
+                    continue
+                best: tuple[float, dict[int, int], dict[int, list[float]]] | None = None
+                trio = (ga, gb, gc)
+                for _ in range(p.recom3_draws):
+                    parts3 = split(g, union, 3, lo, hi, rng, p, Budget(p.recom3_trees))
+                    if parts3 is None:
+                        continue
+                    sets = [set(q.tolist()) for q in parts3]
+                    # give each new part to the grid that keeps most of its atoms
+                    perm = max(_PERMS3, key=lambda pm: (sum(len(sets[j] & members[trio[pm[j]]])
+                                                           for j in range(3)), pm))
+                    mv = {x: trio[perm[j]] for j in range(3) for x in sets[j] if label[x] != trio[perm[j]]}
+                    if not mv:
+                        continue
+                    ev = evaluate(mv)
+                    if ev is None:
+                        continue
+                    # the objective must fall, or (``recom3_worst``) the worst of the three shapes improve
+                    gain = ev[0] < -1e-9
+                    if not gain and p.recom3_worst:
+                        gain = (max(v[2] ** 2 / max(v[1], 1e-9) for v in ev[1].values())
+                                < max(P[q] ** 2 / max(A[q], 1e-9) for q in trio) - 1e-9
+                                and span_change(mv) <= 0)
+                    if gain and (best is None or ev[0] < best[0]):
+                        best = (ev[0], mv, ev[1])
+                if best is not None:
+                    apply(best[1], best[2])
+                    improved = True
+                    break       # ga's neighbours changed: on to the next bad grid
+                tried.add(fp)
+        return improved
+
+    tried: set[tuple[int, ...]] = set()
     nodes = np.asarray(sorted(label), dtype=np.int64)
     rounds = 0
     for _ in range(p.polish_passes):
