@@ -53,8 +53,8 @@ def _case(name: str, grids: gpd.GeoDataFrame, households: object, roster: sf.Ros
     assert solver is not None
     s = result.summary
     print(f"staffing {name:<14} grids {s['grids']:>5}  people {s['people']:>5}  median {med:6.2f} s  min {best:6.2f} s  "
-          f"cpu median {cpu_med:6.2f} s  target < {target_s:g} s  {'PASS' if ok else 'FAIL'}"
-          f"{' (cpu ' + ('PASS' if cpu_med < target_s else 'FAIL') + ')' if not ok else ''}  "
+          f"cpu median {cpu_med:6.2f} s  target < {target_s:g} s  wall {'PASS' if ok else 'FAIL'}, "
+          f"cpu {'PASS' if cpu_med < target_s else 'FAIL'}  "
           f"load {os.getloadavg()[0]:.1f}  solver {solver.status}, gap {solver.gap:g}, "
           f"{solver.rounds} rounds, {solver.arcs:,} arcs, {solver.pairs_priced:,} pairs priced; "
           f"staffed {s['staffed_share']:.1%}, shortage {s['shortage']}, unassigned {s['unassigned']}, moved {s['moved']}  "

@@ -15,9 +15,13 @@ up to ``max - min`` through its *extra* arc. The goals are strictly ordered
 
 Only the nearest grids of each person (and nearest people of each grid) are
 arcs at first; the result is then proved optimal over *all* person–grid pairs
-by pricing: the duals of the optimal solution give every left-out pair's
+by pricing: a dual of the optimal solution gives every left-out pair's
 (lexicographic) reduced cost, pairs that could improve the result are added and
-the problem is solved again, until none can.
+the problem is solved again, until none can. The HiGHS solver prices with two
+duals, the LP duals of every goal and the residual-network potentials of the
+integral optimum; it stops as soon as either proves the optimum, and a round
+adds only pairs both call improving (else the smaller set), at most
+``PRICE_PER_ROUND`` per person and per grid, the most negative first.
 
 Two exact solvers share this model. ``method="highs"`` (default) solves one
 linear program per goal with HiGHS (``highspy``), each on the optimal face of
@@ -50,6 +54,8 @@ from gridgeo.errors import InputError
 from gridgeo.i18n import Lang, t
 from gridgeo.staffing.roster import Roster, split_grid_ids
 from gridgeo.staffing.rules import DEFAULT_STAFFING, StaffingRules
+
+PRICE_PER_ROUND = 10   # pairs a pricing round adds at most per person and per grid (the most improving)
 
 __all__ = ["SolverReport", "Plan", "solve_assignment", "home_distances", "objective_key"]
 
@@ -200,6 +206,15 @@ def solve_assignment(roster: Roster, grids: gpd.GeoDataFrame, households: pd.Ser
             exact[key] = float(shapely.distance(hpts[hpos[sid]], polys[gpos[gid]])) if sid in hpos else 0.0
         return exact[key]
 
+    def dists(pairs: list[tuple[str, str]]) -> np.ndarray:
+        todo = [pq for pq in pairs if pq not in exact]
+        if todo:
+            a = np.array([hpos[s] for s, _ in todo], dtype=int)
+            b = np.array([gpos[g] for _, g in todo], dtype=int)
+            for pq, d in zip(todo, shapely.distance(hpts[a], polys[b]).tolist()):
+                exact[pq] = float(d)
+        return np.array([exact[pq] for pq in pairs], dtype=float)
+
     # --- one independent network per role: a leader never takes a worker's place
     role_of = {str(s): str(r) for s, r in elig["role"].items()}
     current_of = {str(s): tuple(c) for s, c in elig["current"].items()}
@@ -216,7 +231,7 @@ def solve_assignment(roster: Roster, grids: gpd.GeoDataFrame, households: pd.Ser
         args = (members, role_places, role_grids, grid_ids, current_of, cap_of, hpos, lower, upper, dist)
         if method == "highs":
             flow, arcs, rounds, priced, messages = _solve_role_highs(*args, keep_current=keep_current,
-                                                                     candidates=candidates)
+                                                                     candidates=candidates, dists=dists)
             statuses.update(messages)
         else:
             flow, arcs, rounds, priced = _solve_role(*args, keep_current=keep_current, candidates=candidates)
@@ -306,16 +321,18 @@ def _solve_role(members: list[str], places: pd.DataFrame, role_grids: np.ndarray
 def _solve_role_highs(members: list[str], places: pd.DataFrame, role_grids: np.ndarray, grid_ids: list[str],
                       current_of: dict[str, tuple[str, ...]], cap_of: dict[str, int], hpos: dict[str, int],
                       lower: np.ndarray, upper: np.ndarray, dist: Callable[[str, str], float], *,
-                      keep_current: bool, candidates: int
+                      keep_current: bool, candidates: int, dists: Callable[[list[tuple[str, str]]], np.ndarray]
                       ) -> tuple[dict[tuple[str, str], int], int, int, int, list[str]]:
     """Solve one role lexicographically with HiGHS: one LP per goal, each on the optimal face of the last.
 
     The network's constraint matrix is totally unimodular, so every vertex HiGHS
     returns is integral. After each goal, variables with a nonzero reduced cost
     are fixed at the bound complementary slackness demands, which leaves exactly
-    the optimal face for the next goal. Left-out person–grid pairs are priced
-    with the duals of every goal (lexicographic reduced cost) and added while
-    any could improve the result.
+    the optimal face for the next goal. For goals 1–4 a uniform dual is used
+    where it fits (``_uniform_duals``): HiGHS's own is degenerate there. Left-out
+    person–grid pairs are priced with the duals of every goal (lexicographic
+    reduced cost) and with the residual-network potentials; either certificate
+    with no improving pair proves the optimum.
     """
     place_grids = [g for g, _ in places.index]
     qpos = {g: i for i, g in enumerate(place_grids)}
@@ -329,6 +346,13 @@ def _solve_role_highs(members: list[str], places: pd.DataFrame, role_grids: np.n
     lo = places["min_count"].to_numpy(dtype=float)
     hi = places["max_count"].to_numpy(dtype=float)
     stays = {(s, g) for s in members for g in current_of[s]} if keep_current else set()
+    weights = _weights(members, cap_of, places, upper[np.ix_(rows, role_grids)] if len(rows) else np.zeros((0, 0)))
+
+    def cost(sid: str, gid: str) -> int:
+        return int(round(dist(sid, gid))) - (weights[0] if (sid, gid) in stays else 0)
+
+    known_m: np.ndarray | None = None
+    hrow: dict[str, int] = {}
     # columns: unassigned per person | required per place | extra per place | person→place arcs (appended)
     base_up = np.concatenate([[float(cap_of[s]) for s in members], lo, hi - lo])
     fixed_cost = [  # goals 1–5 on the first 2·n_q + n_p columns
@@ -369,6 +393,8 @@ def _solve_role_highs(members: list[str], places: pd.DataFrame, role_grids: np.n
                 arc_cost[goal] = np.concatenate([arc_cost[goal], extra])
             arc_list += pending
         n_v = n_p + 2 * n_q + len(arc_list)
+        lonely = np.ones(n_p, dtype=bool)         # people without any arc (no home, no current grid)
+        lonely[[ppos[s] for s, _ in arc_list]] = False
         cols = np.arange(n_v, dtype=np.int32)
         low = np.zeros(n_v)
         up = np.concatenate([base_up, np.ones(len(arc_list))])
@@ -388,8 +414,12 @@ def _solve_role_highs(members: list[str], places: pd.DataFrame, role_grids: np.n
             if status != "Optimal":
                 raise RuntimeError(f"HiGHS failed on a staffing network: {status}")
             sol = h.getSolution()
-            duals.append(np.asarray(sol.row_dual, dtype=float))
+            y = np.asarray(sol.row_dual, dtype=float)
             rc = np.asarray(sol.col_dual, dtype=float)          # c - Aᵀy
+            xs = np.asarray(sol.col_value, dtype=float)
+            if goal < 4:
+                y, rc = _uniform_duals(y, rc, xs, c, low, up, n_p, n_q, lonely)
+            duals.append(y)
             fix_low = (rc > 0.5) & free
             fix_up = (rc < -0.5) & free
             if fix_low.any() or fix_up.any():
@@ -401,8 +431,19 @@ def _solve_role_highs(members: list[str], places: pd.DataFrame, role_grids: np.n
             raise RuntimeError("HiGHS returned a fractional vertex on a totally unimodular network")
         if not len(homed):
             break
-        # lexicographic pricing of left-out pairs: goals 1–4 cost 0 on a non-stay arc, goal 5 its metres
-        known = set(arc_list)
+        # Pricing, with two dual certificates: the LP duals of every goal (lexicographic reduced cost) and
+        # the shortest-path potentials of the integral optimum under the exact integer weights. Either one
+        # with no improving left-out pair proves the optimum over all pairs. Both are needed: the later
+        # goals' LP duals are degenerate when people keep their grids (a person fixed on their current
+        # grid has a free dual), and the potentials overstate the grids with an empty required place.
+        # A round adds the pairs both certificates call improving, else the smaller of the two sets.
+        if known_m is None:
+            known_m = np.zeros((len(homed), n_q), dtype=bool)
+            hrow = {s: i for i, s in enumerate(homed)}
+        fresh_arcs = arc_list[len(arc_list) - len(pending):] if pending else []
+        for s_, g_ in fresh_arcs:
+            if s_ in hrow:
+                known_m[hrow[s_], qpos[g_]] = True
         y_p = [d[:n_p] for d in duals]
         y_q = [d[n_p:] for d in duals]
         hp = np.array([ppos[s] for s in homed], dtype=int)
@@ -412,21 +453,137 @@ def _solve_role_highs(members: list[str], places: pd.DataFrame, role_grids: np.n
             rc_pair = -(y_p[goal][hp][:, None] + y_q[goal][None, :])
             improving |= undecided & (rc_pair < -0.5)
             undecided &= np.abs(rc_pair) <= 0.5
-        threshold = y_p[4][hp][:, None] + y_q[4][None, :]          # metres < threshold improves
-        maybe = improving | (undecided & (sub_lower < threshold - 0.5))
-        new: set[tuple[str, str]] = set()
-        for i, j in np.argwhere(maybe):
-            pair = (homed[int(i)], place_grids[int(j)])
-            if pair in known:
-                continue
-            if improving[i, j] or round(dist(*pair)) < threshold[i, j] - 0.5:
-                new.add(pair)
+        lp_threshold = np.where(improving, np.inf, np.where(undecided, y_p[4][hp][:, None] + y_q[4][None, :] - 0.5,
+                                                            -np.inf))          # metres < threshold improves
+        maybe_lp = (sub_lower < lp_threshold) & ~known_m
+        new = _exact_pairs(maybe_lp, lp_threshold, homed, place_grids, dists)
         if not new:
-            break
-        pending = sorted(new)
+            break                                       # the LP duals prove the optimum
+        start = n_p + 2 * n_q
+        pi = _residual_potentials(
+            members, cap_of, places, qpos, {pair: int(round(v)) for pair, v in zip(arc_list, x[start:])},
+            [int(round(v)) for v in x[:n_p]], [int(round(v)) for v in x[n_p:n_p + n_q]],
+            [int(round(v)) for v in x[n_p + n_q:start]], cost, weights)
+        pot_threshold = _differences([pi[("q", qpos[g])] for g in place_grids], [pi[("p", s)] for s in homed])
+        new_pot = _exact_pairs((sub_lower < pot_threshold) & ~known_m, pot_threshold, homed, place_grids, dists)
+        if not new_pot:
+            break                                       # the potentials prove the optimum
+        both = {pq: new_pot[pq] for pq in new.keys() & new_pot.keys()}
+        pending = sorted(_best_pairs(both or min(new, new_pot, key=len), PRICE_PER_ROUND))
     start = n_p + 2 * n_q
     flow = {pair: int(round(v)) for pair, v in zip(arc_list, x[start:])}
     return flow, len(arc_list), rounds, len(homed) * n_q, statuses
+
+
+def _uniform_duals(y: np.ndarray, rc: np.ndarray, x: np.ndarray, c: np.ndarray, low: np.ndarray, up: np.ndarray,
+                   n_p: int, n_q: int, lonely: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Duals of goals 1–4 under which every person–grid pair prices at its own cost (0 unless a stay).
+
+    Any person may serve any grid, so these goals are decided by counts and by
+    which grids are filled, not by who goes where. The dual ``y_p = -t`` for
+    every person and ``y_q = t`` for every place gives each arc the reduced
+    cost ``c_arc``; it is optimal when some ``t`` satisfies complementary
+    slackness on the other columns (e.g. ``t = 0`` when the goal is at its
+    ideal, ``t = 1`` when a short roster fills only required places, ``t`` = the
+    households of the last grid left short). HiGHS's own dual is degenerate
+    there: it fixes arcs and makes every empty place look reachable from
+    everyone. People without any arc (``lonely``) get ``y_p = 0``: their only
+    column is "unassigned". Returns HiGHS's dual when no ``t`` fits (it is always valid)."""
+    m = n_p + 2 * n_q
+    free = (up > low) & np.concatenate([~lonely, np.ones(len(up) - n_p, dtype=bool)])
+    at_low = np.abs(x - low) < 1e-6
+    at_up = np.abs(x - up) < 1e-6
+    arcs_c = c[m:]
+    arcs_free = free[m:]
+    if np.any(arcs_free & (((arcs_c > 0.5) & ~at_low[m:]) | ((arcs_c < -0.5) & ~at_up[m:]))):
+        return y, rc
+    sign = np.concatenate([np.ones(n_p), np.ones(2 * n_q)])   # rc = c + t on every non-arc column
+    base = c[:m]
+    tol = 1e-6
+    cands = sorted({0.0, *(-base[free[:m]]).round(6).tolist()})
+    for t in cands:
+        r = base + sign * t
+        bad = free[:m] & (((r > tol) & ~at_low[:m]) | ((r < -tol) & ~at_up[:m]))
+        if not bad.any():
+            rows = np.concatenate([np.where(lonely, 0.0, -t), np.full(n_q, t)])
+            r[:n_p] = np.where(lonely, base[:n_p], r[:n_p])
+            return rows, np.concatenate([r, arcs_c])
+    return y, rc
+
+
+def _exact_pairs(maybe: np.ndarray, threshold: np.ndarray, homed: list[str], place_grids: list[str],
+                 dists: Callable[[list[tuple[str, str]]], np.ndarray]
+                 ) -> dict[tuple[str, str], tuple[float, float]]:
+    """The pairs of ``maybe`` (by their distance's lower bound) whose rounded metres are below ``threshold``,
+    each with (metres - threshold, metres): the reduced cost, more negative for a better pair."""
+    ii, jj = np.nonzero(maybe)
+    if not len(ii):
+        return {}
+    pairs = [(homed[i], place_grids[j]) for i, j in zip(ii.tolist(), jj.tolist())]
+    metres = np.round(dists(pairs))
+    slack = metres - threshold[ii, jj]
+    return {pq: (sl, m) for pq, sl, m in zip(pairs, slack.tolist(), metres.tolist()) if sl < 0}
+
+
+def _best_pairs(found: dict[tuple[str, str], tuple[float, float]], per: int) -> set[tuple[str, str]]:
+    """The most improving pairs: at most ``per`` for each person and for each grid, best reduced cost first.
+
+    The best pair overall is always kept, so a pricing round adds at least one pair (deterministic order)."""
+    taken: set[tuple[str, str]] = set()
+    n_person: dict[str, int] = {}
+    n_grid: dict[str, int] = {}
+    for pq in sorted(found, key=lambda pq: (found[pq], pq)):
+        s, g = pq
+        if n_person.get(s, 0) < per and n_grid.get(g, 0) < per:
+            taken.add(pq)
+            n_person[s] = n_person.get(s, 0) + 1
+            n_grid[g] = n_grid.get(g, 0) + 1
+    return taken
+
+
+def _weights(members: list[str], cap_of: dict[str, int], places: pd.DataFrame,
+             upper: np.ndarray) -> tuple[int, int, int, int]:
+    """Integer weights ``(w_stay, w_fill, w_hh, w_extra)`` that make the goal order strict (module docstring)."""
+    units = max(1, sum(cap_of[s] for s in members))
+    d_max = int(math.ceil(float(upper.max()))) + 1 if upper.size else 1
+    h_max = int(places["households"].max())
+    w_extra = units * d_max + 1
+    w_hh = (units + 1) * w_extra
+    w_stay = (units * (h_max + 1) + 1) * w_hh
+    w_fill = (units + 1) * w_stay
+    return w_stay, w_fill, w_hh, w_extra
+
+
+def _residual_potentials(members: list[str], cap_of: dict[str, int], places: pd.DataFrame, qpos: dict[str, int],
+                         arc_flow: dict[tuple[str, str], int], unassigned: list[int], required: list[int],
+                         extra: list[int], cost: Callable[[str, str], int],
+                         weights: tuple[int, int, int, int]) -> dict[object, int]:
+    """Node potentials of a given optimal flow: the network of ``_solve`` with these flows, then ``_potentials``."""
+    _, w_fill, w_hh, w_extra = weights
+    g = nx.DiGraph()
+    sink = ("t", 0)
+    flow: dict[object, dict[object, int]] = {sink: {}}
+    for k, sid in enumerate(members):
+        g.add_edge(("p", sid), sink, capacity=cap_of[sid], weight=0)
+        flow[("p", sid)] = {sink: unassigned[k]}
+    for j, ((gid, _), lo, hi, hh) in enumerate(zip(places.index, places["min_count"], places["max_count"],
+                                                   places["households"])):
+        q = ("q", qpos[gid])
+        flow.setdefault(q, {})
+        g.add_node(q)
+        if lo > 0:
+            g.add_edge(q, sink, capacity=int(lo), weight=-(w_fill + w_hh * int(hh)))
+            flow[q][sink] = required[j]
+        if hi > lo:
+            xn = ("x", qpos[gid])
+            g.add_edge(q, xn, capacity=int(hi - lo), weight=-w_extra)
+            g.add_edge(xn, sink, capacity=int(hi - lo), weight=0)
+            flow[q][xn] = extra[j]
+            flow[xn] = {sink: extra[j]}
+    for (sid, gid), f in arc_flow.items():
+        g.add_edge(("p", sid), ("q", qpos[gid]), capacity=1, weight=cost(sid, gid))
+        flow[("p", sid)][("q", qpos[gid])] = f
+    return _potentials(g, flow)
 
 
 def _differences(pi_q: list[int], pi_p: list[int]) -> np.ndarray:
@@ -479,8 +636,12 @@ def _solve(members: list[str], cap_of: dict[str, int], places: pd.DataFrame, qpo
     return flow, _potentials(g, flow_dict)
 
 
-def _potentials(g: nx.DiGraph, flow: dict[object, dict[object, int]]) -> dict[object, int]:
-    """Shortest-path distances in the residual network from a virtual root (Bellman–Ford, queue)."""
+def _potentials(g: nx.DiGraph, flow: dict[object, dict[object, int]], root: object = None) -> dict[object, int]:
+    """Shortest-path distances in the residual network from a virtual root (Bellman–Ford, queue).
+
+    The virtual root reaches every node at cost 0; with ``root`` it reaches ``root`` at cost 0 and every
+    other node at a cost beyond any path, so nodes reachable from ``root`` get their distance from it
+    (tighter pricing: a pair's threshold is then a real detour through ``root``)."""
     nodes = list(g.nodes)
     index = {n: i for i, n in enumerate(nodes)}
     adj: list[list[tuple[int, int]]] = [[] for _ in nodes]
@@ -492,8 +653,13 @@ def _potentials(g: nx.DiGraph, flow: dict[object, dict[object, int]]) -> dict[ob
         if f > 0:
             adj[index[v]].append((index[u], -w))
     dist = [0] * len(nodes)
+    if root is not None:
+        beyond = 1 + sum(abs(int(w)) for _, _, w in g.edges(data="weight"))
+        dist = [beyond] * len(nodes)
+        dist[index[root]] = 0
     queue = deque(range(len(nodes)))
     queued = [True] * len(nodes)
+    relaxed = [0] * len(nodes)
     while queue:
         u = queue.popleft()
         queued[u] = False
@@ -501,6 +667,9 @@ def _potentials(g: nx.DiGraph, flow: dict[object, dict[object, int]]) -> dict[ob
         for v, w in adj[u]:
             if du + w < dist[v]:
                 dist[v] = du + w
+                relaxed[v] += 1
+                if relaxed[v] > len(nodes):
+                    raise RuntimeError("negative cycle in a staffing residual network: the flow is not optimal")
                 if not queued[v]:
                     queued[v] = True
                     queue.append(v)
