@@ -19,8 +19,8 @@ import pandas as pd
 
 from gridgeo.i18n import STRINGS, Lang, t
 
-__all__ = ["VOCABULARY", "column_label", "code_label", "codes_text", "labelled", "translated", "tabular", "human",
-           "csv_bytes", "xlsx_bytes"]
+__all__ = ["VOCABULARY", "column_label", "code_label", "codes_text", "coded_columns", "words_of", "labelled",
+           "translated", "tabular", "human", "csv_bytes", "xlsx_bytes"]
 
 _WITHIN = re.compile(r"^within_(\d+)(?:_([a-z_]+))?$")
 _SHARE = re.compile(r"^share_(\d+)$")
@@ -81,17 +81,28 @@ def codes_text(column: str, value: object, lang: Lang) -> object:
     return sep.join(code_label(column, p.strip(), lang) for p in parts)
 
 
-def translated(df: pd.DataFrame, lang: Lang) -> pd.DataFrame:
-    """``df`` with the coded cells of ``VOCABULARY`` columns in ``lang`` (each distinct value translated once)."""
-    cols = [c for c in df.columns if c in VOCABULARY and (df[c].dtype == object or isinstance(df[c].dtype,
+def coded_columns(df: pd.DataFrame) -> list[str]:
+    """The text columns of ``df`` whose cells are codes of ``VOCABULARY`` (flags, status, role …)."""
+    return [c for c in df.columns if c in VOCABULARY and (df[c].dtype == object or isinstance(df[c].dtype,
                                                                                             pd.StringDtype))]
+
+
+def words_of(s: pd.Series, column: str, lang: Lang) -> tuple[pd.Series, bool]:
+    """The cells of coded ``column`` in ``lang`` (each distinct value translated once), and whether
+    any cell changed (a free-text column, e.g. a case's own status, has nothing to translate)."""
+    words = {v: codes_text(column, v, lang) for v in pd.unique(s.dropna())}
+    changed = any(k != v for k, v in words.items())
+    return s.map(words).astype(object).where(s.notna(), None), changed
+
+
+def translated(df: pd.DataFrame, lang: Lang) -> pd.DataFrame:
+    """``df`` with the coded cells of ``VOCABULARY`` columns in ``lang``."""
+    cols = coded_columns(df)
     if not cols:
         return df
     out = df.copy()
     for col in cols:
-        s = out[col]
-        words = {v: codes_text(col, v, lang) for v in pd.unique(s.dropna())}
-        out[col] = s.map(words).astype(object).where(s.notna(), None)
+        out[col] = words_of(out[col], col, lang)[0]
     return out
 
 

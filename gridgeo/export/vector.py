@@ -32,7 +32,7 @@ import shapely
 from gridgeo.crs import Coords, convert_geometries
 from gridgeo.errors import InputError
 from gridgeo.export.files import write_atomic_with
-from gridgeo.tables import VOCABULARY, codes_text, labelled, tabular
+from gridgeo.tables import coded_columns, labelled, tabular, words_of
 from gridgeo.i18n import Lang, t
 
 __all__ = ["SHP_FIELDS", "GEOJSON_DECIMALS", "with_code_text", "prepare", "geojson_bytes", "write_gpkg", "gpkg_bytes",
@@ -95,17 +95,14 @@ def with_code_text(df: pd.DataFrame, lang: Lang) -> pd.DataFrame:
     """Beside each coded column (``flags``, ``status``, ``hotspot`` … see ``tables.VOCABULARY``) a
     ``<column>_text`` column in ``lang``: machine formats keep the codes (QGIS filters, scripts join on
     them) and people read the words."""
-    coded = [c for c in df.columns if c in VOCABULARY and f"{c}_text" not in df.columns
-             and (df[c].dtype == object or isinstance(df[c].dtype, pd.StringDtype))]
+    coded = [c for c in coded_columns(df) if f"{c}_text" not in df.columns]
     if not coded:
         return df
     out = df.copy()
     for col in coded:
-        s = out[col]
-        words = {v: codes_text(col, v, lang) for v in pd.unique(s.dropna())}
-        if all(k == v for k, v in words.items()):
-            continue                                   # free text (a case's status): nothing to translate
-        out.insert(list(out.columns).index(col) + 1, f"{col}_text", s.map(words).astype(object).where(s.notna(), None))
+        words, changed = words_of(out[col], col, lang)
+        if changed:                                    # free text (a case's status): nothing to translate
+            out.insert(list(out.columns).index(col) + 1, f"{col}_text", words)
     return out
 
 
