@@ -39,6 +39,8 @@ def test_cases_page_draws_heat_offline_under_5_mb(server: str, browser: object, 
         if lang == "en":
             page.locator('[data-testid="stSidebar"]').get_by_text("English").click()  # type: ignore[attr-defined]
         page.get_by_role("heading", name=t("cases.heatmap", lang)).wait_for(timeout=900_000)  # type: ignore[attr-defined]
+        wait_idle(page)
+        wait_maps(page, 3)          # a language switch keeps the stale maps for a while beside the new ones
         heat = page.frame_locator(MAP_IFRAME).first  # type: ignore[attr-defined]
         heat.locator("canvas.leaflet-heatmap-layer").wait_for(state="attached", timeout=120_000)
         rate = page.frame_locator(f"{MAP_IFRAME} >> nth=1")  # type: ignore[attr-defined]

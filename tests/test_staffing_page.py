@@ -188,6 +188,8 @@ def test_staffing_page_in_the_browser(server: str, browser: object, language: st
             page.locator('[data-testid="stSidebar"]').get_by_text("English").click()  # type: ignore[attr-defined]
             page.get_by_role("heading", name=t("staffing.title", "en")).wait_for(timeout=300_000)  # type: ignore[attr-defined]
         page.get_by_role("heading", name=t("staffing.map", language)).wait_for(timeout=600_000)  # type: ignore[attr-defined]
+        wait_idle(page)
+        wait_maps(page, 1)          # a language switch keeps the stale map for a while beside the new one
         frame = page.frame_locator(MAP_IFRAME)  # type: ignore[attr-defined]
         frame.locator(".gridgeo-label.grid").first.wait_for(state="attached", timeout=120_000)
         labels = frame.locator(".gridgeo-label.grid").all_text_contents()   # hidden ones too (declutter)
