@@ -20,16 +20,11 @@ from gridgeo import io, summary
 from gridgeo.crs import convert_geometries
 from gridgeo.i18n import t
 from pages._ui import DEMO_PATH, UPLOAD_ROOT, K, md_escape, source_widget_key, stage_upload
+from tests.app_support import metric as _metric
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
 TIMEOUT = 180  # seconds; the demo district is read and mapped on a 2-core machine
-
-
-def _metric(at: AppTest, label: str) -> str:
-    values = [m.value for m in at.metric if m.label == label]
-    assert len(values) == 1, [m.label for m in at.metric]
-    return values[0]
 
 
 def _as_int(text: str) -> int:

@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from gridgeo.i18n import t
 from pages._ui import K
+from tests.app_support import metric as _metric, page_test
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 180
@@ -57,16 +58,7 @@ def _district(folder: Path) -> pd.DataFrame:
 
 
 def _page(district: Path | str, lang: str = "zh") -> AppTest:
-    at = AppTest.from_file(str(ROOT / "pages" / "cases.py"), default_timeout=TIMEOUT)
-    at.session_state[K.DISTRICT] = str(district)
-    at.session_state[K.LANG] = lang
-    return at
-
-
-def _metric(at: AppTest, label: str) -> str:
-    values = [m.value for m in at.metric if m.label == label]
-    assert len(values) == 1, [m.label for m in at.metric]
-    return values[0]
+    return page_test("cases", district, lang, timeout=TIMEOUT)
 
 
 def test_cases_page_counts_calls_matters_and_hotspots(tmp_path: Path) -> None:

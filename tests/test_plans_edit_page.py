@@ -13,15 +13,10 @@ from gridgeo.i18n import t
 from gridgeo.plans import Workspace
 from pages._edit_ui import EK
 from pages._ui import DEMO_PATH, K
+from tests.app_support import metric as _metric
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 300
-
-
-def _metric(at: AppTest, label: str) -> str:
-    values = [m.value for m in at.metric if m.label == label]
-    assert len(values) == 1, [m.label for m in at.metric]
-    return values[0]
 
 
 def _open_editor(lang: str = "zh") -> AppTest:

@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from gridgeo.i18n import t
 from pages._ui import DEMO_PATH, K
+from tests.app_support import metric as _metric, page_test
 from tests.browser_support import (MAP_IFRAME, check_page_standard, map_drawn, map_frames, offline_page, wait_idle,
                                    wait_maps)
 
@@ -22,16 +23,7 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 
 
 def _page(district: Path | str, lang: str = "zh") -> AppTest:
-    at = AppTest.from_file(str(ROOT / "pages" / "staffing.py"), default_timeout=TIMEOUT)
-    at.session_state[K.DISTRICT] = str(district)
-    at.session_state[K.LANG] = lang
-    return at
-
-
-def _metric(at: AppTest, label: str) -> str:
-    values = [m.value for m in at.metric if m.label == label]
-    assert len(values) == 1, [m.label for m in at.metric]
-    return values[0]
+    return page_test("staffing", district, lang, timeout=TIMEOUT)
 
 
 def _all_text(at: AppTest) -> str:
