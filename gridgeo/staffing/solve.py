@@ -14,23 +14,30 @@ up to ``max - min`` through its *extra* arc. The goals are strictly ordered
 5. minimise the total home-to-grid distance (metres, to the grid polygon).
 
 Only the nearest grids of each person (and nearest people of each grid) are
-arcs at first; the result is then proved optimal over *all* person–grid pairs
-by pricing: a dual of the optimal solution gives every left-out pair's
-(lexicographic) reduced cost, pairs that could improve the result are added and
-the problem is solved again, until none can. The HiGHS solver prices with two
-duals, the LP duals of every goal and the residual-network potentials of the
-integral optimum; it stops as soon as either proves the optimum, and a round
-adds only pairs both call improving (else the smaller set), at most
-``PRICE_PER_ROUND`` per person and per grid, the most negative first.
+arcs at first; the result is then proved optimal over *all* person–grid pairs.
 
-Two exact solvers share this model. ``method="highs"`` (default) solves one
-linear program per goal with HiGHS (``highspy``), each on the optimal face of
-the previous goal (variables with a nonzero reduced cost fixed), warm-started
-from the previous basis; the network matrix is totally unimodular, so each
-vertex is integral and the optimum exact (gap 0). ``method="flow"`` runs
-networkx's network simplex on Python integers with weights that make the goal
-order strict, and prices with shortest-path potentials. Both give the same
-optimum; the tests compare them with brute force.
+``method="highs"`` (default) works in two phases per role. Phase 1 solves goals
+1–4 with one linear program per goal (HiGHS, ``highspy``), each on the optimal
+face of the previous goal, warm-started; the network matrix is totally
+unimodular, so the vertex is integral. Goals 1–4 do not depend on distance, so
+every left-out pair is an arc of cost 0 in them: ``_face_potentials`` runs
+exact integer shortest paths in the residual network over every pair (all
+left-out pairs of a person relaxed at once), cancels any negative cycle it
+meets (the left-out pairs on it become arcs) and ends with potentials that are
+an exact optimal dual of goals 1–4 for the whole problem. Their reduced costs
+fix every column, left-out pairs included, to the optimal face of goals 1–4
+(complementary slackness). Phase 2 minimises the metres on that face: the LP's
+duals price the left-out pairs of the face (a distance lower bound first, exact
+metres for the candidates), improving pairs are added, at most
+``PRICE_PER_ROUND`` per person and per grid, the most negative first, until
+none improves. The potentials and the last LP duals together prove the
+lexicographic optimum over every pair (gap 0). (HiGHS's own duals of goals 1–4
+are degenerate when people keep their grids and flag most pairs; the exact
+potentials do not.)
+
+``method="flow"`` runs networkx's network simplex on Python integers with
+weights that make the goal order strict, and prices with shortest-path
+potentials. Both give the same optimum; the tests compare them with brute force.
 """
 
 from __future__ import annotations
@@ -324,25 +331,13 @@ def _solve_role_highs(members: list[str], places: pd.DataFrame, role_grids: np.n
                       lower: np.ndarray, upper: np.ndarray, dist: Callable[[str, str], float], *,
                       keep_current: bool, candidates: int, dists: Callable[[list[tuple[str, str]]], np.ndarray]
                       ) -> tuple[dict[tuple[str, str], int], int, int, int, list[str]]:
-    """Solve one role with HiGHS in two phases, each proved over every person–grid pair.
+    """Solve one role with HiGHS in two phases, each proved over every person–grid pair (module docstring).
 
-    Phase 1 (goals 1–4): one LP per goal on the arcs so far, each on the
-    optimal face of the last (variables with a nonzero reduced cost fixed); the
-    network matrix is totally unimodular, so the vertex is integral. Then
-    ``_face_potentials`` runs shortest paths in the residual network of that
-    flow over *all* pairs (goals 1–4 do not depend on distance, so every left-out
-    pair is an arc of cost 0): either a negative cycle (its left-out pairs are
-    added and phase 1 runs again) or exact integer potentials, an optimal dual
-    of goals 1–4 for the whole problem. Its reduced costs fix every column to
-    the optimal face of goals 1–4 (complementary slackness), left-out pairs
-    included: only pairs of reduced cost 0 may still enter.
-
-    Phase 2 (goal 5, metres): one LP on that face, warm-started; its duals
-    price the left-out pairs of the face (lower bound of the distance first,
-    exact metres for the candidates), improving pairs are added (at most
-    ``PRICE_PER_ROUND`` per person and per grid) and the LP runs again until
-    none improves: then the potentials and the LP duals together prove the
-    lexicographic optimum over every pair.
+    Phase 1: goals 1–4, one LP per goal on the seed arcs, then
+    ``_face_potentials`` over every pair (negative cycles cancelled, their
+    left-out pairs added as columns) and every column fixed to the optimal face
+    by the potentials' reduced costs. Phase 2: goal 5 on that face, left-out
+    pairs of the face priced with the LP duals until none improves.
     """
     place_grids = [g for g, _ in places.index]
     qpos = {g: i for i, g in enumerate(place_grids)}
