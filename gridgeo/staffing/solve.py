@@ -55,6 +55,7 @@ import numpy as np
 import pandas as pd
 import shapely
 import highspy
+from scipy.spatial.distance import cdist
 
 from gridgeo import crs as gcrs
 from gridgeo.errors import InputError
@@ -202,9 +203,10 @@ def solve_assignment(roster: Roster, grids: gpd.GeoDataFrame, households: pd.Ser
     home = elig.index[elig["has_home"].to_numpy()]
     hpts = np.asarray(staff_m.loc[home].values, dtype=object)
     hxy = shapely.get_coordinates(hpts) if len(hpts) else np.zeros((0, 2))
-    centre_d = np.sqrt(((hxy[:, None, :] - cxy[None, :, :]) ** 2).sum(axis=2)) if len(hxy) else np.zeros((0, len(grid_ids)))
-    lower = np.maximum(centre_d - radius[None, :], 0.0)
-    upper = centre_d + radius[None, :]
+    # every distance is at most the farthest home–centre distance plus the largest radius
+    both = np.vstack([hxy, cxy])
+    d_max = float(np.hypot(*(both.max(axis=0) - both.min(axis=0))) + radius.max())
+    lower = _LowerBounds(hxy, cxy, radius)
     hpos = {s: i for i, s in enumerate(home)}
     exact: dict[tuple[str, str], float] = {}
 
@@ -236,7 +238,7 @@ def solve_assignment(roster: Roster, grids: gpd.GeoDataFrame, households: pd.Ser
             continue
         members = [s for s in elig.index if role_of[s] == role]
         role_grids = np.array([gpos[g] for g, _ in role_places.index], dtype=int)
-        args = (members, role_places, role_grids, grid_ids, current_of, cap_of, hpos, lower, upper, dist)
+        args = (members, role_places, role_grids, grid_ids, current_of, cap_of, hpos, lower, d_max, dist)
         if method == "highs":
             flow, arcs, rounds, priced, messages = _solve_role_highs(*args, keep_current=keep_current,
                                                                      candidates=candidates, dists=dists)
@@ -263,6 +265,22 @@ def solve_assignment(roster: Roster, grids: gpd.GeoDataFrame, households: pd.Ser
     return Plan(grids_of, exact, report, frozenset(elig.index)), people, places
 
 
+class _LowerBounds:
+    """Lower bounds of home-to-grid metres: the distance to the grid's minimum bounding circle (0 inside)."""
+
+    def __init__(self, homes: np.ndarray, centres: np.ndarray, radius: np.ndarray) -> None:
+        self.homes, self.centres, self.radius = homes, centres, radius
+
+    def __call__(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """The bounds for these homes (rows) and grids (cols), shape (rows, cols)."""
+        if not len(rows):
+            return np.zeros((0, len(cols)))
+        out: np.ndarray = cdist(self.homes[rows], self.centres[cols])
+        out -= self.radius[cols][None, :]
+        np.maximum(out, 0.0, out=out)
+        return out
+
+
 def _seed_arcs(members: list[str], current_of: dict[str, tuple[str, ...]], qpos: dict[str, int],
                homed: list[str], place_grids: list[str], sub_lower: np.ndarray,
                candidates: int) -> set[tuple[str, str]]:
@@ -284,7 +302,7 @@ def _seed_arcs(members: list[str], current_of: dict[str, tuple[str, ...]], qpos:
 
 def _solve_role(members: list[str], places: pd.DataFrame, role_grids: np.ndarray, grid_ids: list[str],
                 current_of: dict[str, tuple[str, ...]], cap_of: dict[str, int], hpos: dict[str, int],
-                lower: np.ndarray, upper: np.ndarray, dist: Callable[[str, str], float], *,
+                lower: _LowerBounds, d_max: float, dist: Callable[[str, str], float], *,
                 keep_current: bool, candidates: int) -> tuple[dict[tuple[str, str], int], int, int, int]:
     """Solve one role's network to proven optimality; return flows, arcs, rounds, pairs priced."""
     place_grids = [g for g, _ in places.index]
@@ -292,13 +310,13 @@ def _solve_role(members: list[str], places: pd.DataFrame, role_grids: np.ndarray
     arcs: set[tuple[str, str]] = set()
     homed = [s for s in members if s in hpos]
     rows = np.array([hpos[s] for s in homed], dtype=int)
-    sub_lower = lower[np.ix_(rows, role_grids)] if len(rows) else np.zeros((0, len(role_grids)))
+    sub_lower = lower(rows, role_grids)
     arcs |= _seed_arcs(members, current_of, qpos, homed, place_grids, sub_lower, candidates)
     # exact integer weights (module docstring): each goal outweighs everything below it
     units = max(1, sum(cap_of[s] for s in members))
-    d_max = int(math.ceil(float(upper[np.ix_(rows, role_grids)].max()))) + 1 if len(rows) else 1
+    d_top = int(math.ceil(d_max)) + 1
     h_max = int(places["households"].max())
-    w_extra = units * d_max + 1
+    w_extra = units * d_top + 1
     w_hh = (units + 1) * w_extra
     w_stay = (units * (h_max + 1) + 1) * w_hh
     w_fill = (units + 1) * w_stay
@@ -328,7 +346,7 @@ def _solve_role(members: list[str], places: pd.DataFrame, role_grids: np.ndarray
 
 def _solve_role_highs(members: list[str], places: pd.DataFrame, role_grids: np.ndarray, grid_ids: list[str],
                       current_of: dict[str, tuple[str, ...]], cap_of: dict[str, int], hpos: dict[str, int],
-                      lower: np.ndarray, upper: np.ndarray, dist: Callable[[str, str], float], *,
+                      lower: _LowerBounds, d_max: float, dist: Callable[[str, str], float], *,
                       keep_current: bool, candidates: int, dists: Callable[[list[tuple[str, str]]], np.ndarray]
                       ) -> tuple[dict[tuple[str, str], int], int, int, int, list[str]]:
     """Solve one role with HiGHS in two phases, each proved over every person–grid pair (module docstring).
@@ -343,7 +361,7 @@ def _solve_role_highs(members: list[str], places: pd.DataFrame, role_grids: np.n
     qpos = {g: i for i, g in enumerate(place_grids)}
     homed = [s for s in members if s in hpos]
     rows = np.array([hpos[s] for s in homed], dtype=int)
-    sub_lower = lower[np.ix_(rows, role_grids)] if len(rows) else np.zeros((0, len(role_grids)))
+    sub_lower = lower(rows, role_grids)
     ppos = {s: i for i, s in enumerate(members)}
     hrow = {s: i for i, s in enumerate(homed)}
     hp = np.array([ppos[s] for s in homed], dtype=int)
@@ -566,14 +584,18 @@ def _face_potentials(cap: np.ndarray, unassigned: np.ndarray, lo: np.ndarray, ex
     acost = [int(v) for v in arc_cost]
     ax = [int(v) for v in arc_x]
     arc_of = {pq: i for i, pq in enumerate(arcs)}
-    listed = listed.copy()
     row_of = np.full(n_p, -1, dtype=np.int64)
     row_of[dense] = np.arange(len(dense))
-    fwd: list[dict[int, int]] = [{} for _ in range(n_p)]   # listed pairs with flow 0: place -> cost
-    bwd: list[dict[int, int]] = [{} for _ in range(n_q)]   # listed pairs with flow 1, reversed: person -> cost
+    # pairs of a ``dense`` person at cost 0 and flow 0, listed or not, are relaxed together (vectorised);
+    # ``blocked`` marks the others, which go through ``fwd`` (flow 0) and ``bwd`` (flow 1)
+    blocked = listed.copy()
+    fwd: list[dict[int, int]] = [{} for _ in range(n_p)]   # pairs with flow 0 and a cost: place -> cost
+    bwd: list[dict[int, int]] = [{} for _ in range(n_q)]   # pairs with flow 1, reversed: person -> cost
     for (p, q), c, f in zip(arcs, acost, ax):
         if f:
             bwd[q][p] = -c
+        elif c == 0 and row_of[p] >= 0:
+            blocked[row_of[p], q] = False
         else:
             fwd[p][q] = c
     d: np.ndarray = np.zeros(n, dtype=dtype)
@@ -642,14 +664,19 @@ def _face_potentials(cap: np.ndarray, unassigned: np.ndarray, lo: np.ndarray, ex
                     arcs.append((p, q))
                     acost.append(0)
                     ax.append(0)
-                    listed[row_of[p], q] = True
                 ax[arc_of[(p, q)]] = 1
-                c = fwd[p].pop(q, acost[arc_of[(p, q)]])
-                bwd[q][p] = -c
+                fwd[p].pop(q, None)
+                if row_of[p] >= 0:
+                    blocked[row_of[p], q] = True
+                bwd[q][p] = -acost[arc_of[(p, q)]]
             else:                            # place → person: one less on the pair
                 p, q = v - 1, u - q0
                 ax[arc_of[(p, q)]] = 0
-                fwd[p][q] = -bwd[q].pop(p)
+                c = -bwd[q].pop(p)
+                if c == 0 and row_of[p] >= 0:
+                    blocked[row_of[p], q] = False
+                else:
+                    fwd[p][q] = c
         for v in cycle:
             parent[v] = -1
             if not queued[v]:
@@ -671,8 +698,8 @@ def _face_potentials(cap: np.ndarray, unassigned: np.ndarray, lo: np.ndarray, ex
             for q, c in fwd[p].items():
                 lower(q0 + q, du + c, u, c)
             k = row_of[p]
-            if k >= 0:                               # every left-out pair of this person, cost 0
-                better = np.asarray(d[q0:] > du, dtype=bool) & ~listed[k]
+            if k >= 0:                               # every unblocked pair of this person, cost 0
+                better = np.asarray(d[q0:] > du, dtype=bool) & ~blocked[k]
                 if better.any():
                     nodes = places_all[better]
                     lower_many(nodes, np.full(len(nodes), du, dtype=dtype), u, [0] * len(nodes))
