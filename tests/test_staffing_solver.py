@@ -213,3 +213,31 @@ def test_highs_and_flow_agree_on_a_mid_sized_roster_with_current_grids_kept(seed
         assert keys[method] == result.solver.objective
     assert keys["highs"] == keys["flow"]
     assert keys["highs"] is not None and keys["highs"][1] > 0          # some people had to move
+
+
+def test_distance_lower_bounds_never_exceed_the_exact_metres() -> None:
+    """Pricing skips a pair whose lower bound is already too far: the bound must never pass the real distance."""
+    import shapely
+
+    rng = np.random.default_rng(7)
+    polys = []
+    for _ in range(30):                          # irregular polygons (star-shaped), some far, some overlapping
+        cx, cy = rng.uniform(0, 5_000, 2)
+        angles = np.sort(rng.uniform(0, 2 * np.pi, 9))
+        radii = rng.uniform(50, 600, 9)
+        polys.append(shapely.Polygon(np.c_[cx + radii * np.cos(angles), cy + radii * np.sin(angles)]))
+    polys_a = np.array(polys, dtype=object)
+    homes = rng.uniform(-1_000, 6_000, (200, 2))
+    pts = shapely.points(homes)
+    circles = shapely.minimum_bounding_circle(polys_a)
+    bounds = solve._LowerBounds(homes, shapely.get_coordinates(shapely.centroid(circles)),
+                                shapely.minimum_bounding_radius(polys_a))
+    rows, cols = np.arange(0, 200, 3), np.arange(30)[::-1]
+    got = bounds(rows, cols)
+    exact = shapely.distance(pts[rows][:, None], polys_a[cols][None, :])
+    assert got.shape == (len(rows), len(cols))
+    assert (got <= exact + 1e-6).all() and (got >= 0).all()
+    inside = shapely.contains(polys_a[cols][None, :], pts[rows][:, None])
+    assert inside.any() and (got[inside] == 0).all()
+    assert (got > 0).mean() > 0.5                               # and it is a real bound, not 0 everywhere
+    assert bounds(np.arange(0), cols).shape == (0, 30)
