@@ -621,12 +621,7 @@ def _face_potentials(cap: np.ndarray, unassigned: np.ndarray, lo: np.ndarray, ex
             return
         for v, value, wi, b in zip(nodes.tolist(), values.tolist(), w, better.tolist()):
             if b:
-                d[v] = value
-                parent[v] = u
-                weight[v] = wi
-                if not queued[v]:
-                    queued[v] = True
-                    queue.append(v)
+                lower(v, value, u, wi)
 
     def from_sink(du: int) -> None:
         used = [1 + p for p in range(n_p) if un[p] > 0]
