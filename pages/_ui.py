@@ -24,7 +24,7 @@ import pandas as pd
 import streamlit as st
 
 from gridgeo import grids as gridlayer
-from gridgeo import io, maps, summary
+from gridgeo import io, maps, summary, tables
 from gridgeo.errors import GridgeoError, PlanConflictError, render
 from gridgeo.i18n import Lang
 from gridgeo.i18n import t as _t
@@ -135,6 +135,22 @@ def show_error(err: GridgeoError, *, kind: Literal["load", "action"] | None = No
     text = md_escape(lines[0]) + "".join(f"\n- {md_escape(line[2:])}" for line in lines[1:])
     heading = title or t("app.action_error_title" if (kind or error_kind(err)) == "action" else "app.error_title")
     st.error(f"**{md_escape(heading)}**\n\n{text}", icon=":material/error:")
+
+
+#: What an empty cell of a table shows: a dash, never Streamlit's grey "None".
+MISSING_CELL = "—"
+
+
+def show_table(data: pd.DataFrame, *, where: Any = None, **kwargs: Any) -> Any:
+    """``st.dataframe`` for every table of the app: a missing cell shows "—", never "None", "nan" or "NaT".
+
+    Streamlit prints a missing value as a grey "None" unless told otherwise; text cells that
+    spell a missing value (``str(None)``) are blanked first (``gridgeo.tables.blank_missing``).
+    ``where`` is a container (a column, the sidebar); other keywords go to ``st.dataframe``.
+    """
+    box = where if where is not None else st
+    kwargs.setdefault("placeholder", MISSING_CELL)
+    return box.dataframe(tables.blank_missing(data), **kwargs)
 
 
 def mtime(path: str | Path) -> float:

@@ -16,7 +16,7 @@ from gridgeo.errors import Problem, GeometryError, GridgeoError
 from gridgeo.i18n import Lang
 from gridgeo.tables import csv_bytes, xlsx_bytes
 from pages._ui import (K, RULES, current_district, current_grids, file_upload, init_state, lang, load_district,
-                       md_escape, mtime, show_error, stage_file, stop, t)
+                       md_escape, mtime, show_error, show_table, stage_file, stop, t)
 
 KEY_REACHES = "coverage_reaches"
 KEY_REACH = "coverage_reach"
@@ -197,15 +197,15 @@ def shown_table(table: pd.DataFrame, id_col: str, extra: dict[str, str]) -> pd.D
 
 st.subheader(t("coverage.by_grid"))
 extra = {"community_id": t("coverage.col.community_id")} if "community_id" in grid_table.columns else {}
-st.dataframe(shown_table(grid_table, "coverage.col.grid_id", extra), hide_index=True, width="stretch",
+show_table(shown_table(grid_table, "coverage.col.grid_id", extra), hide_index=True, width="stretch",
              height=min(35 * (len(grid_table) + 1) + 3, 420),
              column_config={t("coverage.col.share", reach=r): st.column_config.ProgressColumn(
                  format="%.1f%%", min_value=0, max_value=100) for r in reaches})
 st.subheader(t("coverage.by_community"))
-st.dataframe(shown_table(cov.uncovered_first(communities, reach), "coverage.col.community_id",
+show_table(shown_table(cov.uncovered_first(communities, reach), "coverage.col.community_id",
                          {"name": t("coverage.col.name")}), hide_index=True, width="stretch")
 st.subheader(t("coverage.by_kind"))
-st.dataframe(pd.DataFrame({
+show_table(pd.DataFrame({
     t("coverage.col.kind"): [t(f"map.station.{k}") for k in access.kinds] + [t("coverage.kind.any")],
     **{t("coverage.col.within", reach=r): [int(total[f"within_{r}_{k}"]) for k in access.kinds]
        + [int(total[f"within_{r}"])] for r in reaches},
@@ -227,7 +227,7 @@ if site_result is not None:
                  status=t(f"coverage.status.{site_result.status}"), seconds=site_result.seconds)
                + f" · {t(f'coverage.method.{site_result.method}')}")
     s = site_result.sites
-    st.dataframe(pd.DataFrame({
+    show_table(pd.DataFrame({
         t("coverage.col.rank"): s["rank"].to_numpy(), t("coverage.col.site"): s.index.astype(str),
         t("coverage.col.gained"): s["households_gained"].to_numpy(),
         t("coverage.col.gained_b"): s["buildings_gained"].to_numpy(),
@@ -244,7 +244,7 @@ if close_id in impact.table.index:
     row = impact.table.loc[close_id]
     st.info(t("coverage.removal_result", name=md_escape(f"{close_id} {names[close_id]}"), reach=reach,
               lost=int(row["households_lost"]), buildings=int(row["buildings_lost"])))
-st.dataframe(pd.DataFrame({
+show_table(pd.DataFrame({
     t("coverage.col.station"): impact.table.index.astype(str), t("coverage.col.name"): names.to_numpy(),
     t("coverage.col.kind"): [t(f"map.station.{maps.station_kind(k)}") for k in impact.table["kind"]],
     t("coverage.col.covered"): impact.table["households_covered"].to_numpy(),
