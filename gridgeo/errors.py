@@ -202,7 +202,12 @@ class Tr:
 def _fields(base: Mapping[str, object], lang: Lang, message: str, value: object) -> dict[str, object]:
     out: dict[str, object] = {"message": message, "value": "" if value is None else _show_value(value)}
     for k, v in base.items():
-        out[k] = t(v.key, lang) if isinstance(v, Tr) else v
+        if isinstance(v, Tr):
+            out[k] = t(v.key, lang)
+        elif isinstance(v, tuple) and v and all(isinstance(x, Tr) for x in v):   # several words: a list
+            out[k] = ("、" if lang == "zh" else ", ").join(t(x.key, lang) for x in v)
+        else:
+            out[k] = v
     return out
 
 
@@ -326,7 +331,10 @@ def _assemble(lang: Lang, where: str, message: str, value: object, show_value: b
         else:
             text += t("errfmt.value", lang, value=_show_value(value))
     if remedy:
-        text += t("errfmt.fix", lang, fix=remedy)
+        fix = t("errfmt.fix", lang, fix=remedy)
+        if text.endswith(("？", "?", "！", "!", "。")) and fix[:1] in ("。", "."):   # no "？。" after a question
+            fix = ("" if lang == "zh" else " ") + fix[1:].lstrip()
+        text += fix
     if lang == "zh" and not text.endswith(("。", "！", "？")):
         text += "。"
     return text
@@ -387,8 +395,8 @@ def render(item: GridgeoError | Problem | GridgeoWarning, lang: Lang = "zh", *, 
         n = len(err.problems)
         layer = err.fields.get("layer")
         layer_text = t(layer.key, lang) if isinstance(layer, Tr) else t(f"layer.{layer}", lang) if layer else ""
-        head = t("errfmt.file_problems", lang, file=Path(where_path).name if where_path else "",
-                 layer=layer_text, n=f"{n:,}")
+        head = t("errfmt.file_problems" if layer_text else "errfmt.file_problems_nolayer", lang,
+                 file=Path(where_path).name if where_path else "", layer=layer_text, n=f"{n:,}")
         lines = [f"- {render_problem(p, lang)}" for p in err.problems[:limit]]
         if n > limit:
             lines.append("- " + t("errfmt.more", lang, n=f"{n - limit:,}"))

@@ -290,7 +290,8 @@ if community:
     table = table[table["community_id"] == community]
 shown = table.drop(columns=["missing"]).copy()
 shown["status"] = [t(f"staffing.status.{x}") for x in shown["status"]]
-shown["flags"] = ["; ".join(t(f"staffing.flag.{f}") for f in fl.split(";") if f) for fl in shown["flags"]]
+shown["flags"] = [("、" if lang() == "zh" else "; ").join(t(f"staffing.flag.{f}") for f in fl.split(";") if f)
+                  for fl in shown["flags"]]
 shown["kind"] = [t(f"staffing.kind.{k}") for k in shown["kind"]]
 shown = shown.rename(columns={c: t(f"staffing.col.{c}") for c in shown.columns})
 show_table(shown, hide_index=True, width="stretch", height=min(35 * (len(shown) + 1) + 3, 520))

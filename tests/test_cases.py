@@ -470,7 +470,7 @@ def test_cli_unusable_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixtur
                  str(tmp_path)])
     assert code == 2
     err = capsys.readouterr().err
-    assert "No column for required field(s): created_at" in err and "编号, 内容" in err   # names the user's headers
+    assert "No column for the required field(s) time received (created_at)" in err and "编号, 内容" in err
     code = main(["cases", "import", str(path), "--grids", "g", "--buildings", "b", "--out", str(tmp_path)])
     assert code == 2                                   # default language: the same error in Chinese
-    assert "缺少必填字段的列：created_at" in capsys.readouterr().err
+    assert "没有与必填项“受理时间”对应的列" in capsys.readouterr().err

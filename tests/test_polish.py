@@ -119,3 +119,123 @@ def test_staffing_page_shows_a_dash_for_a_person_without_a_home(lang: str) -> No
         assert df.proto.placeholder == MISSING_CELL
         text = df.value.astype(object).where(df.value.notna(), "").astype(str)
         assert not text.isin(SPELLED).any().any(), df.value.columns.tolist()
+
+
+# --- messages for bad files: what a user uploads by mistake -------------------------------------------------
+
+def _render_error(fn: object, *args: object, lang: str = "zh") -> tuple[object, str]:
+    from gridgeo.errors import GridgeoError, render
+
+    with pytest.raises(GridgeoError) as err:
+        fn(*args)  # type: ignore[operator]
+    return err.value, render(err.value, lang)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("name", ["社区.geojson", "楼栋.csv", "楼栋.xlsx"])
+def test_an_empty_file_is_called_empty_not_damaged(tmp_path: Path, name: str) -> None:
+    from gridgeo import io
+
+    path = tmp_path / name
+    path.write_bytes(b"")
+    err, zh = _render_error(io.read_buildings, path)
+    assert err.code == "err.io.empty_file"  # type: ignore[attr-defined]
+    assert zh.startswith(f"文件 {name}：") and "0 字节" in zh and "损坏" not in zh and str(tmp_path) not in zh
+    _, en = _render_error(io.read_buildings, path, lang="en")
+    assert "empty (0 bytes)" in en and not any("\u4e00" <= ch <= "\u9fff" for ch in en.replace(name, ""))
+
+
+def test_a_geojson_in_web_mercator_without_crs_is_one_clear_problem(tmp_path: Path) -> None:
+    import json
+
+    import geopandas as gpd
+
+    from gridgeo import io
+
+    communities = gpd.read_file(Path(DEMO_PATH) / "communities.geojson")
+    data = json.loads(communities.to_crs(3857).to_json())
+    data.pop("crs", None)                                           # as many tools write it: no crs member
+    path = tmp_path / "社区_3857.geojson"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    err, zh = _render_error(io.read_communities, path)
+    assert [p.code for p in err.problems] == ["err.crs.web_mercator"]  # type: ignore[attr-defined]
+    x = f"{communities.to_crs(3857).total_bounds[0]:.0f}"             # the numbers the user sees in QGIS
+    assert f"坐标（{x}," in zh and "EPSG:3857" in zh and "EPSG:4326" in zh and "社区_3857.geojson" in zh
+    assert "不在中国境内" not in zh and zh.count("\n- ") == 1
+    # metres of another projection (here UTM 50N) are not called Web Mercator
+    data = json.loads(communities.to_crs(32650).to_json())
+    data.pop("crs", None)
+    path.write_text(json.dumps(data), encoding="utf-8")
+    err, zh = _render_error(io.read_communities, path)
+    assert [p.code for p in err.problems] == ["err.crs.not_degrees"]  # type: ignore[attr-defined]
+    assert "不是经纬度" in zh and "EPSG:3857" not in zh
+
+
+def test_duplicate_ids_list_ten_places_and_the_count(tmp_path: Path) -> None:
+    from gridgeo import io
+
+    path = tmp_path / "楼栋.csv"
+    rows = ["楼栋编码,社区编码,户数,经度,纬度"] + [f"B1,370124001001,10,116.44{i:02d},36.29" for i in range(30)]
+    path.write_text("\n".join(rows), encoding="utf-8-sig")
+    _, zh = _render_error(io.read_buildings, path)
+    assert "出现了 30 次（第 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 … 行）" in zh, zh
+
+
+def test_candidate_sites_errors_name_their_layer(tmp_path: Path) -> None:
+    from gridgeo.coverage.stations import read_candidates
+
+    path = tmp_path / "候选点.csv"
+    path.write_text("编号,经度,纬度\nC1,116.44,36.29\nC2,,\n", encoding="utf-8-sig")
+    _, zh = _render_error(read_candidates, path)
+    assert zh.startswith("文件 候选点.csv（候选站点）有 1 处问题") and "（）" not in zh, zh
+
+
+def test_maps_credit_leaflet_without_a_flag() -> None:
+    from gridgeo.maps.base import base_map
+
+    html = base_map([[36.28, 116.43], [36.31, 116.47]]).get_root().render()
+    assert "attributionControl.setPrefix(" in html and '>Leaflet</a>' in html
+
+
+def test_the_save_hint_names_the_button_the_planner_shows() -> None:
+    for lang in ("zh", "en"):
+        assert t("planner.run", lang) in t("plans.no_result", lang)
+
+
+def test_a_misspelt_chinese_header_is_named_with_the_word_it_should_be(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    from gridgeo import io
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["楼栋编码", "社区编码", "戸数", "经度", "纬度"])                   # 戸数: a typo of 户数
+    ws.append(["B1", "370124001001", 120, 116.4401, 36.2901])
+    path = tmp_path / "楼栋.xlsx"
+    wb.save(path)
+    err, zh = _render_error(io.read_buildings, path)
+    assert [p.code for p in err.problems] == ["err.schema.missing_field_typo"]  # type: ignore[attr-defined]
+    assert "表头“戸数”是否就是“户数”写错了？" in zh and "把表头“戸数”改成“户数”" in zh and "？。" not in zh
+    # headers that are simply other columns are not guessed at
+    ws.delete_rows(1)
+    ws.insert_rows(1)
+    for i, name in enumerate(["楼栋编码", "社区编码", "楼层", "经度", "纬度"], start=1):
+        ws.cell(row=1, column=i, value=name)
+    wb.save(path)
+    err, zh = _render_error(io.read_buildings, path)
+    assert [p.code for p in err.problems] == ["err.schema.missing_field"], zh  # type: ignore[attr-defined]
+
+
+def test_a_case_export_without_a_time_column_says_which_field_in_words(tmp_path: Path) -> None:
+    from gridgeo import cases as C
+
+    path = tmp_path / "工单.csv"
+    path.write_text("工单编号,受理时问,事件类型\nA1,2024-03-05 14:03,噪音\n", encoding="utf-8-sig")
+    err, zh = _render_error(C.load_cases, path)
+    assert err.code == "err.cases.missing_field_typo"  # type: ignore[attr-defined]
+    assert zh == ("文件 工单.csv：没有与必填项“受理时间”对应的列；表头“受理时问”是否就是“受理时间”写错了？"
+                  "处理办法：请为“受理时间”指定列“受理时问”（网页上在“字段映射”中选择），或把表头改为“受理时间”。")
+    path.write_text("工单编号,事件类型\nA1,噪音\n", encoding="utf-8-sig")
+    err, zh = _render_error(C.load_cases, path)
+    assert "没有与必填项“受理时间”对应的列" in zh and "created_at" not in zh and "--map" not in zh
+    _, en = _render_error(C.load_cases, path, lang="en")
+    assert "time received" in en

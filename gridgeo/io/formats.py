@@ -65,6 +65,9 @@ def read_raw(path: str | Path, *, layer_name: str, gpkg_layer: str | None = None
         raise InputError("is a folder, not a file", path=p, code="err.io.is_dir", layer=Tr(f"layer.{layer_name}"),
                          remedy=f"choose the {layer_name} file itself ({ACCEPTED})")
     suffix = p.suffix.lower()
+    if suffix in TABLE_SUFFIXES | VECTOR_SUFFIXES and p.stat().st_size == 0:
+        raise InputError("is empty (0 bytes)", path=p.name, code="err.io.empty_file", layer=Tr(f"layer.{layer_name}"),
+                         remedy="the upload or export was cut off: export the file again and check that it opens")
     if suffix in TABLE_SUFFIXES:
         return _read_table(p, encoding)
     if suffix == ".zip":
