@@ -7,6 +7,8 @@ all show the same actionable sentence. ``code`` is the i18n key of the message.
 
 from __future__ import annotations
 
+import re
+
 import string
 import warnings
 from collections.abc import Mapping, Sequence
@@ -335,9 +337,14 @@ def _assemble(lang: Lang, where: str, message: str, value: object, show_value: b
         if text.endswith(("？", "?", "！", "!", "。")) and fix[:1] in ("。", "."):   # no "？。" after a question
             fix = ("" if lang == "zh" else " ") + fix[1:].lstrip()
         text += fix
+    if lang == "zh":
+        text = _FEATURE_N.sub(r"第 \1 个要素", text)     # a feature without an id ("feature 3") in Chinese
     if lang == "zh" and not text.endswith(("。", "！", "？")):
         text += "。"
     return text
+
+
+_FEATURE_N = re.compile(r"\bfeature (\d+)\b")
 
 
 def _template_uses_value(code: str, lang: Lang, fields: Mapping[str, object] | None = None,

@@ -142,6 +142,12 @@ def _candidates_path() -> str | None:
     return str(stage_file(upload, "candidates"))
 
 
+def _upload_id() -> tuple[str, int] | None:
+    """The candidates file now in the uploader (name, size), None if there is none."""
+    upload = st.session_state.get(KEY_CANDIDATES)
+    return None if upload is None else (str(upload.name), int(upload.size))
+
+
 def run_siting() -> None:
     k = int(st.session_state[KEY_K])
     cand = _candidates_path()
@@ -154,7 +160,7 @@ def run_siting() -> None:
         result = cov.plan_sites(acc, district.buildings, k=k, reach_m=reach, kind=kind, network=net,
                                 candidates=cands)
     except GridgeoError as err:
-        st.session_state[KEY_SITES] = {"error": err}
+        st.session_state[KEY_SITES] = {"error": err, "upload": _upload_id()}
         return
     st.session_state[KEY_SITES] = {"key": (path, version, reach, kind), "result": result}
 
@@ -219,8 +225,8 @@ with s1:
 with s2:
     file_upload(t("coverage.candidates"), CANDIDATE_TYPES, KEY_CANDIDATES)
 st.button(t("coverage.run_siting"), type="primary", key="coverage_run", on_click=run_siting)
-if sites_entry and "error" in sites_entry:
-    show_error(sites_entry["error"])
+if sites_entry and "error" in sites_entry and sites_entry.get("upload") == _upload_id():
+    show_error(sites_entry["error"])      # only while the file it is about is still the one uploaded
 if site_result is not None:
     st.success(t("coverage.siting_result", k=len(site_result.sites), reach=site_result.reach_m,
                  gained=site_result.households_gained, before=site_result.uncovered_households,

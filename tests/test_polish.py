@@ -239,3 +239,35 @@ def test_a_case_export_without_a_time_column_says_which_field_in_words(tmp_path:
     assert "没有与必填项“受理时间”对应的列" in zh and "created_at" not in zh and "--map" not in zh
     _, en = _render_error(C.load_cases, path, lang="en")
     assert "time received" in en
+
+
+def test_geometry_types_and_unnamed_features_are_said_in_chinese(tmp_path: Path) -> None:
+    import json
+
+    from gridgeo import io
+
+    square = {"type": "Polygon", "coordinates": [[[116.44, 36.29], [116.45, 36.29], [116.45, 36.30],
+                                                  [116.44, 36.29]]]}
+    data = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {}, "geometry": square}]}
+    path = tmp_path / "道路.geojson"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    _, zh = _render_error(io.read_streets, path)
+    assert "几何类型为面（多边形），道路图层应为线" in zh and "第 1 个要素" in zh, zh
+    assert "Polygon" not in zh and "feature" not in zh
+    _, en = _render_error(io.read_streets, path, lang="en")
+    assert "geometry is a Polygon" in en and "feature 1" in en
+
+
+def test_coverage_page_forgets_a_candidates_error_once_another_file_is_uploaded(tmp_path: Path) -> None:
+    from tests.test_coverage_page import _app, write_district
+
+    at = _app(write_district(tmp_path / "river"))
+    at.run()
+    at.get("file_uploader")[0].set_value(("候选点.geojson", b"", "application/geo+json")).run()
+    at.button(key="coverage_run").click().run()
+    assert not at.exception
+    assert [e.value for e in at.error if "候选点.geojson" in e.value and "0 字节" in e.value]
+    good = "编号,经度,纬度\nC1,116.44,36.29\n".encode("utf-8-sig")                # not yet run: no verdict on it
+    at.get("file_uploader")[0].set_value(("候选点2.csv", good, "text/csv")).run()
+    assert not at.exception
+    assert not [e.value for e in at.error if "候选点.geojson" in e.value], [e.value for e in at.error]

@@ -46,4 +46,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "zh": "请为“{names}”指定列“{guess}”（网页上在“字段映射”中选择），或把表头改为“{names}”。",
         "en": "Choose the column “{guess}” for {names} (under Column mapping on the page, --map on the command line), "
               "or correct the header."},
+    "geomtype.Point": {"zh": "点", "en": "Point"},
+    "geomtype.MultiPoint": {"zh": "多点", "en": "MultiPoint"},
+    "geomtype.LineString": {"zh": "线", "en": "LineString"},
+    "geomtype.MultiLineString": {"zh": "多线", "en": "MultiLineString"},
+    "geomtype.LinearRing": {"zh": "闭合线", "en": "LinearRing"},
+    "geomtype.Polygon": {"zh": "面（多边形）", "en": "Polygon"},
+    "geomtype.MultiPolygon": {"zh": "多面（多个多边形）", "en": "MultiPolygon"},
+    "geomtype.GeometryCollection": {"zh": "几何集合", "en": "GeometryCollection"},
 }

@@ -18,6 +18,7 @@ import shapely
 
 from gridgeo import crs as gcrs
 from gridgeo.errors import Problem, Tr, collapse_repeats
+from gridgeo.i18n import STRINGS
 from gridgeo.io.formats import (LAT_ALIASES, LON_ALIASES, WKT_ALIASES, RawLayer, find_column,
                                 table_geometry)
 from gridgeo.schema import BOOL_VALUES, HEADER_ALIASES, FieldSpec, LayerSpec
@@ -410,7 +411,8 @@ def _check_geometries(geom: gpd.GeoSeries, spec: LayerSpec, col: Collector, rule
     for pos in np.flatnonzero(wrong.to_numpy()):
         col.at(int(pos), f"geometry is a {gtype.iloc[pos]}, expected {_GEOM_WORDS[spec.geometry]}",
                "err.geom.wrong_type", remedy=f"the {spec.name} layer holds {_GEOM_WORDS[spec.geometry]}",
-               params={"actual": gtype.iloc[pos], "expected": Tr(f"geomkind.{spec.geometry}"),
+               params={"actual": Tr(f"geomtype.{gtype.iloc[pos]}") if f"geomtype.{gtype.iloc[pos]}" in STRINGS
+                       else gtype.iloc[pos], "expected": Tr(f"geomkind.{spec.geometry}"),
                        "layer": Tr(f"layer.{spec.name}")})
     values = geom.values.copy()
     invalid = ~missing & ~wrong & ~geom.is_valid
