@@ -280,9 +280,12 @@ def uploader_css() -> None:
 </style>""")
 
 
-def file_types_text(types: Sequence[str]) -> str:
-    """".csv、.xlsx" / ".csv, .xlsx": the extensions an uploader takes, as the caption lists them."""
-    return ("、" if lang() == "zh" else ", ").join(f".{x}" for x in types)
+def file_types_text(types: Sequence[str], language: Lang | None = None) -> str:
+    """".csv、.xlsx" / ".csv or .xlsx": the extensions an uploader takes, as the caption lists them."""
+    names = [f".{x}" for x in types]
+    if (language or lang()) == "zh":
+        return "、".join(names)
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
 def file_upload(label: str, types: Sequence[str], key: str, *, where: Any = None, caption: bool = True,

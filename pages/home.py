@@ -29,7 +29,9 @@ c4.metric(t("home.feasible", lo=lo, hi=hi), f"{figures['feasible_communities']} 
 
 infeasible = table[~table["feasible"]]
 if len(infeasible):
-    names = "、".join(f"{name}（{h:,}）" for name, h in zip(infeasible["name"], infeasible["households"]))
+    names = ("、" if lang() == "zh" else ", ").join(
+        f"{name}（{h:,}）" if lang() == "zh" else f"{name} ({h:,})"
+        for name, h in zip(infeasible["name"], infeasible["households"]))
     st.warning(md_escape(t("home.infeasible_note", n=len(infeasible), lo=lo, hi=hi, names=names)))
 
 

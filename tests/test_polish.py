@@ -271,3 +271,20 @@ def test_coverage_page_forgets_a_candidates_error_once_another_file_is_uploaded(
     at.get("file_uploader")[0].set_value(("候选点2.csv", good, "text/csv")).run()
     assert not at.exception
     assert not [e.value for e in at.error if "候选点.geojson" in e.value], [e.value for e in at.error]
+
+
+def test_english_pages_list_in_english() -> None:
+    """A wrong file type lists the accepted ones as "… or .xlsx"; community names keep their own
+    words but the list around them is English punctuation, not "（550）、"."""
+    import re
+
+    from pages._ui import file_types_text
+
+    assert file_types_text(["csv", "xlsx"], "en") == ".csv or .xlsx"
+    assert file_types_text(["csv", "txt", "xlsx"], "en") == ".csv, .txt or .xlsx"
+    assert file_types_text(["csv", "xlsx"], "zh") == ".csv、.xlsx"
+    home = page_test("home", DEMO_PATH, "en").run()
+    assert not home.exception
+    note = next(w.value for w in home.warning if "cannot be split" in w.value)
+    assert "（" not in note and "、" not in note
+    assert re.search(r"\S+社区 \\?\(\d[\d,]*\\?\)", note), note
