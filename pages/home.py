@@ -65,7 +65,7 @@ with st.expander(t("home.problems", n=len(district.problems)), expanded=False):
         st.write(t("home.no_problems"))
     else:
         show_table(pd.DataFrame({
-            t("home.problem_code"): problems["code"],
+            t("home.problem_code"): [t(f"home.severity.{x}") for x in problems["severity"]],
             t("home.problem_count"): problems["count"],
             t("home.problem_ids"): problems["ids"],
             t("home.problem_message"): problems["message"],

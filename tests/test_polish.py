@@ -288,3 +288,26 @@ def test_english_pages_list_in_english() -> None:
     note = next(w.value for w in home.warning if "cannot be split" in w.value)
     assert "（" not in note and "、" not in note
     assert re.search(r"\S+社区 \\?\(\d[\d,]*\\?\)", note), note
+
+
+def test_home_lists_load_notes_without_raw_codes(tmp_path: Path) -> None:
+    import shutil
+
+    import geopandas as gpd
+    import shapely
+
+    folder = tmp_path / "district"
+    folder.mkdir()
+    for name in ("communities.geojson", "streets.geojson"):
+        shutil.copy(Path(DEMO_PATH) / name, folder / name)
+    buildings = gpd.read_file(Path(DEMO_PATH) / "buildings.geojson")
+    x0, y0, x1, y1 = buildings.geometry.iloc[0].bounds
+    dx, dy = (x1 - x0) / 50, (y1 - y0) / 50                 # a corner whose last edge crosses the first: repaired
+    buildings.loc[0, "geometry"] = shapely.Polygon([(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0 + dy),
+                                                    (x0 + dx, y0 - dy)])
+    buildings.to_file(folder / "buildings.geojson")
+    at = page_test("home", folder, "zh").run()
+    assert not at.exception
+    notes = next(df.value for df in at.dataframe if t("home.problem_message", "zh") in df.value.columns)
+    assert notes[t("home.problem_code", "zh")].tolist() == ["提示（已载入）"]
+    assert not notes.astype(str).apply(lambda c: c.str.contains(r"err\.", regex=True)).any().any(), notes

@@ -54,4 +54,6 @@ STRINGS: dict[str, dict[str, str]] = {
     "geomtype.Polygon": {"zh": "面（多边形）", "en": "Polygon"},
     "geomtype.MultiPolygon": {"zh": "多面（多个多边形）", "en": "MultiPolygon"},
     "geomtype.GeometryCollection": {"zh": "几何集合", "en": "GeometryCollection"},
+    "home.severity.warning": {"zh": "提示（已载入）", "en": "note (loaded)"},
+    "home.severity.error": {"zh": "错误（未载入）", "en": "error (not loaded)"},
 }
