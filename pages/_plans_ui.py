@@ -29,6 +29,7 @@ from gridgeo.plans.imports import import_grids, import_table
 from gridgeo.plans.model import PlanVersion
 from gridgeo.plans.store import Workspace
 from gridgeo.plans.tables import ASSIGNMENT_HEADERS_ZH, assignments_table, local_dates, xlsx_bytes
+from gridgeo.tables import codes_text
 from pages._ui import (K, ROOT, default_plan, file_upload, lang, md_escape, mtime, show_error, show_table,
                        stage_file, t)
 
@@ -241,7 +242,7 @@ def _grid_frame(ev: Evaluation) -> pd.DataFrame:
         t("plans.col.units"): g["units"], t("plans.col.status"): [t(f"plans.size.{s}") for s in g["status"]],
         t("plans.col.contiguous"): g["contiguous"], t("plans.col.polsby_popper"): g["polsby_popper"].round(2),
         t("plans.col.street_share"): (g["street_share"] * 100).round(0),
-        t("plans.col.flags"): g["flags"],
+        t("plans.col.flags"): [codes_text("flags", f, lang()) for f in g["flags"]],   # in words, not codes
     })
     return out
 

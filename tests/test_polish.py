@@ -311,3 +311,15 @@ def test_home_lists_load_notes_without_raw_codes(tmp_path: Path) -> None:
     notes = next(df.value for df in at.dataframe if t("home.problem_message", "zh") in df.value.columns)
     assert notes[t("home.problem_code", "zh")].tolist() == ["提示（已载入）"]
     assert not notes.astype(str).apply(lambda c: c.str.contains(r"err\.", regex=True)).any().any(), notes
+
+
+def test_planner_version_table_says_flags_in_words(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import re
+
+    monkeypatch.setenv("GRIDGEO_WORKSPACE_DIR", str(tmp_path))     # a fresh workspace: v1 is the default plan
+    at = page_test("planner", DEMO_PATH, "zh", timeout=600).run()
+    assert not at.exception
+    grids = next(df.value for df in at.dataframe if t("plans.col.flags", "zh") in df.value.columns)
+    flags = grids[t("plans.col.flags", "zh")].dropna().astype(str)
+    assert not [f for f in flags if re.search(r"[a-z]+_[a-z]+", f)], sorted(set(flags))[:5]
+    assert t("flag.unit_split", "zh") in " ".join(flags)                # the demo splits big buildings by unit
