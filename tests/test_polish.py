@@ -323,3 +323,11 @@ def test_planner_version_table_says_flags_in_words(tmp_path: Path, monkeypatch: 
     flags = grids[t("plans.col.flags", "zh")].dropna().astype(str)
     assert not [f for f in flags if re.search(r"[a-z]+_[a-z]+", f)], sorted(set(flags))[:5]
     assert t("flag.unit_split", "zh") in " ".join(flags)                # the demo splits big buildings by unit
+
+
+def test_english_compliance_labels_have_no_chinese_terms() -> None:
+    import re
+
+    for key in ("sla.col.three_rate", "sla.three_rate_weights", "sla.three_rate_na"):
+        assert not re.search(r"[\u4e00-\u9fff]", t(key, "en")), t(key, "en")
+        assert "三率" in t(key, "zh")

@@ -57,10 +57,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "sla.rank_min": {"zh": "仅列应办结 ≥ {n} 件的对象", "en": "Only units with at least {n} due cases"},
     "sla.rank_empty": {"zh": "没有哪个对象在某月有 ≥ {n} 件应办结事件，暂不排名。",
                        "en": "No unit has {n} or more due cases in any month: no ranking yet."},
-    "sla.three_rate_weights": {"zh": "三率权重（见面率、办结率、满意率）", "en": "三率 weights (meeting, completion, satisfaction)"},
+    "sla.three_rate_weights": {"zh": "三率权重（见面率、办结率、满意率）", "en": "Three-rate weights (meeting, completion, satisfaction)"},
     "sla.not_available": {"zh": "不可用", "en": "not available"},
     "sla.three_rate_na": {"zh": "三率：数据中没有当事人见面（或响应时间）列，无法计算，未作估算。",
-                          "en": "三率: the data have no party-meeting (or response time) column, so it is not "
+                          "en": "Three-rate score: the data have no party-meeting (or response time) column, so it is not "
                                 "available; nothing was estimated."},
     "sla.download": {"zh": "下载 Excel（中文表头）", "en": "Download Excel (Chinese headers)"},
     "sla.no_cases": {"zh": "当前辖区没有事件数据：请在辖区文件夹中提供 cases.csv（或上传）。",
@@ -137,7 +137,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "sla.col.p90_working_days": {"zh": "办结用时90分位（工作日）", "en": "P90 working days to close"},
     "sla.col.met_rate": {"zh": "当事人见面率", "en": "Party-meeting rate"},
     "sla.col.timely_sign_rate": {"zh": "及时签收率", "en": "Timely sign-for rate"},
-    "sla.col.three_rate": {"zh": "三率综合", "en": "三率 score"},
+    "sla.col.three_rate": {"zh": "三率综合", "en": "Three-rate score"},
     "sla.col.weekends_only": {"zh": "仅周末日历件数", "en": "Weekends-only calendar"},
     "sla.col.jurisdiction": {"zh": "地区", "en": "Jurisdiction"},
     "sla.col.yellow_threshold": {"zh": "黄牌阈值", "en": "Yellow card at"},
