@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from functools import lru_cache
+from typing import Any
 from pathlib import Path
 
 from gridgeo import io
@@ -40,3 +42,18 @@ def small_plan(seed: int = 0) -> PlanVersion:
     """That plan as an unsaved version."""
     r = small_partition(seed)
     return PlanVersion(grids=r.grids, assignments=r.assignments, rules=r.rules, meta={"seed": seed})
+
+
+def failing_after(rows: Callable[..., Iterator[Any]], n: int,
+                  error: BaseException | None = None) -> Callable[..., Iterator[Any]]:
+    """``rows`` (a store row generator) that raises ``error`` at its ``n``-th row.
+
+    Patched into ``gridgeo.plans.store`` it makes a save fail mid-write, as a full
+    disk (the default ``OSError("disk full (injected)")``) or a Ctrl-C would.
+    """
+    def failing(*args: Any) -> Iterator[Any]:
+        for i, row in enumerate(rows(*args)):
+            if i == n:
+                raise error if error is not None else OSError("disk full (injected)")
+            yield row
+    return failing

@@ -115,3 +115,23 @@ def test_three_grid_recuts_keep_every_grid_within_bounds_and_whole() -> None:
             _pp(parts)                                # raises on a non-contiguous grid
     finally:
         COLS, ROWS = cols, rows
+
+
+def test_wider_trio_recuts_apply_only_where_no_street_runs_inside_the_community() -> None:
+    """Where streets run between cells, the street term is protected; without streets, shapes get the effort."""
+    from gridgeo.partition.community import _streetless
+    from gridgeo.partition.engine import prepare_inputs
+    from gridgeo.partition.tessellation import tessellate
+    from gridgeo.settings import DEFAULT_RULES
+    from tests.plans_support import small_district
+
+    d = small_district()
+    base = SearchParams()
+    for streets, widened in ((d.streets, False), (None, True)):
+        task = prepare_inputs(d.communities, d.buildings, streets).tasks[0]
+        pc = tessellate(task.community_id, task.region, task.buildings, task.streets, rules=DEFAULT_RULES)
+        on_street = float((pc.edge_len - pc.edge_ns).sum())   # shared length on a street, measured here
+        assert (on_street > 1.0) is (not widened)
+        got = _streetless(pc, np.arange(pc.n), base)
+        assert (got.recom3_share, got.recom3_below, got.recom3_per_grid) == (
+            (1.0, 0.7, 3) if widened else (base.recom3_share, base.recom3_below, base.recom3_per_grid))

@@ -5,9 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pyogrio
@@ -16,7 +14,7 @@ import pytest
 from gridgeo.errors import InputError, PlanConflictError, StoreError
 from gridgeo.plans import store
 from gridgeo.plans.store import Workspace
-from tests.plans_support import small_district, small_partition, small_plan
+from tests.plans_support import failing_after, small_district, small_partition, small_plan
 
 
 @pytest.fixture()
@@ -77,15 +75,7 @@ def test_a_save_interrupted_mid_write_leaves_earlier_versions_intact(ws: Workspa
     v1 = ws.save(small_plan(), parent=None, author="a")
     before = ws.load(v1)
     grids_rows, assign_rows = _count(ws.path, "plan_grids"), _count(ws.path, "plan_assignments")
-    real = store.assignment_rows
-
-    def failing(version_id: str, assignments: pd.DataFrame) -> Iterator[tuple[Any, ...]]:
-        for i, row in enumerate(real(version_id, assignments)):
-            if i == 50:
-                raise OSError("disk full (injected)")
-            yield row
-
-    monkeypatch.setattr(store, "assignment_rows", failing)
+    monkeypatch.setattr(store, "assignment_rows", failing_after(store.assignment_rows, 50))
     with pytest.raises(OSError, match="injected"):
         ws.save(small_plan(), parent=v1, author="b")
     # nothing of v2 was written: no version row, no grid rows, no assignment rows
@@ -95,21 +85,13 @@ def test_a_save_interrupted_mid_write_leaves_earlier_versions_intact(ws: Workspa
     pd.testing.assert_frame_equal(after.assignments, before.assignments)
     assert after.grids.geometry.geom_equals_exact(before.grids.geometry, tolerance=0).all()
     assert len(pyogrio.read_dataframe(ws.path, layer="plan_grids_latest")) == len(before.grids)
-    monkeypatch.setattr(store, "assignment_rows", real)
+    monkeypatch.undo()
     assert ws.save(small_plan(), parent=v1, author="b") == "v2"
 
 
 def test_a_failure_while_writing_grids_also_rolls_back(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
     v1 = ws.save(small_plan(), parent=None, author="a")
-    real = store.grid_rows
-
-    def failing(version_id: str, grids: Any) -> Iterator[tuple[Any, ...]]:
-        for i, row in enumerate(real(version_id, grids)):
-            if i == 3:
-                raise KeyboardInterrupt
-            yield row
-
-    monkeypatch.setattr(store, "grid_rows", failing)
+    monkeypatch.setattr(store, "grid_rows", failing_after(store.grid_rows, 3, KeyboardInterrupt()))
     with pytest.raises(KeyboardInterrupt):
         ws.save(small_plan(), parent=v1, author="b")
     assert ws.latest() == "v1" and _count(ws.path, "plan_grids") == len(small_partition().grids)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import shutil
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ from gridgeo.errors import InputError, PlanConflictError
 from gridgeo.grids import grid_households
 from gridgeo.plans import store
 from gridgeo.plans.store import Workspace
-from tests.plans_support import DEMO, small_district, small_plan
+from tests.plans_support import DEMO, failing_after, small_district, small_plan
 
 
 @pytest.fixture()
@@ -105,15 +104,7 @@ def test_a_save_interrupted_while_writing_the_staffing_leaves_nothing(ws: Worksp
     v1 = ws.save(small_plan(), parent=None, author="a", tables={"staffing": _table(80)})
     counts = {t: _count(ws.path, t) for t in ("plan_versions", "plan_grids", "plan_assignments", "plan_tables",
                                                "plan_staffing")}
-    real = store.table_rows
-
-    def failing(version_id: str, frame: pd.DataFrame) -> Iterator[tuple[Any, ...]]:
-        for i, row in enumerate(real(version_id, frame)):
-            if i == 40:
-                raise OSError("disk full (injected)")
-            yield row
-
-    monkeypatch.setattr(store, "table_rows", failing)
+    monkeypatch.setattr(store, "table_rows", failing_after(store.table_rows, 40))
     with pytest.raises(OSError, match="injected"):
         if via == "save":
             ws.save(small_plan(), parent=v1, author="b", tables={"staffing": _table(100)})
@@ -122,7 +113,7 @@ def test_a_save_interrupted_while_writing_the_staffing_leaves_nothing(ws: Worksp
     assert {t: _count(ws.path, t) for t in counts} == counts          # no version, grid, table or staffing row
     assert list(ws.versions().index) == [v1]
     pd.testing.assert_frame_equal(ws.table(v1, "staffing"), _table(80))
-    monkeypatch.setattr(store, "table_rows", real)
+    monkeypatch.undo()
     assert ws.save_tables(v1, {"staffing": _table(100)}, author="b") == "v2"
     assert _count(ws.path, "plan_staffing") == 180
 

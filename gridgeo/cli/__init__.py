@@ -18,7 +18,7 @@ import argparse
 import importlib
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import ModuleType
 
 from gridgeo import __version__
@@ -73,6 +73,28 @@ def build_parser(argv: Sequence[str] | None = ()) -> argparse.ArgumentParser:
 
 def _lang(args: argparse.Namespace) -> Lang:
     return "en" if getattr(args, "lang", "zh") == "en" else "zh"
+
+
+def progress_printer(lang: Lang) -> Callable[[int, int, str], None]:
+    """A ``partition`` progress callback for stderr: one rewritten line on a terminal, else a line per tenth.
+
+    Redirected to a log or a CI console, carriage returns would glue 190
+    messages into one line; there a line is printed at every 10% and at the end.
+    """
+    tty = sys.stderr.isatty()
+    shown = [-1]
+
+    def progress(done: int, total: int, community_id: str) -> None:
+        text = t("partition.cli.progress", lang, done=done, total=total, community=community_id)
+        if tty:
+            print("\r" + text, end="" if done < total else "\n", file=sys.stderr, flush=True)
+            return
+        tenth = done * 10 // max(total, 1)
+        if tenth > shown[0] or done == total:
+            shown[0] = tenth
+            print(text, file=sys.stderr, flush=True)
+
+    return progress
 
 
 def print_error(err: GridgeoError, lang: Lang) -> None:

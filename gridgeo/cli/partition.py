@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from gridgeo import io
+from gridgeo.cli import progress_printer
 from gridgeo.errors import InputError
 from gridgeo.export import write_plan
 from gridgeo.i18n import t
@@ -55,10 +56,7 @@ def _cmd_partition(args: argparse.Namespace) -> int:
     buildings = io.read_buildings(args.buildings, communities=communities, coords=args.coords)
     streets = io.read_streets(args.streets, coords=args.coords) if args.streets else None
 
-    def progress(done: int, total: int, community_id: str) -> None:
-        print("\r" + t("partition.cli.progress", lang, done=done, total=total, community=community_id),
-              end="", file=sys.stderr, flush=True)
-
+    progress = progress_printer(lang)
     if args.scheduler:
         with _dask_executor(args.scheduler, lang) as ex:
             result = partition(communities, buildings, streets, rules=rules, seed=args.seed,
@@ -66,7 +64,6 @@ def _cmd_partition(args: argparse.Namespace) -> int:
     else:
         result = partition(communities, buildings, streets, rules=rules, seed=args.seed,
                            progress=progress, workers=args.workers)
-    print(file=sys.stderr)
     zero = int((buildings["households"] == 0).sum())
     print(t("partition.cli.buildings", lang, n=len(buildings), zero=zero))
     out = Path(args.out)

@@ -22,6 +22,7 @@ import geopandas as gpd
 import pandas as pd
 
 from gridgeo import io
+from gridgeo.cli import _lang, progress_printer
 from gridgeo.errors import InputError
 from gridgeo.export import assignments_csv, grids_geojson
 from gridgeo.plans.diff import diff
@@ -98,12 +99,8 @@ def _cmd_create(args: argparse.Namespace) -> int:
     rules = DEFAULT_RULES.with_bounds(min_households=args.min, max_households=args.max,
                                       target_households=args.target)
 
-    def progress(done: int, total: int, community_id: str) -> None:
-        print(f"\r{done}/{total} communities ({community_id})", end="", file=sys.stderr, flush=True)
-
-    result = partition(d.communities, d.buildings, d.streets, rules=rules, seed=args.seed, progress=progress,
-                       workers=args.workers)
-    print(file=sys.stderr)
+    result = partition(d.communities, d.buildings, d.streets, rules=rules, seed=args.seed,
+                       progress=progress_printer(_lang(args)), workers=args.workers)
     plan = PlanVersion(result.grids, result.assignments, rules,
                        meta={"source": "partition", "seed": args.seed, "seconds": round(result.seconds, 2)})
     vid = _save(ws, plan, args)

@@ -204,8 +204,8 @@ STRINGS: dict[str, dict[str, str]] = {
                                      "en": "Download building assignments (assignments.csv)"},
     # --- partition -------------------------------------------------------------
     "partition.explain_feasible": {
-        "zh": "{households} 户：可划 {k_min}–{k_max} 个网格；已划 {grids} 个，每格 {lo}–{hi} 户。",
-        "en": "{households} households: {k_min}–{k_max} grids possible; made {grids} grids of {lo}–{hi} households."},
+        "zh": "{households} 户：可划 {k_range} 个网格；已划 {grids} 个，每格 {lo}–{hi} 户。",
+        "en": "{households} households: {k_range} grids possible; made {grids} grids of {lo}–{hi} households."},
     "partition.explain_infeasible": {
         "zh": "{households} 户无法按每格 {min}–{max} 户划分：{options}；最接近的方案：{k} 个网格，每格约 {per} 户"
               "（{out} 户超出范围），已标注。",
@@ -218,8 +218,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "partition.option_over": {"zh": "{k} 个网格每格 {per} 户 > {max}", "en": "{k} grid(s) would hold {per} > {max}"},
     "partition.option_under": {"zh": "{k} 个网格每格 {per} 户 < {min}", "en": "{k} grid(s) would hold {per} < {min}"},
     "partition.explain_not_met": {
-        "zh": "{households} 户：可划 {k_min}–{k_max} 个网格，但楼栋或小区无法再细分，{n_out} 个网格不在 {min}–{max} 户范围内。",
-        "en": "{households} households: {k_min}–{k_max} grids possible, but the buildings or compounds cannot be "
+        "zh": "{households} 户：可划 {k_range} 个网格，但楼栋或小区无法再细分，{n_out} 个网格不在 {min}–{max} 户范围内。",
+        "en": "{households} households: {k_range} grids possible, but the buildings or compounds cannot be "
               "divided finely enough; {n_out} grid(s) fall outside {min}–{max} households."},
     "partition.explain_empty": {"zh": "社区内没有住户，整个社区为一个网格。",
                                 "en": "No households in this community: it is one grid."},

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 STRINGS: dict[str, dict[str, str]] = {
     "partition.explain_pieces_block": {
-        "zh": "{households} 户：按户数可划 {k_min}–{k_max} 个网格，但不可再分的单元或楼栋（{pieces}）无法组合成"
+        "zh": "{households} 户：按户数可划 {k_range} 个网格，但不可再分的单元或楼栋（{pieces}）无法组合成"
               "每格 {min}–{max} 户的网格（超过 {half} 户的两块不能同格），{n_out} 个网格不在范围内，已标注。",
-        "en": "{households} households: {k_min}–{k_max} grids possible by arithmetic, but the indivisible units "
+        "en": "{households} households: {k_range} grids possible by arithmetic, but the indivisible units "
               "or buildings ({pieces}) cannot be grouped into grids of {min}–{max} households (two pieces above "
               "{half} cannot share a grid); {n_out} grid(s) fall outside the bounds, flagged."},
     "partition.explain_gave_up": {
-        "zh": "{households} 户：可划 {k_min}–{k_max} 个网格，楼栋和单元的户数也不排除，但搜索 {seconds} 秒后仍未找到全部在 "
+        "zh": "{households} 户：可划 {k_range} 个网格，楼栋和单元的户数也不排除，但搜索 {seconds} 秒后仍未找到全部在 "
               "{min}–{max} 户范围内的方案；{n_out} 个网格不在范围内，已标注。",
-        "en": "{households} households: {k_min}–{k_max} grids possible and the household numbers of the buildings and units do not rule it out, but "
+        "en": "{households} households: {k_range} grids possible and the household numbers of the buildings and units do not rule it out, but "
               "the search gave up after {seconds} s without a plan within {min}–{max}; {n_out} grid(s) fall "
               "outside the bounds, flagged."},
     # The other flags' labels live in i18n.core; this one came with the issue-14 engine.

@@ -78,6 +78,9 @@ class SearchParams:
     recom3_draws: int = 1          # constructions (``split``, k = 3) tried per three grids
     repair_starts: bool = True     # a community reached within bounds only by repair gets more starts and exchanges
     exchange_rounds: int = 2       # passes of swaps / two-atom moves once single moves stall (0: off)
+    # communities with no street inside: no street-following to protect, so the three-grid re-cuts
+    # (and their worst-shape acceptance) reach every grid of PP below 0.7, three trios each
+    streetless_recom3: tuple[float, float, int] | None = (1.0, 0.7, 3)   # (share, below, per grid)
     objective: str = "inverse_pp"  # per grid: "inverse_pp" (P²/4πA, favours the worst) or "pp" (−4πA/P²)
 
 

@@ -77,7 +77,7 @@ def grid_staffing(grids: gpd.GeoDataFrame, households: pd.Series, members: pd.Da
     counted = m[m["_counted"]].groupby(["grid_id", "role"]).size().to_dict()
     listed = m.groupby(["grid_id", "role"]).size().to_dict()
     workers_m = m[m["role"].isin(rules.worker_roles)]
-    part = workers_m.groupby("grid_id")["employment"].agg(lambda e: int((e == "part_time").sum())).to_dict()
+    part = {g: int(n) for g, n in (workers_m["employment"] == "part_time").groupby(workers_m["grid_id"]).sum().items()}
     total = workers_m.groupby("grid_id").size().to_dict()
     people_n = m.groupby("grid_id")["staff_id"].nunique().to_dict()
     far_of = pd.to_numeric(m["distance_m"], errors="coerce").groupby(m["grid_id"]).max().to_dict()

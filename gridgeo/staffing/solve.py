@@ -14,23 +14,30 @@ up to ``max - min`` through its *extra* arc. The goals are strictly ordered
 5. minimise the total home-to-grid distance (metres, to the grid polygon).
 
 Only the nearest grids of each person (and nearest people of each grid) are
-arcs at first; the result is then proved optimal over *all* person–grid pairs
-by pricing: a dual of the optimal solution gives every left-out pair's
-(lexicographic) reduced cost, pairs that could improve the result are added and
-the problem is solved again, until none can. The HiGHS solver prices with two
-duals, the LP duals of every goal and the residual-network potentials of the
-integral optimum; it stops as soon as either proves the optimum, and a round
-adds only pairs both call improving (else the smaller set), at most
-``PRICE_PER_ROUND`` per person and per grid, the most negative first.
+arcs at first; the result is then proved optimal over *all* person–grid pairs.
 
-Two exact solvers share this model. ``method="highs"`` (default) solves one
-linear program per goal with HiGHS (``highspy``), each on the optimal face of
-the previous goal (variables with a nonzero reduced cost fixed), warm-started
-from the previous basis; the network matrix is totally unimodular, so each
-vertex is integral and the optimum exact (gap 0). ``method="flow"`` runs
-networkx's network simplex on Python integers with weights that make the goal
-order strict, and prices with shortest-path potentials. Both give the same
-optimum; the tests compare them with brute force.
+``method="highs"`` (default) works in two phases per role. Phase 1 solves goals
+1–4 with one linear program per goal (HiGHS, ``highspy``), each on the optimal
+face of the previous goal, warm-started; the network matrix is totally
+unimodular, so the vertex is integral. Goals 1–4 do not depend on distance, so
+every left-out pair is an arc of cost 0 in them: ``_face_potentials`` runs
+exact integer shortest paths in the residual network over every pair (all
+left-out pairs of a person relaxed at once), cancels any negative cycle it
+meets (the left-out pairs on it become arcs) and ends with potentials that are
+an exact optimal dual of goals 1–4 for the whole problem. Their reduced costs
+fix every column, left-out pairs included, to the optimal face of goals 1–4
+(complementary slackness). Phase 2 minimises the metres on that face: the LP's
+duals price the left-out pairs of the face (a distance lower bound first, exact
+metres for the candidates), improving pairs are added, at most
+``PRICE_PER_ROUND`` per person and per grid, the most negative first, until
+none improves. The potentials and the last LP duals together prove the
+lexicographic optimum over every pair (gap 0). (HiGHS's own duals of goals 1–4
+are degenerate when people keep their grids and flag most pairs; the exact
+potentials do not.)
+
+``method="flow"`` runs networkx's network simplex on Python integers with
+weights that make the goal order strict, and prices with shortest-path
+potentials. Both give the same optimum; the tests compare them with brute force.
 """
 
 from __future__ import annotations
@@ -48,6 +55,7 @@ import numpy as np
 import pandas as pd
 import shapely
 import highspy
+from scipy.spatial.distance import cdist
 
 from gridgeo import crs as gcrs
 from gridgeo.errors import InputError
@@ -56,6 +64,7 @@ from gridgeo.staffing.roster import Roster, split_grid_ids
 from gridgeo.staffing.rules import DEFAULT_STAFFING, StaffingRules
 
 PRICE_PER_ROUND = 10   # pairs a pricing round adds at most per person and per grid (the most improving)
+_INF = math.inf
 
 __all__ = ["SolverReport", "Plan", "solve_assignment", "home_distances", "objective_key"]
 
@@ -194,9 +203,10 @@ def solve_assignment(roster: Roster, grids: gpd.GeoDataFrame, households: pd.Ser
     home = elig.index[elig["has_home"].to_numpy()]
     hpts = np.asarray(staff_m.loc[home].values, dtype=object)
     hxy = shapely.get_coordinates(hpts) if len(hpts) else np.zeros((0, 2))
-    centre_d = np.sqrt(((hxy[:, None, :] - cxy[None, :, :]) ** 2).sum(axis=2)) if len(hxy) else np.zeros((0, len(grid_ids)))
-    lower = np.maximum(centre_d - radius[None, :], 0.0)
-    upper = centre_d + radius[None, :]
+    # every distance is at most the farthest home–centre distance plus the largest radius
+    both = np.vstack([hxy, cxy])
+    d_max = float(np.hypot(*(both.max(axis=0) - both.min(axis=0))) + radius.max())
+    lower = _LowerBounds(hxy, cxy, radius)
     hpos = {s: i for i, s in enumerate(home)}
     exact: dict[tuple[str, str], float] = {}
 
@@ -228,7 +238,7 @@ def solve_assignment(roster: Roster, grids: gpd.GeoDataFrame, households: pd.Ser
             continue
         members = [s for s in elig.index if role_of[s] == role]
         role_grids = np.array([gpos[g] for g, _ in role_places.index], dtype=int)
-        args = (members, role_places, role_grids, grid_ids, current_of, cap_of, hpos, lower, upper, dist)
+        args = (members, role_places, role_grids, grid_ids, current_of, cap_of, hpos, lower, d_max, dist)
         if method == "highs":
             flow, arcs, rounds, priced, messages = _solve_role_highs(*args, keep_current=keep_current,
                                                                      candidates=candidates, dists=dists)
@@ -255,6 +265,22 @@ def solve_assignment(roster: Roster, grids: gpd.GeoDataFrame, households: pd.Ser
     return Plan(grids_of, exact, report, frozenset(elig.index)), people, places
 
 
+class _LowerBounds:
+    """Lower bounds of home-to-grid metres: the distance to the grid's minimum bounding circle (0 inside)."""
+
+    def __init__(self, homes: np.ndarray, centres: np.ndarray, radius: np.ndarray) -> None:
+        self.homes, self.centres, self.radius = homes, centres, radius
+
+    def __call__(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """The bounds for these homes (rows) and grids (cols), shape (rows, cols)."""
+        if not len(rows):
+            return np.zeros((0, len(cols)))
+        out: np.ndarray = cdist(self.homes[rows], self.centres[cols])
+        out -= self.radius[cols][None, :]
+        np.maximum(out, 0.0, out=out)
+        return out
+
+
 def _seed_arcs(members: list[str], current_of: dict[str, tuple[str, ...]], qpos: dict[str, int],
                homed: list[str], place_grids: list[str], sub_lower: np.ndarray,
                candidates: int) -> set[tuple[str, str]]:
@@ -276,7 +302,7 @@ def _seed_arcs(members: list[str], current_of: dict[str, tuple[str, ...]], qpos:
 
 def _solve_role(members: list[str], places: pd.DataFrame, role_grids: np.ndarray, grid_ids: list[str],
                 current_of: dict[str, tuple[str, ...]], cap_of: dict[str, int], hpos: dict[str, int],
-                lower: np.ndarray, upper: np.ndarray, dist: Callable[[str, str], float], *,
+                lower: _LowerBounds, d_max: float, dist: Callable[[str, str], float], *,
                 keep_current: bool, candidates: int) -> tuple[dict[tuple[str, str], int], int, int, int]:
     """Solve one role's network to proven optimality; return flows, arcs, rounds, pairs priced."""
     place_grids = [g for g, _ in places.index]
@@ -284,13 +310,13 @@ def _solve_role(members: list[str], places: pd.DataFrame, role_grids: np.ndarray
     arcs: set[tuple[str, str]] = set()
     homed = [s for s in members if s in hpos]
     rows = np.array([hpos[s] for s in homed], dtype=int)
-    sub_lower = lower[np.ix_(rows, role_grids)] if len(rows) else np.zeros((0, len(role_grids)))
+    sub_lower = lower(rows, role_grids)
     arcs |= _seed_arcs(members, current_of, qpos, homed, place_grids, sub_lower, candidates)
     # exact integer weights (module docstring): each goal outweighs everything below it
     units = max(1, sum(cap_of[s] for s in members))
-    d_max = int(math.ceil(float(upper[np.ix_(rows, role_grids)].max()))) + 1 if len(rows) else 1
+    d_top = int(math.ceil(d_max)) + 1
     h_max = int(places["households"].max())
-    w_extra = units * d_max + 1
+    w_extra = units * d_top + 1
     w_hh = (units + 1) * w_extra
     w_stay = (units * (h_max + 1) + 1) * w_hh
     w_fill = (units + 1) * w_stay
@@ -320,195 +346,407 @@ def _solve_role(members: list[str], places: pd.DataFrame, role_grids: np.ndarray
 
 def _solve_role_highs(members: list[str], places: pd.DataFrame, role_grids: np.ndarray, grid_ids: list[str],
                       current_of: dict[str, tuple[str, ...]], cap_of: dict[str, int], hpos: dict[str, int],
-                      lower: np.ndarray, upper: np.ndarray, dist: Callable[[str, str], float], *,
+                      lower: _LowerBounds, d_max: float, dist: Callable[[str, str], float], *,
                       keep_current: bool, candidates: int, dists: Callable[[list[tuple[str, str]]], np.ndarray]
                       ) -> tuple[dict[tuple[str, str], int], int, int, int, list[str]]:
-    """Solve one role lexicographically with HiGHS: one LP per goal, each on the optimal face of the last.
+    """Solve one role with HiGHS in two phases, each proved over every person–grid pair (module docstring).
 
-    The network's constraint matrix is totally unimodular, so every vertex HiGHS
-    returns is integral. After each goal, variables with a nonzero reduced cost
-    are fixed at the bound complementary slackness demands, which leaves exactly
-    the optimal face for the next goal. For goals 1–4 a uniform dual is used
-    where it fits (``_uniform_duals``): HiGHS's own is degenerate there. Left-out
-    person–grid pairs are priced with the duals of every goal (lexicographic
-    reduced cost) and with the residual-network potentials; either certificate
-    with no improving pair proves the optimum.
+    Phase 1: goals 1–4, one LP per goal on the seed arcs, then
+    ``_face_potentials`` over every pair (negative cycles cancelled, their
+    left-out pairs added as columns) and every column fixed to the optimal face
+    by the potentials' reduced costs. Phase 2: goal 5 on that face, left-out
+    pairs of the face priced with the LP duals until none improves.
     """
     place_grids = [g for g, _ in places.index]
     qpos = {g: i for i, g in enumerate(place_grids)}
     homed = [s for s in members if s in hpos]
     rows = np.array([hpos[s] for s in homed], dtype=int)
-    sub_lower = lower[np.ix_(rows, role_grids)] if len(rows) else np.zeros((0, len(role_grids)))
-    arcs: set[tuple[str, str]] = set()
-    arcs |= _seed_arcs(members, current_of, qpos, homed, place_grids, sub_lower, candidates)
+    sub_lower = lower(rows, role_grids)
     ppos = {s: i for i, s in enumerate(members)}
+    hrow = {s: i for i, s in enumerate(homed)}
+    hp = np.array([ppos[s] for s in homed], dtype=int)
     n_p, n_q = len(members), len(place_grids)
-    lo = places["min_count"].to_numpy(dtype=float)
-    hi = places["max_count"].to_numpy(dtype=float)
-    stays = {(s, g) for s in members for g in current_of[s]} if keep_current else set()
-    weights = _weights(members, cap_of, places, upper[np.ix_(rows, role_grids)] if len(rows) else np.zeros((0, 0)))
-
-    def cost(sid: str, gid: str) -> int:
-        return int(round(dist(sid, gid))) - (weights[0] if (sid, gid) in stays else 0)
-
-    known_m: np.ndarray | None = None
-    hrow: dict[str, int] = {}
+    lo = places["min_count"].to_numpy(dtype=np.int64)
+    hi = places["max_count"].to_numpy(dtype=np.int64)
+    hh = places["households"].to_numpy(dtype=np.int64)
+    cap = np.array([cap_of[s] for s in members], dtype=np.int64)
+    stays = {(s, g) for s in members for g in current_of[s] if g in qpos} if keep_current else set()
+    w_fill, w_stay, w_hh, w_extra = _face_weights(int(cap.sum()), len(stays), int(hh.max()))
+    place_cost = _ints([-(w_fill + w_hh * int(v)) for v in hh])
     # columns: unassigned per person | required per place | extra per place | person→place arcs (appended)
-    base_up = np.concatenate([[float(cap_of[s]) for s in members], lo, hi - lo])
-    fixed_cost = [  # goals 1–5 on the first 2·n_q + n_p columns
+    start = n_p + 2 * n_q
+    base_up = np.concatenate([cap, lo, hi - lo]).astype(float)
+    goal_cost = [  # goals 1–4 on the first columns; goal 5 (metres) is 0 there
         np.concatenate([np.zeros(n_p), -np.ones(n_q), np.zeros(n_q)]),
-        np.zeros(n_p + 2 * n_q),
-        np.concatenate([np.zeros(n_p), -places["households"].to_numpy(dtype=float), np.zeros(n_q)]),
+        np.zeros(start),
+        np.concatenate([np.zeros(n_p), -hh.astype(float), np.zeros(n_q)]),
         np.concatenate([np.zeros(n_p + n_q), -np.ones(n_q)]),
-        np.zeros(n_p + 2 * n_q),
     ]
     h = highspy.Highs()  # type: ignore[no-untyped-call]
     h.setOptionValue("output_flag", False)
     h.setOptionValue("presolve", "off")   # presolve would discard the warm-start basis
-    h.addVars(n_p + 2 * n_q, np.zeros(n_p + 2 * n_q), base_up)
-    rows_b = np.concatenate([[float(cap_of[s]) for s in members], np.zeros(n_q)])
+    h.addVars(start, np.zeros(start), base_up)
     # person rows: unassigned + arcs = capacity; place rows: arcs - required - extra = 0
     for i in range(n_p):
-        h.addRow(rows_b[i], rows_b[i], 1, np.array([i], dtype=np.int32), np.array([1.0]))
+        h.addRow(float(cap[i]), float(cap[i]), 1, np.array([i], dtype=np.int32), np.array([1.0]))
     for j in range(n_q):
         h.addRow(0.0, 0.0, 2, np.array([n_p + j, n_p + n_q + j], dtype=np.int32), np.array([-1.0, -1.0]))
     arc_list: list[tuple[str, str]] = []
-    arc_cost: list[np.ndarray] = [np.zeros(0) for _ in range(5)]
+    arc_p = np.zeros(0, dtype=np.int64)
+    arc_q = np.zeros(0, dtype=np.int64)
+    arc_stay = np.zeros(0, dtype=bool)
+    arc_m = np.zeros(0)
+    listed = np.zeros((len(homed), n_q), dtype=bool)      # homed pairs that are columns already
+    low = np.zeros(start)
+    up = base_up.copy()
     rounds = 0
     statuses: list[str] = []
-    pending = sorted(arcs)
+
+    def add_columns(pairs: list[tuple[str, str]], cost_metres: bool) -> None:
+        """Append person→place columns (bounds 0–1; cost the metres in phase 2, else 0)."""
+        nonlocal arc_p, arc_q, arc_stay, arc_m, low, up
+        k = len(pairs)
+        if not k:
+            return
+        new_p = np.array([ppos[s] for s, _ in pairs], dtype=np.int64)
+        new_q = np.array([qpos[g] for _, g in pairs], dtype=np.int64)
+        index = np.empty(2 * k, dtype=np.int32)
+        index[0::2] = new_p
+        index[1::2] = n_p + new_q
+        m_new = np.zeros(k)
+        at_home = [i for i, pq in enumerate(pairs) if pq[0] in hpos]
+        if at_home:
+            m_new[at_home] = np.round(dists([pairs[i] for i in at_home]))
+        h.addCols(k, m_new if cost_metres else np.zeros(k), np.zeros(k), np.ones(k), 2 * k,
+                  np.arange(0, 2 * k, 2, dtype=np.int32), index, np.ones(2 * k))
+        arc_list.extend(pairs)
+        arc_p = np.concatenate([arc_p, new_p])
+        arc_q = np.concatenate([arc_q, new_q])
+        arc_stay = np.concatenate([arc_stay, [pq in stays for pq in pairs]])
+        arc_m = np.concatenate([arc_m, m_new])
+        low = np.concatenate([low, np.zeros(k)])
+        up = np.concatenate([up, np.ones(k)])
+        for s, g in pairs:
+            if s in hrow:
+                listed[hrow[s], qpos[g]] = True
+
+    def run() -> np.ndarray:
+        h.run()                          # warm start: the previous basis
+        status = h.modelStatusToString(h.getModelStatus())
+        statuses.append(status)
+        if status != "Optimal":
+            raise RuntimeError(f"HiGHS failed on a staffing network: {status}")
+        return np.asarray(h.getSolution().col_value, dtype=float)
+
+    # phase 1: goals 1–4 lexicographically on the seed arcs
+    add_columns(sorted(_seed_arcs(members, current_of, qpos, homed, place_grids, sub_lower, candidates)), False)
+    rounds += 1
+    n_v = start + len(arc_list)
+    cols = np.arange(n_v, dtype=np.int32)
+    h.changeColsBounds(n_v, cols, low, up)
+    x = np.zeros(n_v)
+    solved = False
+    for goal in range(4):
+        c = np.concatenate([goal_cost[goal], -arc_stay.astype(float) if goal == 1 else np.zeros(len(arc_list))])
+        if not c[up > low].any():       # nothing left to choose for this goal
+            continue
+        h.changeColsCost(n_v, cols, c)
+        x = run()
+        solved = True
+        rc = np.asarray(h.getSolution().col_dual, dtype=float)
+        fix_low = (rc > 0.5) & (up > low)
+        fix_up = (rc < -0.5) & (up > low)
+        if fix_low.any() or fix_up.any():
+            up = np.where(fix_low, low, up)
+            low = np.where(fix_up, up, low)
+            h.changeColsBounds(n_v, cols, low, up)
+    if not solved:                      # no goal had anything to choose: solve for a vertex anyway
+        h.changeColsCost(n_v, cols, np.zeros(n_v))
+        x = run()
+    xi = np.round(x).astype(np.int64)
+    if not np.allclose(x, xi, atol=1e-6):
+        raise RuntimeError("HiGHS returned a fractional vertex on a totally unimodular network")
+    # ... proved (or made) optimal over every pair by the full residual network's potentials
+    arc_cost = _ints([-w_stay if s else 0 for s in arc_stay.tolist()])
+    face = _face_potentials(cap, xi[:n_p], lo, hi - lo, xi[n_p:n_p + n_q], xi[n_p + n_q:start], place_cost,
+                            -w_extra, arc_p, arc_q, arc_cost, xi[start:], hp, listed)
+    add_columns([(members[p], place_grids[q]) for p, q in face.new_arcs], True)
+    pi = face.potentials
+    d_t, d_p, d_q = pi[0], pi[1:1 + n_p], pi[1 + n_p:]
+    # the optimal face of goals 1–4 over all pairs: fix every column whose reduced cost is not 0
+    n_v = start + len(arc_list)
+    cols = np.arange(n_v, dtype=np.int32)
+    arc_cost = _ints([-w_stay if s else 0 for s in arc_stay.tolist()])
+    rc_i = np.concatenate([d_p - d_t, place_cost + d_q - d_t, -w_extra + d_q - d_t,
+                           arc_cost + d_p[arc_p] - d_q[arc_q]])
+    up = np.concatenate([base_up, np.ones(len(arc_list))])
+    low = np.zeros(n_v)
+    up = np.where(np.asarray(rc_i > 0, dtype=bool), low, up)
+    low = np.where(np.asarray(rc_i < 0, dtype=bool), up, low)
+    h.changeColsBounds(n_v, cols, low, up)
+    h.changeColsCost(n_v, cols, np.concatenate([np.zeros(start), arc_m]))
+    # phase 2: goal 5 (metres) on that face, left-out pairs of the face priced with the LP duals
+    face_free = np.asarray(d_p[hp][:, None] == d_q[None, :], dtype=bool) if len(homed) else listed
     while True:
         rounds += 1
-        if pending:  # append the new arcs as columns
-            k = len(pending)
-            starts = np.arange(0, 2 * k, 2, dtype=np.int32)
-            index = np.empty(2 * k, dtype=np.int32)
-            index[0::2] = [ppos[s] for s, _ in pending]
-            index[1::2] = [n_p + qpos[g] for _, g in pending]
-            h.addCols(k, np.zeros(k), np.zeros(k), np.ones(k), 2 * k, starts, index, np.ones(2 * k))
-            metres = np.array([round(dist(s, g)) for s, g in pending], dtype=float)
-            stay = np.array([-1.0 if (s, g) in stays else 0.0 for s, g in pending])
-            zeros = np.zeros(k)
-            for goal, extra in enumerate((zeros, stay, zeros, zeros, metres)):
-                arc_cost[goal] = np.concatenate([arc_cost[goal], extra])
-            arc_list += pending
-        n_v = n_p + 2 * n_q + len(arc_list)
-        lonely = np.ones(n_p, dtype=bool)         # people without any arc (no home, no current grid)
-        lonely[[ppos[s] for s, _ in arc_list]] = False
-        cols = np.arange(n_v, dtype=np.int32)
-        low = np.zeros(n_v)
-        up = np.concatenate([base_up, np.ones(len(arc_list))])
-        h.changeColsBounds(n_v, cols, low, up)
-        duals: list[np.ndarray] = []
-        statuses = []
-        for goal in range(5):
-            c = np.concatenate([fixed_cost[goal], arc_cost[goal]])
-            free = up > low
-            if not c[free].any():            # nothing left to choose for this goal: y = 0 is dual optimal
-                duals.append(np.zeros(n_p + n_q))
-                continue
-            h.changeColsCost(n_v, cols, c)
-            h.run()                          # warm start: the previous goal's optimal basis
-            status = h.modelStatusToString(h.getModelStatus())
-            statuses.append(status)
-            if status != "Optimal":
-                raise RuntimeError(f"HiGHS failed on a staffing network: {status}")
-            sol = h.getSolution()
-            y = np.asarray(sol.row_dual, dtype=float)
-            rc = np.asarray(sol.col_dual, dtype=float)          # c - Aᵀy
-            xs = np.asarray(sol.col_value, dtype=float)
-            if goal < 4:
-                y, rc = _uniform_duals(y, rc, xs, c, low, up, n_p, n_q, lonely)
-            duals.append(y)
-            fix_low = (rc > 0.5) & free
-            fix_up = (rc < -0.5) & free
-            if fix_low.any() or fix_up.any():
-                up = np.where(fix_low, low, up)
-                low = np.where(fix_up, up, low)
-                h.changeColsBounds(n_v, cols, low, up)
-        x = np.asarray(h.getSolution().col_value, dtype=float)
-        if not np.allclose(x, np.round(x), atol=1e-6):
-            raise RuntimeError("HiGHS returned a fractional vertex on a totally unimodular network")
+        x = run()
         if not len(homed):
             break
-        # Pricing, with two dual certificates: the LP duals of every goal (lexicographic reduced cost) and
-        # the shortest-path potentials of the integral optimum under the exact integer weights. Either one
-        # with no improving left-out pair proves the optimum over all pairs. Both are needed: the later
-        # goals' LP duals are degenerate when people keep their grids (a person fixed on their current
-        # grid has a free dual), and the potentials overstate the grids with an empty required place.
-        # A round adds the pairs both certificates call improving, else the smaller of the two sets.
-        if known_m is None:
-            known_m = np.zeros((len(homed), n_q), dtype=bool)
-            hrow = {s: i for i, s in enumerate(homed)}
-        fresh_arcs = arc_list[len(arc_list) - len(pending):] if pending else []
-        for s_, g_ in fresh_arcs:
-            if s_ in hrow:
-                known_m[hrow[s_], qpos[g_]] = True
-        y_p = [d[:n_p] for d in duals]
-        y_q = [d[n_p:] for d in duals]
-        hp = np.array([ppos[s] for s in homed], dtype=int)
-        undecided = np.ones((len(homed), n_q), dtype=bool)
-        improving = np.zeros((len(homed), n_q), dtype=bool)
-        for goal in range(4):
-            rc_pair = -(y_p[goal][hp][:, None] + y_q[goal][None, :])
-            improving |= undecided & (rc_pair < -0.5)
-            undecided &= np.abs(rc_pair) <= 0.5
-        lp_threshold = np.where(improving, np.inf, np.where(undecided, y_p[4][hp][:, None] + y_q[4][None, :] - 0.5,
-                                                            -np.inf))          # metres < threshold improves
-        maybe_lp = (sub_lower < lp_threshold) & ~known_m
-        new = _exact_pairs(maybe_lp, lp_threshold, homed, place_grids, dists)
+        # a left-out pair of the face (reduced cost 0 in goals 1–4: equal potentials, for it costs 0 there)
+        # improves goal 5 iff its metres < y_person + y_place
+        y = np.asarray(h.getSolution().row_dual, dtype=float)
+        open_ = face_free & ~listed
+        threshold = np.where(open_, y[hp][:, None] + y[n_p:][None, :] - 0.5, -np.inf)
+        new = _exact_pairs(open_ & (sub_lower < threshold), threshold, homed, place_grids, dists)
         if not new:
-            break                                       # the LP duals prove the optimum
-        start = n_p + 2 * n_q
-        pi = _residual_potentials(
-            members, cap_of, places, qpos, {pair: int(round(v)) for pair, v in zip(arc_list, x[start:])},
-            [int(round(v)) for v in x[:n_p]], [int(round(v)) for v in x[n_p:n_p + n_q]],
-            [int(round(v)) for v in x[n_p + n_q:start]], cost, weights)
-        pot_threshold = _differences([pi[("q", qpos[g])] for g in place_grids], [pi[("p", s)] for s in homed])
-        new_pot = _exact_pairs((sub_lower < pot_threshold) & ~known_m, pot_threshold, homed, place_grids, dists)
-        if not new_pot:
-            break                                       # the potentials prove the optimum
-        both = {pq: new_pot[pq] for pq in new.keys() & new_pot.keys()}
-        pending = sorted(_best_pairs(both or min(new, new_pot, key=len), PRICE_PER_ROUND))
-    start = n_p + 2 * n_q
-    flow = {pair: int(round(v)) for pair, v in zip(arc_list, x[start:])}
+            break                                       # no pair of any kind improves: proved optimal
+        add_columns(sorted(_best_pairs(new, PRICE_PER_ROUND)), True)
+    xi = np.round(x).astype(np.int64)
+    if not np.allclose(x, xi, atol=1e-6):
+        raise RuntimeError("HiGHS returned a fractional vertex on a totally unimodular network")
+    flow = {pair: int(v) for pair, v in zip(arc_list, xi[start:])}
     return flow, len(arc_list), rounds, len(homed) * n_q, statuses
 
 
-def _uniform_duals(y: np.ndarray, rc: np.ndarray, x: np.ndarray, c: np.ndarray, low: np.ndarray, up: np.ndarray,
-                   n_p: int, n_q: int, lonely: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Duals of goals 1–4 under which every person–grid pair prices at its own cost (0 unless a stay).
+def _face_weights(units: int, stays: int, h_max: int) -> tuple[int, int, int, int]:
+    """Integer weights ``(w_fill, w_stay, w_hh, w_extra)`` that make goals 1–4 strictly lexicographic.
 
-    Any person may serve any grid, so these goals are decided by counts and by
-    which grids are filled, not by who goes where. The dual ``y_p = -t`` for
-    every person and ``y_q = t`` for every place gives each arc the reduced
-    cost ``c_arc``; it is optimal when some ``t`` satisfies complementary
-    slackness on the other columns (e.g. ``t = 0`` when the goal is at its
-    ideal, ``t = 1`` when a short roster fills only required places, ``t`` = the
-    households of the last grid left short). HiGHS's own dual is degenerate
-    there: it fixes arcs and makes every empty place look reachable from
-    everyone. People without any arc (``lonely``) get ``y_p = 0``: their only
-    column is "unassigned". Returns HiGHS's dual when no ``t`` fits (it is always valid)."""
-    m = n_p + 2 * n_q
-    free = (up > low) & np.concatenate([~lonely, np.ones(len(up) - n_p, dtype=bool)])
-    at_low = np.abs(x - low) < 1e-6
-    at_up = np.abs(x - up) < 1e-6
-    arcs_c = c[m:]
-    arcs_free = free[m:]
-    if np.any(arcs_free & (((arcs_c > 0.5) & ~at_low[m:]) | ((arcs_c < -0.5) & ~at_up[m:]))):
-        return y, rc
-    sign = np.concatenate([np.ones(n_p), np.ones(2 * n_q)])   # rc = c + t on every non-arc column
-    base = c[:m]
-    tol = 1e-6
-    cands = sorted({0.0, *(-base[free[:m]]).round(6).tolist()})
-    for t in cands:
-        r = base + sign * t
-        bad = free[:m] & (((r > tol) & ~at_low[:m]) | ((r < -tol) & ~at_up[:m]))
-        if not bad.any():
-            rows = np.concatenate([np.where(lonely, 0.0, -t), np.full(n_q, t)])
-            r[:n_p] = np.where(lonely, base[:n_p], r[:n_p])
-            return rows, np.concatenate([r, arcs_c])
-    return y, rc
+    Each goal's weight exceeds everything the goals below it can change: at most
+    ``units`` extra places, ``units · h_max`` households of required places,
+    ``max(units, stays)`` current places kept."""
+    w_extra = 1
+    w_hh = units + 1
+    w_stay = (units * (h_max + 1) + 1) * w_hh
+    w_fill = (max(units, stays) + 1) * w_stay
+    return w_fill, w_stay, w_hh, w_extra
+
+
+@dataclass
+class FaceFlow:
+    """An integral flow of one role's network made optimal for goals 1–4 over every pair, with its proof.
+
+    ``potentials`` (node 0 the sink, then people, then places) give every
+    residual arc, left-out pairs included, a reduced cost ``cost + pot[u] -
+    pot[v] >= 0``: an exact optimal dual of goals 1–4. ``new_arcs`` are the
+    left-out pairs that cancelled negative cycles put flow on (``new_x``, their
+    flows); ``cycles`` counts the cycles cancelled."""
+
+    potentials: np.ndarray
+    unassigned: np.ndarray
+    required: np.ndarray
+    extra: np.ndarray
+    arc_x: np.ndarray
+    new_arcs: list[tuple[int, int]]
+    new_x: list[int]
+    cycles: int
+
+
+def _face_potentials(cap: np.ndarray, unassigned: np.ndarray, lo: np.ndarray, ext: np.ndarray,
+                     required: np.ndarray, extra: np.ndarray, place_cost: np.ndarray, extra_cost: int,
+                     arc_p: np.ndarray, arc_q: np.ndarray, arc_cost: np.ndarray, arc_x: np.ndarray,
+                     dense: np.ndarray, listed: np.ndarray) -> FaceFlow:
+    """Make a flow optimal for goals 1–4 over every person–place pair and return it with exact potentials.
+
+    The network of one role (module docstring) with integer costs: node 0 is the
+    sink, nodes ``1 … n_p`` the people, then the places. Its arcs and when they
+    are residual (flow below capacity forward, above 0 backward):
+
+    - person → sink "unassigned" (cost 0, capacity ``cap``, flow ``unassigned``);
+    - place → sink "required" (``place_cost``, capacity ``lo``, flow ``required``)
+      and "extra" (``extra_cost``, capacity ``ext``, flow ``extra``);
+    - the listed person → place arcs (``arc_p``, ``arc_q``, ``arc_cost``, 0/1 flow ``arc_x``);
+    - every other pair of a person in ``dense`` and any place (``listed[k, q]`` is
+      False for ``dense[k]``): cost 0, capacity 1, flow 0. These are the left-out pairs.
+
+    Label-correcting shortest paths from a virtual root (0 to every node), all
+    left-out pairs of a person relaxed at once. A cycle of parent pointers made
+    by strict improvements has negative cost (Tarjan); each one met is cancelled
+    (one unit around it) and the labels go on from where they were. When no arc
+    can be relaxed any more, the labels are feasible potentials, which proves
+    the flow optimal. Integers are exact: int64 when the costs allow it, Python
+    integers otherwise. The inputs are not changed.
+    """
+    n_p, n_q = len(cap), len(lo)
+    n = 1 + n_p + n_q
+    q0 = 1 + n_p
+    big = max([1, int(np.abs(place_cost).max()) if n_q else 0, abs(int(extra_cost)),
+               int(np.abs(arc_cost).max()) if len(arc_cost) else 0])
+    dtype: type = np.int64 if (n + 1) * big < 2 ** 62 else object
+    un = [int(v) for v in unassigned]
+    req = [int(v) for v in required]
+    ex = [int(v) for v in extra]
+    lo_ = [int(v) for v in lo]
+    ext_ = [int(v) for v in ext]
+    cap_ = [int(v) for v in cap]
+    pcost = [int(v) for v in place_cost]
+    ecost = int(extra_cost)
+    arcs = [(p, q) for p, q in zip(arc_p.tolist(), arc_q.tolist())]
+    acost = [int(v) for v in arc_cost]
+    ax = [int(v) for v in arc_x]
+    arc_of = {pq: i for i, pq in enumerate(arcs)}
+    row_of = np.full(n_p, -1, dtype=np.int64)
+    row_of[dense] = np.arange(len(dense))
+    # pairs of a ``dense`` person at cost 0 and flow 0, listed or not, are relaxed together (vectorised);
+    # ``blocked`` marks the others, which go through ``fwd`` (flow 0) and ``bwd`` (flow 1)
+    blocked = listed.copy()
+    fwd: list[dict[int, int]] = [{} for _ in range(n_p)]   # pairs with flow 0 and a cost: place -> cost
+    bwd: list[dict[int, int]] = [{} for _ in range(n_q)]   # pairs with flow 1, reversed: person -> cost
+    for (p, q), c, f in zip(arcs, acost, ax):
+        if f:
+            bwd[q][p] = -c
+        elif c == 0 and row_of[p] >= 0:
+            blocked[row_of[p], q] = False
+        else:
+            fwd[p][q] = c
+    d: np.ndarray = np.zeros(n, dtype=dtype)
+    parent = [-1] * n
+    weight = [0] * n                       # cost of the arc parent → node
+    queue = deque(range(n))
+    queued = [True] * n
+    places_all = np.arange(q0, n)
+    cycles = 0
+
+    def lower(v: int, value: int, u: int, w: int) -> None:
+        if value < d[v]:
+            d[v] = value
+            parent[v] = u
+            weight[v] = w
+            if not queued[v]:
+                queued[v] = True
+                queue.append(v)
+
+    def lower_many(nodes: np.ndarray, values: np.ndarray, u: int, w: list[int]) -> None:
+        better = np.asarray(values < d[nodes], dtype=bool)
+        if not better.any():
+            return
+        for v, value, wi, b in zip(nodes.tolist(), values.tolist(), w, better.tolist()):
+            if b:
+                d[v] = value
+                parent[v] = u
+                weight[v] = wi
+                if not queued[v]:
+                    queued[v] = True
+                    queue.append(v)
+
+    def from_sink(du: int) -> None:
+        used = [1 + p for p in range(n_p) if un[p] > 0]
+        if used:
+            lower_many(np.array(used), np.full(len(used), du, dtype=dtype), 0, [0] * len(used))
+        back = [(q0 + q, min(-pcost[q] if req[q] > 0 else _INF, -ecost if ex[q] > 0 else _INF))
+                for q in range(n_q) if req[q] > 0 or ex[q] > 0]
+        if back:
+            w = [int(c) for _, c in back]
+            lower_many(np.array([v for v, _ in back]), du + np.array(w, dtype=dtype), 0, w)
+
+    def cancel(cycle: list[int]) -> None:
+        for v in cycle:
+            u, w = parent[v], weight[v]
+            if u == 0 and v < q0:
+                un[v - 1] -= 1
+            elif v == 0 and u < q0:
+                un[u - 1] += 1
+            elif v == 0:
+                q = u - q0
+                if w == pcost[q] and req[q] < lo_[q]:
+                    req[q] += 1
+                else:
+                    ex[q] += 1
+            elif u == 0:
+                q = v - q0
+                if w == -pcost[q] and req[q] > 0:
+                    req[q] -= 1
+                else:
+                    ex[q] -= 1
+            elif u < q0:                     # person → place: one more on the pair
+                p, q = u - 1, v - q0
+                if (p, q) not in arc_of:     # a left-out pair: it becomes an arc
+                    arc_of[(p, q)] = len(arcs)
+                    arcs.append((p, q))
+                    acost.append(0)
+                    ax.append(0)
+                ax[arc_of[(p, q)]] = 1
+                fwd[p].pop(q, None)
+                if row_of[p] >= 0:
+                    blocked[row_of[p], q] = True
+                bwd[q][p] = -acost[arc_of[(p, q)]]
+            else:                            # place → person: one less on the pair
+                p, q = v - 1, u - q0
+                ax[arc_of[(p, q)]] = 0
+                c = -bwd[q].pop(p)
+                if c == 0 and row_of[p] >= 0:
+                    blocked[row_of[p], q] = False
+                else:
+                    fwd[p][q] = c
+        for v in cycle:
+            parent[v] = -1
+            if not queued[v]:
+                queued[v] = True
+                queue.append(v)
+
+    pops = 0
+    while queue:
+        u = queue.popleft()
+        queued[u] = False
+        pops += 1
+        du = d[u]
+        if u == 0:                                   # sink → people with unassigned flow, → places in use
+            from_sink(du)
+        elif u < q0:                                 # a person
+            p = u - 1
+            if un[p] < cap_[p]:
+                lower(0, du, u, 0)
+            for q, c in fwd[p].items():
+                lower(q0 + q, du + c, u, c)
+            k = row_of[p]
+            if k >= 0:                               # every unblocked pair of this person, cost 0
+                better = np.asarray(d[q0:] > du, dtype=bool) & ~blocked[k]
+                if better.any():
+                    nodes = places_all[better]
+                    lower_many(nodes, np.full(len(nodes), du, dtype=dtype), u, [0] * len(nodes))
+        else:                                        # a place
+            q = u - q0
+            if req[q] < lo_[q]:
+                lower(0, du + pcost[q], u, pcost[q])
+            if ex[q] < ext_[q]:
+                lower(0, du + ecost, u, ecost)
+            for p, c in bwd[q].items():
+                lower(1 + p, du + c, u, c)
+        if pops % n == 0:
+            cycle = _parent_cycle(parent)
+            if cycle is not None:
+                if sum(weight[v] for v in cycle) >= 0:
+                    raise RuntimeError("a parent cycle of non-negative cost in a staffing residual network")
+                cancel(cycle)
+                cycles += 1
+                pops = 0
+            elif pops > n * (n + 1):
+                raise RuntimeError("shortest paths did not settle in a staffing residual network")
+    k0 = len(arc_p)
+    return FaceFlow(d, np.array(un, dtype=np.int64), np.array(req, dtype=np.int64), np.array(ex, dtype=np.int64),
+                    np.array(ax[:k0], dtype=np.int64), arcs[k0:], ax[k0:], cycles)
+
+
+def _ints(values: list[int]) -> np.ndarray:
+    """Exact integers as an array: int64 when they fit with room for sums, else Python integers (object)."""
+    fits = all(abs(v) < 2 ** 52 for v in values)
+    return np.array(values, dtype=np.int64 if fits else object)
+
+
+def _parent_cycle(parent: list[int]) -> list[int] | None:
+    """A cycle of the parent pointers (as its nodes), or None."""
+    state = [0] * len(parent)                  # 0 unseen, 1 on the current walk, 2 done
+    for s in range(len(parent)):
+        path = []
+        v = s
+        while v >= 0 and state[v] == 0:
+            state[v] = 1
+            path.append(v)
+            v = parent[v]
+        if v >= 0 and state[v] == 1:
+            return path[path.index(v):]
+        for w in path:
+            state[w] = 2
+    return None
 
 
 def _exact_pairs(maybe: np.ndarray, threshold: np.ndarray, homed: list[str], place_grids: list[str],
@@ -539,51 +777,6 @@ def _best_pairs(found: dict[tuple[str, str], tuple[float, float]], per: int) -> 
             n_person[s] = n_person.get(s, 0) + 1
             n_grid[g] = n_grid.get(g, 0) + 1
     return taken
-
-
-def _weights(members: list[str], cap_of: dict[str, int], places: pd.DataFrame,
-             upper: np.ndarray) -> tuple[int, int, int, int]:
-    """Integer weights ``(w_stay, w_fill, w_hh, w_extra)`` that make the goal order strict (module docstring)."""
-    units = max(1, sum(cap_of[s] for s in members))
-    d_max = int(math.ceil(float(upper.max()))) + 1 if upper.size else 1
-    h_max = int(places["households"].max())
-    w_extra = units * d_max + 1
-    w_hh = (units + 1) * w_extra
-    w_stay = (units * (h_max + 1) + 1) * w_hh
-    w_fill = (units + 1) * w_stay
-    return w_stay, w_fill, w_hh, w_extra
-
-
-def _residual_potentials(members: list[str], cap_of: dict[str, int], places: pd.DataFrame, qpos: dict[str, int],
-                         arc_flow: dict[tuple[str, str], int], unassigned: list[int], required: list[int],
-                         extra: list[int], cost: Callable[[str, str], int],
-                         weights: tuple[int, int, int, int]) -> dict[object, int]:
-    """Node potentials of a given optimal flow: the network of ``_solve`` with these flows, then ``_potentials``."""
-    _, w_fill, w_hh, w_extra = weights
-    g = nx.DiGraph()
-    sink = ("t", 0)
-    flow: dict[object, dict[object, int]] = {sink: {}}
-    for k, sid in enumerate(members):
-        g.add_edge(("p", sid), sink, capacity=cap_of[sid], weight=0)
-        flow[("p", sid)] = {sink: unassigned[k]}
-    for j, ((gid, _), lo, hi, hh) in enumerate(zip(places.index, places["min_count"], places["max_count"],
-                                                   places["households"])):
-        q = ("q", qpos[gid])
-        flow.setdefault(q, {})
-        g.add_node(q)
-        if lo > 0:
-            g.add_edge(q, sink, capacity=int(lo), weight=-(w_fill + w_hh * int(hh)))
-            flow[q][sink] = required[j]
-        if hi > lo:
-            xn = ("x", qpos[gid])
-            g.add_edge(q, xn, capacity=int(hi - lo), weight=-w_extra)
-            g.add_edge(xn, sink, capacity=int(hi - lo), weight=0)
-            flow[q][xn] = extra[j]
-            flow[xn] = {sink: extra[j]}
-    for (sid, gid), f in arc_flow.items():
-        g.add_edge(("p", sid), ("q", qpos[gid]), capacity=1, weight=cost(sid, gid))
-        flow[("p", sid)][("q", qpos[gid])] = f
-    return _potentials(g, flow)
 
 
 def _differences(pi_q: list[int], pi_p: list[int]) -> np.ndarray:
