@@ -187,6 +187,10 @@ def test_candidate_sites_errors_name_their_layer(tmp_path: Path) -> None:
     path.write_text("编号,经度,纬度\nC1,116.44,36.29\nC2,,\n", encoding="utf-8-sig")
     _, zh = _render_error(read_candidates, path)
     assert zh.startswith("文件 候选点.csv（候选站点）有 1 处问题") and "（）" not in zh, zh
+    path.write_text("编号,几何\nC1,\"POLYGON ((116.44 36.29, 116.45 36.29, 116.45 36.3, 116.44 36.29))\"\n",
+                    encoding="utf-8-sig")
+    _, zh = _render_error(read_candidates, path)
+    assert "候选站点图层应为点" in zh and "服务站点" not in zh, zh
 
 
 def test_maps_credit_leaflet_without_a_flag() -> None:

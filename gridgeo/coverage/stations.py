@@ -84,7 +84,9 @@ def read_candidates(path: str | Path, *, coords: Coords = "wgs84") -> gpd.GeoDat
         frame = frame.assign(name=frame["station_id"].astype(str))
     frame = frame.assign(kind="other")
     checked, problems = check_layer(replace(raw, frame=frame), STATIONS, path, coords=coords, rules=DEFAULT_RULES)
-    errors = [p for p in problems if p.severity == "error"]
+    # checked as a stations layer, but the user uploaded candidate sites: say so in the messages
+    errors = [replace(p, params={**p.params, "layer": Tr("layer.candidates")}) if "layer" in p.params else p
+              for p in problems if p.severity == "error"]
     if errors:
         cls = SchemaError if errors[0].code.startswith("err.schema") else (
             GeometryError if errors[0].code.startswith("err.geom") else InputError)
