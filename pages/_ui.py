@@ -179,7 +179,8 @@ def current_district() -> io.District:
     try:
         return load_district(path, mtime(path))
     except GridgeoError as err:
-        show_error(err)
+        for each in (err, *err.fields.get("also", ())):     # every file's problems at once
+            show_error(each)
         if path == DEMO_PATH and not Path(DEMO_PATH).exists():
             st.info(t("app.demo_missing", path=DEMO_PATH))
         stop()

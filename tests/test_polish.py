@@ -12,6 +12,7 @@ import pytest
 from openpyxl import load_workbook
 
 from gridgeo import staffing as sf
+from gridgeo.errors import InputError
 from gridgeo.i18n import t
 from gridgeo.tables import blank_missing, column_label, csv_bytes, xlsx_bytes
 from pages._ui import DEMO_PATH, MISSING_CELL
@@ -335,3 +336,32 @@ def test_english_compliance_labels_have_no_chinese_terms() -> None:
     for key in ("sla.col.three_rate", "sla.three_rate_weights", "sla.three_rate_na"):
         assert not re.search(r"[\u4e00-\u9fff]", t(key, "en")), t(key, "en")
         assert "三率" in t(key, "zh")
+
+
+def test_a_district_with_two_bad_files_names_both_at_once(tmp_path: Path) -> None:
+    import json
+
+    import geopandas as gpd
+
+    from gridgeo import io
+
+    folder = tmp_path / "district"
+    folder.mkdir()
+    communities = gpd.read_file(Path(DEMO_PATH) / "communities.geojson")
+    data = json.loads(communities.to_crs(3857).to_json())
+    data.pop("crs", None)
+    (folder / "communities.geojson").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    (folder / "buildings.csv").write_text("楼栋编码,社区编码,戸数,经度,纬度\nB1,370124001001,10,116.44,36.29\n",
+                                          encoding="utf-8-sig")
+    (folder / "streets.geojson").write_bytes(b"")
+    with pytest.raises(InputError) as err:
+        io.read_district(folder)
+    codes = [e.code for e in (err.value, *err.value.fields["also"])]
+    assert len(codes) == 3 and "err.io.empty_file" in codes
+    at = page_test("home", folder, "zh").run()
+    assert not at.exception
+    shown = [e.value for e in at.error]
+    assert len(shown) == 3, shown                                   # one box per file, all on the first visit
+    assert any("communities.geojson" in e and "EPSG:3857" in e for e in shown)
+    assert any("buildings.csv" in e and "“戸数”" in e for e in shown)
+    assert any("streets.geojson" in e and "0 字节" in e for e in shown)
