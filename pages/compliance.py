@@ -85,22 +85,32 @@ holiday_upload = file_upload(t("sla.holiday_file"), ["csv", "xlsx"], "sla_holida
 cases_upload = file_upload(t("sla.cases_file"), ["csv", "xlsx"], "sla_cases_file", where=right)
 
 cases_file = _stage(cases_upload, "sla_cases")
+rule_path, holiday_path = _stage(rule_upload, "sla_rules"), _stage(holiday_upload, "sla_holidays")
 if district.cases is None and cases_file is None:
     st.info(t("sla.no_cases"))
     stop()
 grids_in_use = current_grids(district)
 grids_key = f"{grids_in_use.source}:{st.session_state.get(K.PLAN)}"
+failed: list[GridgeoError] = []              # every uploaded file checked, all its errors shown at once
 try:
     cases = _located(path, version, grids_key, cases_file, district.cases, grids_in_use.grids)
 except GridgeoError as err:
+    failed.append(err)
+for reader, staged in ((sla.read_rules, rule_path), (sla.read_holidays, holiday_path)):
+    try:
+        if staged is not None:
+            reader(staged)
+    except GridgeoError as err:
+        failed.append(err)
+for err in failed:
     show_error(err)
+if failed:
     stop()
 last = cases["created_at"].max().date()
 st.session_state.setdefault(SLA_AS_OF, last)
 as_of = left.date_input(t("sla.as_of"), key=SLA_AS_OF)
 
 # --- 2 gridgeo ---------------------------------------------------------------------------------
-rule_path, holiday_path = _stage(rule_upload, "sla_rules"), _stage(holiday_upload, "sla_holidays")
 try:
     result = _result(path, version, grids_key, cases_file, preset, rule_path, mode, holiday_path, str(as_of), cases)
 except GridgeoError as err:

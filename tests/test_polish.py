@@ -365,3 +365,20 @@ def test_a_district_with_two_bad_files_names_both_at_once(tmp_path: Path) -> Non
     assert any("communities.geojson" in e and "EPSG:3857" in e for e in shown)
     assert any("buildings.csv" in e and "“戸数”" in e for e in shown)
     assert any("streets.geojson" in e and "0 字节" in e for e in shown)
+
+
+def test_compliance_page_names_every_bad_upload_at_once(tmp_path: Path) -> None:
+    from tests.test_sla_app import _run, make_district
+
+    folder = make_district(tmp_path / "d")
+    at = _run(folder)
+    assert not at.exception
+    uploaders = {u.label: u for u in at.get("file_uploader")}
+    rules = next(u for label, u in uploaders.items() if label == t("sla.rule_file", "zh"))
+    holidays = next(u for label, u in uploaders.items() if label == t("sla.holiday_file", "zh"))
+    rules.set_value(("规则.csv", "渠道,类别\n12345热线,*\n".encode("utf-8-sig"), "text/csv"))
+    holidays.set_value(("节假日.csv", b"", "text/csv")).run()
+    assert not at.exception
+    shown = [e.value for e in at.error]
+    assert any("规则.csv" in e and "时限" in e for e in shown), shown
+    assert any("节假日.csv" in e and "0 字节" in e for e in shown), shown
