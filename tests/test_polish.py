@@ -161,6 +161,7 @@ def test_a_geojson_in_web_mercator_without_crs_is_one_clear_problem(tmp_path: Pa
     assert [p.code for p in err.problems] == ["err.crs.web_mercator"]  # type: ignore[attr-defined]
     x = f"{communities.to_crs(3857).total_bounds[0]:.0f}"             # the numbers the user sees in QGIS
     assert f"坐标（{x}," in zh and "EPSG:3857" in zh and "EPSG:4326" in zh and "社区_3857.geojson" in zh
+    assert "Web" not in zh
     assert "不在中国境内" not in zh and zh.count("\n- ") == 1
     # metres of another projection (here UTM 50N) are not called Web Mercator
     data = json.loads(communities.to_crs(32650).to_json())

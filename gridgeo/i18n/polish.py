@@ -16,11 +16,12 @@ STRINGS: dict[str, dict[str, str]] = {
                               "en": "The upload or export was cut off: export the file again, check that it opens, "
                                     "then upload it."},
     "err.crs.web_mercator": {
-        "zh": "坐标（{x}, {y}）是以米为单位的 Web 墨卡托坐标（EPSG:3857），不是经纬度；文件没有声明坐标系",
+        "zh": "坐标（{x}, {y}）是以米为单位的墨卡托投影坐标（EPSG:3857），不是经纬度；文件没有声明坐标系",
         "en": "the coordinates ({x}, {y}) are Web Mercator metres (EPSG:3857), not longitude/latitude, "
               "and the file declares no coordinate system"},
     "err.crs.web_mercator.fix": {
-        "zh": "在 QGIS 中把图层“导出 → 要素另存为”GeoJSON 或 GeoPackage，坐标系选 EPSG:4326（WGS 84），再上传",
+        "zh": "在 QGIS 中右键图层，选“导出”→“要素另存为”，格式选 GeoJSON 或 GeoPackage，坐标系选 EPSG:4326（WGS 84），"
+              "再上传",
         "en": "in QGIS, Export → Save Features As GeoJSON or GeoPackage with CRS EPSG:4326 (WGS 84), then upload it"},
     "err.crs.not_degrees": {
         "zh": "坐标（{x}, {y}）不是经纬度（中国位于经度 73–136、纬度 3–54），文件也没有声明坐标系",
