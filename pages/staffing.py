@@ -14,7 +14,6 @@ from gridgeo import staffing as sf
 from gridgeo.errors import GridgeoError, PlanConflictError
 from gridgeo.i18n import t as t_in
 from gridgeo.plans.store import Workspace
-from gridgeo.tables import csv_bytes
 from pages._ui import (GridsInUse, K, current_district, current_grids, file_upload, init_state, lang, md_escape, mtime,
                        _seeded, show_error, show_table, stage_file, stop, t)
 
@@ -354,7 +353,7 @@ d1, d2, d3 = st.columns(3)
 d1.download_button(t("staffing.download_roster"), sf.roster_xlsx(result, show_phones=show_phones, lang=lang()),
                    file_name="网格员花名册.xlsx", key="staffing_dl_roster", on_click="ignore",
                    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-d2.download_button(t("staffing.download_grids"), csv_bytes(sf.grid_table(result), lang=lang()), file_name="grid_staffing.csv",
+d2.download_button(t("staffing.download_grids"), sf.grid_staffing_csv(result, lang=lang()), file_name="grid_staffing.csv",
                    mime="text/csv", key="staffing_dl_grids", on_click="ignore")
-d3.download_button(t("staffing.download_assignments"), csv_bytes(sf.assignments_table(result), lang=lang()),
+d3.download_button(t("staffing.download_assignments"), sf.staff_assignments_csv(result, lang=lang()),
                    file_name="staff_assignments.csv", mime="text/csv", key="staffing_dl_assignments", on_click="ignore")

@@ -383,3 +383,16 @@ def test_compliance_page_names_every_bad_upload_at_once(tmp_path: Path) -> None:
     shown = [e.value for e in at.error]
     assert any("规则.csv" in e and "时限" in e for e in shown), shown
     assert any("节假日.csv" in e and "0 字节" in e for e in shown), shown
+
+
+def test_staffing_csv_downloads_use_the_same_headers_as_the_workbook_and_the_page() -> None:
+    result = _staffed()
+    ws = load_workbook(stdio.BytesIO(sf.roster_xlsx(result))).worksheets[1]           # the per-grid sheet
+    sheet_header = [c.value for c in next(ws.iter_rows(max_row=1))]
+    assert _cells(sf.grid_staffing_csv(result))[0] == sheet_header
+    assert "人均户数" in sheet_header and "问题" in sheet_header                      # the page's words
+    header = _cells(sf.staff_assignments_csv(result))[0]
+    assert header[:2] == ["工号", "姓名"] and "居住地距网格（米）" in header
+    assert _cells(sf.staff_assignments_csv(result, lang=None))[0][:2] == ["staff_id", "name"]   # for scripts
+    en = _cells(sf.grid_staffing_csv(result, lang="en"))[0]
+    assert "Households per worker" in en and not any("\u4e00" <= ch <= "\u9fff" for h in en for ch in h)
