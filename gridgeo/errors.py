@@ -7,6 +7,8 @@ all show the same actionable sentence. ``code`` is the i18n key of the message.
 
 from __future__ import annotations
 
+import re
+
 import string
 import warnings
 from collections.abc import Mapping, Sequence
@@ -202,7 +204,12 @@ class Tr:
 def _fields(base: Mapping[str, object], lang: Lang, message: str, value: object) -> dict[str, object]:
     out: dict[str, object] = {"message": message, "value": "" if value is None else _show_value(value)}
     for k, v in base.items():
-        out[k] = t(v.key, lang) if isinstance(v, Tr) else v
+        if isinstance(v, Tr):
+            out[k] = t(v.key, lang)
+        elif isinstance(v, tuple) and v and all(isinstance(x, Tr) for x in v):   # several words: a list
+            out[k] = ("、" if lang == "zh" else ", ").join(t(x.key, lang) for x in v)
+        else:
+            out[k] = v
     return out
 
 
@@ -326,10 +333,18 @@ def _assemble(lang: Lang, where: str, message: str, value: object, show_value: b
         else:
             text += t("errfmt.value", lang, value=_show_value(value))
     if remedy:
-        text += t("errfmt.fix", lang, fix=remedy)
+        fix = t("errfmt.fix", lang, fix=remedy)
+        if text.endswith(("？", "?", "！", "!", "。")) and fix[:1] in ("。", "."):   # no "？。" after a question
+            fix = ("" if lang == "zh" else " ") + fix[1:].lstrip()
+        text += fix
+    if lang == "zh":
+        text = _FEATURE_N.sub(r"第 \1 个要素", text)     # a feature without an id ("feature 3") in Chinese
     if lang == "zh" and not text.endswith(("。", "！", "？")):
         text += "。"
     return text
+
+
+_FEATURE_N = re.compile(r"\bfeature (\d+)\b")
 
 
 def _template_uses_value(code: str, lang: Lang, fields: Mapping[str, object] | None = None,
@@ -387,8 +402,8 @@ def render(item: GridgeoError | Problem | GridgeoWarning, lang: Lang = "zh", *, 
         n = len(err.problems)
         layer = err.fields.get("layer")
         layer_text = t(layer.key, lang) if isinstance(layer, Tr) else t(f"layer.{layer}", lang) if layer else ""
-        head = t("errfmt.file_problems", lang, file=Path(where_path).name if where_path else "",
-                 layer=layer_text, n=f"{n:,}")
+        head = t("errfmt.file_problems" if layer_text else "errfmt.file_problems_nolayer", lang,
+                 file=Path(where_path).name if where_path else "", layer=layer_text, n=f"{n:,}")
         lines = [f"- {render_problem(p, lang)}" for p in err.problems[:limit]]
         if n > limit:
             lines.append("- " + t("errfmt.more", lang, n=f"{n - limit:,}"))

@@ -19,8 +19,8 @@ import pandas as pd
 
 from gridgeo.i18n import STRINGS, Lang, t
 
-__all__ = ["VOCABULARY", "column_label", "code_label", "codes_text", "coded_columns", "words_of", "labelled",
-           "translated", "tabular", "human", "csv_bytes", "xlsx_bytes"]
+__all__ = ["VOCABULARY", "MISSING_TEXTS", "blank_missing", "column_label", "code_label", "codes_text", "coded_columns", "words_of", "labelled",
+           "translated", "yes_no", "tabular", "human", "csv_bytes", "xlsx_bytes"]
 
 _WITHIN = re.compile(r"^within_(\d+)(?:_([a-z_]+))?$")
 _SHARE = re.compile(r"^share_(\d+)$")
@@ -40,7 +40,9 @@ VOCABULARY: dict[str, tuple[str, ...]] = {
     "hotspot": ("cases.hotspot.",),
     "trend": ("cases.trend.",),
     "state": ("sla.state.",),
+    "missing": ("staffing.role.",),       # places short per role: "worker 2, leader 1"
 }
+_COUNTED = re.compile(r"^(\S+) (\d+)$")
 
 
 def column_label(column: str, lang: Lang, labels: Mapping[str, str] | None = None) -> str:
@@ -76,9 +78,17 @@ def codes_text(column: str, value: object, lang: Lang) -> object:
     """A cell of ``column`` in words; several codes joined by ``;`` are each translated (、 or "; ")."""
     if not isinstance(value, str) or not value:
         return value
-    parts = [p for p in value.split(";") if p]
+    parts = [p.strip() for p in re.split(r"[;,]" if column == "missing" else ";", value) if p.strip()]
     sep = "、" if lang == "zh" else "; "
-    return sep.join(code_label(column, p.strip(), lang) for p in parts)
+    return sep.join(_part_label(column, p, lang) for p in parts)
+
+
+def _part_label(column: str, part: str, lang: Lang) -> str:
+    """One code, or a code and a count (``worker 2`` -> 网格员 2)."""
+    m = _COUNTED.match(part)
+    if m and code_label(column, m.group(1), lang) != m.group(1):
+        return f"{code_label(column, m.group(1), lang)} {m.group(2)}"
+    return code_label(column, part, lang)
 
 
 def coded_columns(df: pd.DataFrame) -> list[str]:
@@ -95,14 +105,27 @@ def words_of(s: pd.Series, column: str, lang: Lang) -> tuple[pd.Series, bool]:
     return s.map(words).astype(object).where(s.notna(), None), changed
 
 
+def yes_no(s: pd.Series, lang: Lang) -> pd.Series:
+    """A true/false column in words (是/否, yes/no); a missing cell stays missing."""
+    words = {True: t("table.yes", lang), False: t("table.no", lang)}
+    return s.map(lambda v: None if v is None or v is pd.NA else words[bool(v)]).astype(object)
+
+
+def _boolean(s: pd.Series) -> bool:
+    return bool(pd.api.types.is_bool_dtype(s.dtype))
+
+
 def translated(df: pd.DataFrame, lang: Lang) -> pd.DataFrame:
-    """``df`` with the coded cells of ``VOCABULARY`` columns in ``lang``."""
+    """``df`` with the coded cells of ``VOCABULARY`` columns in ``lang``, and true/false cells as 是/否."""
     cols = coded_columns(df)
-    if not cols:
+    flags = [c for c in df.columns if _boolean(df[c])]
+    if not cols and not flags:
         return df
     out = df.copy()
     for col in cols:
         out[col] = words_of(out[col], col, lang)[0]
+    for col in flags:
+        out[col] = yes_no(out[col], lang)
     return out
 
 
@@ -111,6 +134,35 @@ def labelled(df: pd.DataFrame, lang: Lang | None, labels: Mapping[str, str] | No
     if lang is None:
         return df
     return df.rename(columns={c: column_label(str(c), lang, labels) for c in df.columns})
+
+
+#: How a missing value reads once something turned it into text (``str(None)``, ``str(nan)`` …):
+#: never shown to people, a missing cell stays empty.
+MISSING_TEXTS = frozenset({"None", "nan", "NaN", "NaT", "<NA>"})
+
+
+def blank_missing(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with every missing cell a real missing value, so tables show and files write it empty.
+
+    Text cells that spell a missing value (``"None"``, ``"nan"``, ``"NaT"``, ``"<NA>"``: what
+    ``astype(str)`` makes of one) become ``None``; numbers, dates and other text stay as they are.
+    Returns ``df`` itself when there is nothing to change.
+    """
+    text = [i for i, dtype in enumerate(df.dtypes) if dtype == object or isinstance(dtype, pd.StringDtype)]
+    spelled = {i: m for i in text if (m := _spells_missing(df.iloc[:, i])).any()}
+    if not spelled:
+        return df
+    out = df.copy()
+    for i, m in spelled.items():
+        out.isetitem(i, out.iloc[:, i].astype(object).where(~m, None))
+    return out
+
+
+def _spells_missing(s: pd.Series) -> pd.Series:
+    try:
+        return s.isin(MISSING_TEXTS)
+    except TypeError:   # unhashable cells (lists): compare one by one
+        return s.map(lambda v: isinstance(v, str) and v in MISSING_TEXTS).astype(bool)
 
 
 def tabular(df: pd.DataFrame) -> pd.DataFrame:
@@ -123,7 +175,7 @@ def tabular(df: pd.DataFrame) -> pd.DataFrame:
     for col in out.columns:
         if isinstance(out[col].dtype, pd.DatetimeTZDtype):
             out[col] = out[col].dt.tz_convert("Asia/Shanghai").dt.tz_localize(None)
-    return out
+    return blank_missing(out)
 
 
 def human(df: pd.DataFrame, lang: Lang | None, labels: Mapping[str, str] | None = None) -> pd.DataFrame:

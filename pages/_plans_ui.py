@@ -29,7 +29,9 @@ from gridgeo.plans.imports import import_grids, import_table
 from gridgeo.plans.model import PlanVersion
 from gridgeo.plans.store import Workspace
 from gridgeo.plans.tables import ASSIGNMENT_HEADERS_ZH, assignments_table, local_dates, xlsx_bytes
-from pages._ui import K, ROOT, default_plan, file_upload, lang, md_escape, mtime, show_error, stage_file, t
+from gridgeo.tables import codes_text
+from pages._ui import (K, ROOT, default_plan, file_upload, lang, md_escape, mtime, show_error, show_table,
+                       stage_file, t)
 
 BUNDLED_DEMO = (ROOT / "data" / "demo").resolve()
 
@@ -240,7 +242,7 @@ def _grid_frame(ev: Evaluation) -> pd.DataFrame:
         t("plans.col.units"): g["units"], t("plans.col.status"): [t(f"plans.size.{s}") for s in g["status"]],
         t("plans.col.contiguous"): g["contiguous"], t("plans.col.polsby_popper"): g["polsby_popper"].round(2),
         t("plans.col.street_share"): (g["street_share"] * 100).round(0),
-        t("plans.col.flags"): g["flags"],
+        t("plans.col.flags"): [codes_text("flags", f, lang()) for f in g["flags"]],   # in words, not codes
     })
     return out
 
@@ -250,7 +252,7 @@ def _versions_tab(ws: Workspace, district: io.District) -> None:
     if table.empty:
         st.info(t("err.plans.empty"))
         return
-    st.dataframe(_versions_frame(table), hide_index=True, width="stretch")
+    show_table(_versions_frame(table), hide_index=True, width="stretch")
     ids = list(table.index[::-1])
     version = st.selectbox(t("plans.choose"), ids, key=PK.VIEW)
     if version is None:
@@ -268,7 +270,7 @@ def _versions_tab(ws: Workspace, district: io.District) -> None:
     if retired:
         st.caption(t("plans.retired_list", codes=md_escape(", ".join(sorted(retired)))))
     st.subheader(t("plans.grid_table"))
-    st.dataframe(_grid_frame(ev), hide_index=True, width="stretch", height=360)
+    show_table(_grid_frame(ev), hide_index=True, width="stretch", height=360)
     # drawn on request, like the comparison: one map iframe per page keeps the page light
     if st.toggle(t("plans.show_version_map"), key="plans_show_version_map"):
         layers = version_layers(str(ws.path), _stamp(ws), version, src, mtime(src), lang())
@@ -324,14 +326,14 @@ def _compare_tab(ws: Workspace) -> None:
                   returned_objects=[], use_container_width=True, height=520)
     changed = result.grids[result.grids["status"] != "unchanged"].reset_index()
     st.subheader(t("plans.changed_grids"))
-    st.dataframe(pd.DataFrame({
+    show_table(pd.DataFrame({
         t("plans.col.grid_id"): changed["grid_id"],
         t("plans.status"): [t(f"plans.status.{s}") for s in changed["status"]],
         t("plans.col.households_a"): changed["households_a"], t("plans.col.households_b"): changed["households_b"],
         t("plans.col.delta"): changed["delta"]}), hide_index=True, width="stretch", height=260)
     st.subheader(t("plans.moved_buildings"))
     moved = result.moved
-    st.dataframe(pd.DataFrame({
+    show_table(pd.DataFrame({
         t("plans.col.building_id"): moved["building_id"], t("plans.col.from_grid"): moved["from_grid"],
         t("plans.col.to_grid"): moved["to_grid"], t("plans.col.households"): moved["households"]}),
         hide_index=True, width="stretch", height=260)

@@ -24,7 +24,7 @@ import pandas as pd
 import streamlit as st
 
 from gridgeo import grids as gridlayer
-from gridgeo import io, maps, summary
+from gridgeo import io, maps, summary, tables
 from gridgeo.errors import GridgeoError, PlanConflictError, render
 from gridgeo.i18n import Lang
 from gridgeo.i18n import t as _t
@@ -137,6 +137,22 @@ def show_error(err: GridgeoError, *, kind: Literal["load", "action"] | None = No
     st.error(f"**{md_escape(heading)}**\n\n{text}", icon=":material/error:")
 
 
+#: What an empty cell of a table shows: a dash, never Streamlit's grey "None".
+MISSING_CELL = "—"
+
+
+def show_table(data: pd.DataFrame, *, where: Any = None, **kwargs: Any) -> Any:
+    """``st.dataframe`` for every table of the app: a missing cell shows "—", never "None", "nan" or "NaT".
+
+    Streamlit prints a missing value as a grey "None" unless told otherwise; text cells that
+    spell a missing value (``str(None)``) are blanked first (``gridgeo.tables.blank_missing``).
+    ``where`` is a container (a column, the sidebar); other keywords go to ``st.dataframe``.
+    """
+    box = where if where is not None else st
+    kwargs.setdefault("placeholder", MISSING_CELL)
+    return box.dataframe(tables.blank_missing(data), **kwargs)
+
+
 def mtime(path: str | Path) -> float:
     """Return the newest modification time under ``path`` (a file or a folder); 0 if missing.
 
@@ -163,7 +179,8 @@ def current_district() -> io.District:
     try:
         return load_district(path, mtime(path))
     except GridgeoError as err:
-        show_error(err)
+        for each in (err, *err.fields.get("also", ())):     # every file's problems at once
+            show_error(each)
         if path == DEMO_PATH and not Path(DEMO_PATH).exists():
             st.info(t("app.demo_missing", path=DEMO_PATH))
         stop()
@@ -264,9 +281,12 @@ def uploader_css() -> None:
 </style>""")
 
 
-def file_types_text(types: Sequence[str]) -> str:
-    """".csv、.xlsx" / ".csv, .xlsx": the extensions an uploader takes, as the caption lists them."""
-    return ("、" if lang() == "zh" else ", ").join(f".{x}" for x in types)
+def file_types_text(types: Sequence[str], language: Lang | None = None) -> str:
+    """".csv、.xlsx" / ".csv or .xlsx": the extensions an uploader takes, as the caption lists them."""
+    names = [f".{x}" for x in types]
+    if (language or lang()) == "zh":
+        return "、".join(names)
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
 def file_upload(label: str, types: Sequence[str], key: str, *, where: Any = None, caption: bool = True,

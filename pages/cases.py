@@ -14,8 +14,8 @@ from gridgeo import cases as gcases
 from gridgeo import maps
 from gridgeo.errors import GridgeoError
 from gridgeo.i18n import Lang
-from pages._ui import (K, _seeded, current_district, current_grids, file_upload, init_state, lang, md_escape,
-                       mtime, show_error, stage_file, t)
+from pages._ui import (K, current_district, current_grids, file_upload, init_state, lang, md_escape, mtime, _seeded,
+                       show_error, show_table, stage_file, t)
 
 PROFILES = gcases.default_profiles_dir()
 IMPORTED = "cases_imported"          # session key: {"digest", "name", "cases", "report"}
@@ -117,7 +117,7 @@ def show_report(report: gcases.ImportReport, cases: gpd.GeoDataFrame) -> None:
     c4.metric(t("cases.rows_flagged"), f"{len(cases[cases['flags'] != '']):,}")
     table = report.table()
     if len(table):
-        st.dataframe(pd.DataFrame({
+        show_table(pd.DataFrame({
             t("cases.col_kind"): [t(f"cases.kind.{k}") for k in table["kind"]],
             t("cases.col_reason"): [t(f"cases.reason.{r}") for r in table["reason"]],
             t("cases.col_count"): table["count"], t("cases.col_rows"): table["rows"],
@@ -251,7 +251,7 @@ def hotspot_view() -> None:
     if shown.empty:
         st.info(t("cases.no_hotspots"))
     else:
-        st.dataframe(pd.DataFrame({
+        show_table(pd.DataFrame({
             t("cases.col.grid_id"): shown.index.astype(str),
             t("cases.col.rate"): shown["rate_per_1000"],
             t("cases.col." + ("matters" if count == "matters" else "cases")): shown[count],
@@ -266,11 +266,11 @@ def hotspot_view() -> None:
 hotspot_view()
 
 with st.expander(t("cases.channel_split")):
-    st.dataframe(split.rename(columns={"patrol_share": t("cases.col.patrol_share")}), width="stretch")
+    show_table(split.rename(columns={"patrol_share": t("cases.col.patrol_share")}), width="stretch")
 if outside:
     with st.expander(t("cases.outside_list", n=len(outside))):
         out = cases.loc[cases.index.isin(outside)]
-        st.dataframe(pd.DataFrame({t("cases.col.case_id"): out.index.astype(str), t("cases.col.row"): out["row"],
+        show_table(pd.DataFrame({t("cases.col.case_id"): out.index.astype(str), t("cases.col.row"): out["row"],
                                    t("cases.col.created_at"): out["created_at"].astype(str),
                                    t("cases.col.category"): out["category"],
                                    t("cases.col.address"): out["address"]}), hide_index=True, width="stretch")

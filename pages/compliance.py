@@ -9,8 +9,8 @@ from streamlit_folium import st_folium
 from gridgeo import maps, sla
 from gridgeo.errors import GridgeoError
 from gridgeo.sla.output import display, workbook
-from pages._ui import (K, _seeded, current_district, current_grids, file_upload, init_state, lang, md_escape, mtime,
-                       show_error, stage_file, stop, t)
+from pages._ui import (K, current_district, current_grids, file_upload, init_state, lang, md_escape, mtime, _seeded,
+                       show_error, show_table, stage_file, stop, t)
 
 init_state()
 st.title(t("sla.title"))
@@ -85,22 +85,32 @@ holiday_upload = file_upload(t("sla.holiday_file"), ["csv", "xlsx"], "sla_holida
 cases_upload = file_upload(t("sla.cases_file"), ["csv", "xlsx"], "sla_cases_file", where=right)
 
 cases_file = _stage(cases_upload, "sla_cases")
+rule_path, holiday_path = _stage(rule_upload, "sla_rules"), _stage(holiday_upload, "sla_holidays")
 if district.cases is None and cases_file is None:
     st.info(t("sla.no_cases"))
     stop()
 grids_in_use = current_grids(district)
 grids_key = f"{grids_in_use.source}:{st.session_state.get(K.PLAN)}"
+failed: list[GridgeoError] = []              # every uploaded file checked, all its errors shown at once
 try:
     cases = _located(path, version, grids_key, cases_file, district.cases, grids_in_use.grids)
 except GridgeoError as err:
+    failed.append(err)
+for reader, staged in ((sla.read_rules, rule_path), (sla.read_holidays, holiday_path)):
+    try:
+        if staged is not None:
+            reader(staged)
+    except GridgeoError as err:
+        failed.append(err)
+for err in failed:
     show_error(err)
+if failed:
     stop()
 last = cases["created_at"].max().date()
 st.session_state.setdefault(SLA_AS_OF, last)
 as_of = left.date_input(t("sla.as_of"), key=SLA_AS_OF)
 
 # --- 2 gridgeo ---------------------------------------------------------------------------------
-rule_path, holiday_path = _stage(rule_upload, "sla_rules"), _stage(holiday_upload, "sla_holidays")
 try:
     result = _result(path, version, grids_key, cases_file, preset, rule_path, mode, holiday_path, str(as_of), cases)
 except GridgeoError as err:
@@ -130,7 +140,7 @@ if overall["no_rule"]:
         st.caption(t("sla.no_rule_help"))
         groups = (result.no_rule.groupby(["channel", "category", "request_type", "urgent"], dropna=False)
                   .size().rename("n").reset_index().sort_values("n", ascending=False))
-        st.dataframe(display(groups.rename(columns={"n": "received"}), lang()), hide_index=True, width="stretch")
+        show_table(display(groups.rename(columns={"n": "received"}), lang()), hide_index=True, width="stretch")
 
 # open cases, red and yellow first
 st.subheader(t("sla.open_title"))
@@ -156,7 +166,7 @@ for col in ("deadline", "created_at"):
     table[col] = table[col].dt.strftime("%Y-%m-%d %H:%M")
 table["working_days_left"] = [("" if pd.isna(v) else str(int(v))) for v in table["working_days_left"]]
 st.caption(f"{len(shown):,} / {len(open_):,}")
-picked = st.dataframe(display(table.head(2000), lang()), hide_index=True, width="stretch", height=320,
+picked = show_table(display(table.head(2000), lang()), hide_index=True, width="stretch", height=320,
                       on_select="rerun", selection_mode="single-row", key="sla_open_table")
 rows = picked.selection.rows if picked is not None and hasattr(picked, "selection") else []
 if rows:
@@ -197,7 +207,7 @@ if not has_met:
 weights = sla.ThreeRateWeights(*w) if sum(w) > 0 else sla.ThreeRateWeights()
 k = result.kpis(level, weights=weights)
 k = k.join(sla.channel_counts(result.table, level).add_prefix("channel:")).reset_index().rename(columns={level: "key"})
-st.dataframe(_percent(display(k, lang())), hide_index=True, width="stretch", height=300)
+show_table(_percent(display(k, lang())), hide_index=True, width="stretch", height=300)
 
 st.subheader(t("sla.trend_title"))
 monthly = sla.monthly_trend(result.table)
@@ -220,9 +230,9 @@ if months:
     keep = ["rank", "key", "due", "on_time_rate", "completion_rate", "satisfaction_rate", "red"]
     b1, b2 = st.columns(2)
     b1.markdown(f"**{t('sla.red_list')}**")
-    b1.dataframe(_percent(display(part[keep].head(5), lang())), hide_index=True, width="stretch")
+    show_table(_percent(display(part[keep].head(5), lang())), hide_index=True, width="stretch", where=b1)
     b2.markdown(f"**{t('sla.black_list')}**")
-    b2.dataframe(_percent(display(part[keep].tail(5).iloc[::-1], lang())), hide_index=True, width="stretch")
+    show_table(_percent(display(part[keep].tail(5).iloc[::-1], lang())), hide_index=True, width="stretch", where=b2)
     st.caption(t("sla.rank_min", n=5))
 else:
     st.info(t("sla.rank_empty", n=5))

@@ -16,7 +16,7 @@ from gridgeo.errors import Problem, GeometryError, GridgeoError
 from gridgeo.i18n import Lang
 from gridgeo.tables import csv_bytes, xlsx_bytes
 from pages._ui import (K, RULES, current_district, current_grids, file_upload, init_state, lang, load_district,
-                       md_escape, mtime, show_error, stage_file, stop, t)
+                       md_escape, mtime, show_error, show_table, stage_file, stop, t)
 
 KEY_REACHES = "coverage_reaches"
 KEY_REACH = "coverage_reach"
@@ -142,6 +142,12 @@ def _candidates_path() -> str | None:
     return str(stage_file(upload, "candidates"))
 
 
+def _upload_id() -> tuple[str, int] | None:
+    """The candidates file now in the uploader (name, size), None if there is none."""
+    upload = st.session_state.get(KEY_CANDIDATES)
+    return None if upload is None else (str(upload.name), int(upload.size))
+
+
 def run_siting() -> None:
     k = int(st.session_state[KEY_K])
     cand = _candidates_path()
@@ -154,7 +160,7 @@ def run_siting() -> None:
         result = cov.plan_sites(acc, district.buildings, k=k, reach_m=reach, kind=kind, network=net,
                                 candidates=cands)
     except GridgeoError as err:
-        st.session_state[KEY_SITES] = {"error": err}
+        st.session_state[KEY_SITES] = {"error": err, "upload": _upload_id()}
         return
     st.session_state[KEY_SITES] = {"key": (path, version, reach, kind), "result": result}
 
@@ -197,15 +203,15 @@ def shown_table(table: pd.DataFrame, id_col: str, extra: dict[str, str]) -> pd.D
 
 st.subheader(t("coverage.by_grid"))
 extra = {"community_id": t("coverage.col.community_id")} if "community_id" in grid_table.columns else {}
-st.dataframe(shown_table(grid_table, "coverage.col.grid_id", extra), hide_index=True, width="stretch",
+show_table(shown_table(grid_table, "coverage.col.grid_id", extra), hide_index=True, width="stretch",
              height=min(35 * (len(grid_table) + 1) + 3, 420),
              column_config={t("coverage.col.share", reach=r): st.column_config.ProgressColumn(
                  format="%.1f%%", min_value=0, max_value=100) for r in reaches})
 st.subheader(t("coverage.by_community"))
-st.dataframe(shown_table(cov.uncovered_first(communities, reach), "coverage.col.community_id",
+show_table(shown_table(cov.uncovered_first(communities, reach), "coverage.col.community_id",
                          {"name": t("coverage.col.name")}), hide_index=True, width="stretch")
 st.subheader(t("coverage.by_kind"))
-st.dataframe(pd.DataFrame({
+show_table(pd.DataFrame({
     t("coverage.col.kind"): [t(f"map.station.{k}") for k in access.kinds] + [t("coverage.kind.any")],
     **{t("coverage.col.within", reach=r): [int(total[f"within_{r}_{k}"]) for k in access.kinds]
        + [int(total[f"within_{r}"])] for r in reaches},
@@ -219,15 +225,15 @@ with s1:
 with s2:
     file_upload(t("coverage.candidates"), CANDIDATE_TYPES, KEY_CANDIDATES)
 st.button(t("coverage.run_siting"), type="primary", key="coverage_run", on_click=run_siting)
-if sites_entry and "error" in sites_entry:
-    show_error(sites_entry["error"])
+if sites_entry and "error" in sites_entry and sites_entry.get("upload") == _upload_id():
+    show_error(sites_entry["error"])      # only while the file it is about is still the one uploaded
 if site_result is not None:
     st.success(t("coverage.siting_result", k=len(site_result.sites), reach=site_result.reach_m,
                  gained=site_result.households_gained, before=site_result.uncovered_households,
                  status=t(f"coverage.status.{site_result.status}"), seconds=site_result.seconds)
                + f" · {t(f'coverage.method.{site_result.method}')}")
     s = site_result.sites
-    st.dataframe(pd.DataFrame({
+    show_table(pd.DataFrame({
         t("coverage.col.rank"): s["rank"].to_numpy(), t("coverage.col.site"): s.index.astype(str),
         t("coverage.col.gained"): s["households_gained"].to_numpy(),
         t("coverage.col.gained_b"): s["buildings_gained"].to_numpy(),
@@ -244,7 +250,7 @@ if close_id in impact.table.index:
     row = impact.table.loc[close_id]
     st.info(t("coverage.removal_result", name=md_escape(f"{close_id} {names[close_id]}"), reach=reach,
               lost=int(row["households_lost"]), buildings=int(row["buildings_lost"])))
-st.dataframe(pd.DataFrame({
+show_table(pd.DataFrame({
     t("coverage.col.station"): impact.table.index.astype(str), t("coverage.col.name"): names.to_numpy(),
     t("coverage.col.kind"): [t(f"map.station.{maps.station_kind(k)}") for k in impact.table["kind"]],
     t("coverage.col.covered"): impact.table["households_covered"].to_numpy(),

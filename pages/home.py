@@ -7,8 +7,8 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from gridgeo import maps
-from pages._ui import K, RULES, current_district, district_caption, district_summary, init_state, lang, \
-    md_escape, mtime, overview_layers, t
+from pages._ui import (K, RULES, current_district, district_caption, district_summary, init_state, lang, md_escape,
+                       mtime, overview_layers, show_table, t)
 
 init_state()
 st.title(t("home.title"))
@@ -29,7 +29,9 @@ c4.metric(t("home.feasible", lo=lo, hi=hi), f"{figures['feasible_communities']} 
 
 infeasible = table[~table["feasible"]]
 if len(infeasible):
-    names = "、".join(f"{name}（{h:,}）" for name, h in zip(infeasible["name"], infeasible["households"]))
+    names = ("、" if lang() == "zh" else ", ").join(
+        f"{name}（{h:,}）" if lang() == "zh" else f"{name} ({h:,})"
+        for name, h in zip(infeasible["name"], infeasible["households"]))
     st.warning(md_escape(t("home.infeasible_note", n=len(infeasible), lo=lo, hi=hi, names=names)))
 
 
@@ -56,14 +58,14 @@ shown = pd.DataFrame({
     t("col.k_range"): [f"{a}–{b}" if pd.notna(a) else "—" for a, b in zip(table["k_min"], table["k_max"])],
     t("col.feasible"): table["feasible"],
 })
-st.dataframe(shown, hide_index=True, width="stretch", height=min(35 * (len(shown) + 1) + 3, 800))
+show_table(shown, hide_index=True, width="stretch", height=min(35 * (len(shown) + 1) + 3, 800))
 
 with st.expander(t("home.problems", n=len(district.problems)), expanded=False):
     if problems.empty:
         st.write(t("home.no_problems"))
     else:
-        st.dataframe(pd.DataFrame({
-            t("home.problem_code"): problems["code"],
+        show_table(pd.DataFrame({
+            t("home.problem_code"): [t(f"home.severity.{x}") for x in problems["severity"]],
             t("home.problem_count"): problems["count"],
             t("home.problem_ids"): problems["ids"],
             t("home.problem_message"): problems["message"],

@@ -15,8 +15,8 @@ from gridgeo.export import assignments_csv, grids_geojson
 from gridgeo.partition import partition
 from pages._edit_ui import edit_section
 from pages._plans_ui import plans_section
-from pages._ui import (K, RULES, current_district, district_caption, init_state, kept_number_input, lang,
-                       md_escape, mtime, show_error, stop, t)
+from pages._ui import (K, RULES, current_district, district_caption, init_state, kept_number_input, lang, md_escape,
+                       mtime, show_error, show_table, stop, t)
 
 MAX_KEPT_PLANS = 3  # partition results kept per session (each holds every grid geometry)
 # Communities are independent: partition forks one worker per core (fork, so the
@@ -148,7 +148,7 @@ shown = pd.DataFrame({
     t("col.plan_status"): [t(f"planner.state.{s}", n=int(n_out.get(cid, 0))) for cid, s in state.items()],
 })
 # the explanations are long sentences: a detail view of the selected row shows them whole
-event = st.dataframe(shown, hide_index=True, width="stretch", height=min(35 * (len(shown) + 1) + 3, 800),
+event = show_table(shown, hide_index=True, width="stretch", height=min(35 * (len(shown) + 1) + 3, 800),
                      on_select="rerun", selection_mode="single-row", key="planner_table")
 picked = list(event.selection.rows) if event is not None and hasattr(event, "selection") else []
 flagged = [i for i, s in enumerate(state.to_numpy()) if s != "ok"]

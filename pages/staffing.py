@@ -14,9 +14,8 @@ from gridgeo import staffing as sf
 from gridgeo.errors import GridgeoError, PlanConflictError
 from gridgeo.i18n import t as t_in
 from gridgeo.plans.store import Workspace
-from gridgeo.tables import csv_bytes
-from pages._ui import (K, GridsInUse, _seeded, current_district, current_grids, file_upload, init_state, lang,
-                       md_escape, mtime, show_error, stage_file, stop, t)
+from pages._ui import (GridsInUse, K, current_district, current_grids, file_upload, init_state, lang, md_escape, mtime,
+                       _seeded, show_error, show_table, stage_file, stop, t)
 
 # this page's session keys (K holds the shared ones)
 RULE, MODE, KEEP, PT_GRIDS, UNMASK, UPLOAD = ("staffing_rule", "staffing_mode", "staffing_keep",
@@ -290,10 +289,11 @@ if community:
     table = table[table["community_id"] == community]
 shown = table.drop(columns=["missing"]).copy()
 shown["status"] = [t(f"staffing.status.{x}") for x in shown["status"]]
-shown["flags"] = ["; ".join(t(f"staffing.flag.{f}") for f in fl.split(";") if f) for fl in shown["flags"]]
+shown["flags"] = [("、" if lang() == "zh" else "; ").join(t(f"staffing.flag.{f}") for f in fl.split(";") if f)
+                  for fl in shown["flags"]]
 shown["kind"] = [t(f"staffing.kind.{k}") for k in shown["kind"]]
 shown = shown.rename(columns={c: t(f"staffing.col.{c}") for c in shown.columns})
-st.dataframe(shown, hide_index=True, width="stretch", height=min(35 * (len(shown) + 1) + 3, 520))
+show_table(shown, hide_index=True, width="stretch", height=min(35 * (len(shown) + 1) + 3, 520))
 
 st.subheader(t("staffing.person_table"))
 people = sf.roster_table(result, show_phones=show_phones, lang=lang())
@@ -303,7 +303,7 @@ if community:
     keep_rows &= people[t("staffing.col.community_id")].astype(str).str.contains(community, regex=False)
 if role:
     keep_rows &= (raw.loc[people[t("staffing.col.staff_id")], "role"] == role).to_numpy()
-st.dataframe(people[keep_rows], hide_index=True, width="stretch", height=420)
+show_table(people[keep_rows], hide_index=True, width="stretch", height=420)
 
 with st.expander(t("staffing.edit")):
     e1, e2, e3 = st.columns(3)
@@ -353,7 +353,7 @@ d1, d2, d3 = st.columns(3)
 d1.download_button(t("staffing.download_roster"), sf.roster_xlsx(result, show_phones=show_phones, lang=lang()),
                    file_name="网格员花名册.xlsx", key="staffing_dl_roster", on_click="ignore",
                    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-d2.download_button(t("staffing.download_grids"), csv_bytes(sf.grid_table(result), lang=lang()), file_name="grid_staffing.csv",
+d2.download_button(t("staffing.download_grids"), sf.grid_staffing_csv(result, lang=lang()), file_name="grid_staffing.csv",
                    mime="text/csv", key="staffing_dl_grids", on_click="ignore")
-d3.download_button(t("staffing.download_assignments"), csv_bytes(sf.assignments_table(result), lang=lang()),
+d3.download_button(t("staffing.download_assignments"), sf.staff_assignments_csv(result, lang=lang()),
                    file_name="staff_assignments.csv", mime="text/csv", key="staffing_dl_assignments", on_click="ignore")

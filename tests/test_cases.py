@@ -167,6 +167,48 @@ def test_xlsx_title_row_chosen_sheet_english_headers_excel_dates(tmp_path: Path)
         C.read_export(path, sheet="March")
 
 
+def test_xlsx_of_cases_written_by_openpyxl_reads_through_the_shared_calamine_reader(tmp_path: Path) -> None:
+    """Numeric ids keep no ".0", date cells become times, a blank row keeps the row numbers, the cells are
+    the ones ``gridgeo.io`` reads from the same sheet, and a damaged workbook is named without a traceback."""
+    import datetime
+
+    from gridgeo.errors import render
+    from gridgeo.io.formats import read_raw
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "3月工单"
+    ws.append(["工单编号", "受理时间", "事件类型", "经度", "纬度", "办结时间", "是否紧急"])
+    ws.append([202403050001, datetime.datetime(2024, 3, 5, 14, 3), "占道经营", 116.4401, 36.2901,
+               datetime.datetime(2024, 3, 6, 9, 0), "否"])
+    ws.append([])                                                                    # row 3: blank, skipped
+    ws.append([202403050002, datetime.date(2024, 3, 5), "噪音扰民", 116.4402, 36.2902,
+               datetime.datetime(2024, 3, 4, 8, 0), "是"])                          # row 4: closed before created
+    ws.append([202403050003, 45356.75, "垃圾清运", 116.4403, 36.2903, None, None])   # row 5: a serial number
+    path = tmp_path / "工单.xlsx"
+    wb.save(path)
+    raw = C.read_export(path)
+    assert raw.sheet == "3月工单" and raw.header_row == 1 and list(raw.rows) == [2, 4, 5]
+    assert raw.frame["工单编号"].tolist() == ["202403050001", "202403050002", "202403050003"]
+    same = read_raw(path, layer_name="cases").frame                                  # the same reader
+    assert same.loc[same["工单编号"] != "", "受理时间"].tolist() == raw.frame["受理时间"].tolist()
+    res = C.import_cases(raw)
+    assert list(res.cases.index) == ["202403050001", "202403050002", "202403050003"]
+    assert res.cases["created_at"].tolist() == [ts("2024-03-05 14:03"), ts("2024-03-05 00:00"),
+                                                ts("2024-03-05 18:00")]
+    assert res.report.rows["closed_before_created"] == [4]
+    assert res.cases["urgent"].astype(bool).tolist() == [False, True, False]
+    broken = tmp_path / "坏文件.xlsx"
+    broken.write_text("工单编号,受理时间\nA1,2024-03-05\n", encoding="utf-8")      # a CSV renamed .xlsx
+    with pytest.raises(InputError, match="坏文件.xlsx") as err:
+        C.read_export(broken)
+    text = render(err.value, "zh")
+    assert "坏文件.xlsx" in text and "Traceback" not in text and str(tmp_path) not in text
+    with pytest.raises(InputError, match="no sheet named '4月'") as err:
+        C.sheet_names(path) and C.read_export(path, sheet="4月")
+    assert "3月工单" in render(err.value, "zh")
+
+
 def test_message_board_export_without_coordinates(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "留言板.csv", ["留言编号", "留言时间", "留言主题", "答复时间"], [
         ["M1", "2024-03-05 14:03", "小区门口垃圾无人清运", "2024-03-08 10:00"],
@@ -428,7 +470,7 @@ def test_cli_unusable_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixtur
                  str(tmp_path)])
     assert code == 2
     err = capsys.readouterr().err
-    assert "No column for required field(s): created_at" in err and "编号, 内容" in err   # names the user's headers
+    assert "No column for the required field(s) time received (created_at)" in err and "编号, 内容" in err
     code = main(["cases", "import", str(path), "--grids", "g", "--buildings", "b", "--out", str(tmp_path)])
     assert code == 2                                   # default language: the same error in Chinese
-    assert "缺少必填字段的列：created_at" in capsys.readouterr().err
+    assert "没有与必填项“受理时间”对应的列" in capsys.readouterr().err

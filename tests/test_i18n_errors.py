@@ -182,8 +182,8 @@ def test_a_docx_renamed_geojson_gets_a_sentence_without_internals(tmp_path: Path
 
 def test_tr_parameters_follow_the_language() -> None:
     err = GeometryError("geometry is a LineString, expected points", code="err.geom.wrong_type",
-                        actual="LineString", expected=Tr("geomkind.point"), layer=Tr("layer.stations"))
-    assert render(err, "zh") == "几何类型为 LineString，服务站点图层应为点。处理办法：服务站点图层只能包含点。"
+                        actual=Tr("geomtype.LineString"), expected=Tr("geomkind.point"), layer=Tr("layer.stations"))
+    assert render(err, "zh") == "几何类型为线，服务站点图层应为点。处理办法：服务站点图层只能包含点。"
     assert render(err, "en").startswith("geometry is a LineString, expected points")
 
 

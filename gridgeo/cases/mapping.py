@@ -9,7 +9,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from gridgeo.errors import InputError, SchemaError
+from gridgeo.errors import InputError, SchemaError, Tr
+from gridgeo.io.validate import misspelt_header
 from gridgeo.schema import CASES
 
 __all__ = ["FIELDS", "REQUIRED", "suggest_mapping", "check_mapping", "parse_map_args", "save_profile",
@@ -55,12 +56,21 @@ def check_mapping(mapping: dict[str, str], columns: list[str], *, path: str | No
                          path=path, value=", ".join(absent), code="err.cases.no_column",
                          remedy="use a header exactly as it appears in the file", columns=", ".join(columns))
     missing = [f for f in REQUIRED if f not in clean]
+    free = [c for c in columns if c not in clean.values()]
+    guesses = {m: g for m in missing if (g := misspelt_header(free, (m, *CASES.field(m).aliases))) is not None}
+    if len(missing) == 1 and guesses:
+        m, guess = missing[0], guesses[missing[0]]
+        raise SchemaError(f"no column for {m}; is the header {guess!r} a misspelling of one of its names "
+                          f"({', '.join(CASES.field(m).aliases[:6])} …)?", path=path,
+                          code="err.cases.missing_field_typo", guess=guess, names=(Tr(f"cases.fieldname.{m}"),),
+                          remedy=f"choose the column {guess!r} for {m} (--map {m}={guess}) or correct the header",
+                          columns=", ".join(columns))
     if missing:
         hints = "; ".join(f"{m} (accepted headers: {', '.join(CASES.field(m).aliases[:6])} …)" for m in missing)
         raise SchemaError(f"no column for {hints}; found columns: {', '.join(columns)}", path=path,
-                          value=", ".join(missing), code="err.cases.missing_field",
+                          code="err.cases.missing_field",
                           remedy="map a column to it (--map case_id=工单编号) or rename the header",
-                          columns=", ".join(columns))
+                          columns=", ".join(columns), names=tuple(Tr(f"cases.fieldname.{m}") for m in missing))
     return clean
 
 

@@ -1,5 +1,8 @@
 """Read a case export as text cells: CSV (UTF-8, BOM, GBK) or an XLSX sheet, title rows skipped.
 
+XLSX goes through ``gridgeo.io``'s one Excel reader (python-calamine), so a cell reads
+as it does in every other gridgeo table.
+
 Exports from 12345 platforms often put a title ("2024年3月工单明细") and a blank
 line above the header; the header is the first row among the first ten that
 names the most known columns. Row numbers are kept as the user's spreadsheet
@@ -9,7 +12,6 @@ numbers them, so a report can point at row 1234.
 from __future__ import annotations
 
 import csv
-import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from gridgeo.errors import InputError
+from gridgeo.io.formats import excel_sheet_names, read_excel_cells
 from gridgeo.schema import HEADER_ALIASES
 
 __all__ = ["RawExport", "read_export", "sheet_names", "detect_header"]
@@ -60,17 +63,7 @@ def detect_header(first_rows: list[list[str]]) -> int:
 
 def sheet_names(path: str | Path) -> list[str]:
     """Sheets of an XLSX workbook, in order."""
-    from openpyxl import load_workbook
-
-    try:
-        wb = load_workbook(path, read_only=True)
-    except Exception as exc:
-        raise InputError(f"cannot be read as an Excel workbook ({exc})", path=path, code="err.cases.unreadable",
-                         remedy="save it again as .xlsx") from exc
-    try:
-        return list(wb.sheetnames)
-    finally:
-        wb.close()
+    return excel_sheet_names(path, code_prefix="err.cases")
 
 
 def _unique_headers(cells: Sequence[object]) -> list[str]:
@@ -85,41 +78,10 @@ def _unique_headers(cells: Sequence[object]) -> list[str]:
     return out
 
 
-def _excel_cell(value: object) -> str:
-    """One XLSX cell as text: date cells as ISO, numbers without a spurious '.0'."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime.datetime):
-        return value.isoformat(sep=" ")
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
-    return str(value).strip()
-
-
 def _read_xlsx(p: Path, sheet: str | None) -> RawExport:
-    from openpyxl import load_workbook
-
-    try:
-        wb = load_workbook(p, read_only=True, data_only=True)
-    except Exception as exc:
-        raise InputError(f"cannot be read as an Excel workbook ({exc})", path=p, code="err.cases.unreadable",
-                         remedy="save it again as .xlsx") from exc
-    try:
-        if sheet is None:
-            ws = wb[wb.sheetnames[0]]
-        elif sheet in wb.sheetnames:
-            ws = wb[sheet]
-        else:
-            raise InputError(f"has no sheet named {sheet!r}; sheets: {', '.join(wb.sheetnames)}", path=p,
-                             value=sheet, code="err.cases.no_sheet", remedy="choose one of the listed sheets",
-                             sheets=", ".join(wb.sheetnames))
-        cells = [[_excel_cell(v) for v in row] for row in ws.iter_rows(values_only=True)]
-        name = ws.title
-    finally:
-        wb.close()
-    return _frame_from_cells(cells, p, sheet=name)
+    """The chosen sheet (the first by default) through gridgeo's one Excel reader (python-calamine)."""
+    book = read_excel_cells(p, sheet=sheet, code_prefix="err.cases")
+    return _frame_from_cells(book.cells, p, sheet=book.sheet)
 
 
 def _frame_from_cells(cells: list[list[str]], p: Path, *, sheet: str | None = None,

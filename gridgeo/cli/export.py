@@ -18,6 +18,7 @@ from gridgeo.export.results import LAYER_ORDER, RESULT_INPUTS, result_layers
 from gridgeo.export.sheets import select_grids, sheet_png, sheets_pdf
 from gridgeo.grids import grid_table
 from gridgeo.i18n import Lang, t
+from gridgeo.io.formats import read_raw
 
 _ASSIGNMENT_NEEDS = ("building_id", "grid_id", "households")
 
@@ -25,7 +26,7 @@ _ASSIGNMENT_NEEDS = ("building_id", "grid_id", "households")
 def read_assignments(path: str | Path) -> pd.DataFrame:
     """Read a building→grid table written by ``partition`` / ``plan export`` (CSV or XLSX; ids as text)."""
     p = Path(path)
-    frame = pd.read_excel(p, dtype=str) if p.suffix.lower() == ".xlsx" else \
+    frame = read_raw(p, layer_name="plan_table").frame if p.suffix.lower() == ".xlsx" else \
         pd.read_csv(p, dtype=str, encoding="utf-8-sig")
     missing = [c for c in _ASSIGNMENT_NEEDS if c not in frame.columns]
     if missing:

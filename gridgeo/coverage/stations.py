@@ -10,7 +10,7 @@ import numpy as np
 
 from gridgeo import crs as gcrs
 from gridgeo import io
-from gridgeo.errors import GeometryError, InputError, Problem, SchemaError, summarize
+from gridgeo.errors import GeometryError, InputError, Problem, SchemaError, Tr, summarize
 from gridgeo.io.formats import read_raw
 from gridgeo.io.validate import Coords, check_layer, normalise_headers
 from gridgeo.schema import STATIONS
@@ -84,12 +84,15 @@ def read_candidates(path: str | Path, *, coords: Coords = "wgs84") -> gpd.GeoDat
         frame = frame.assign(name=frame["station_id"].astype(str))
     frame = frame.assign(kind="other")
     checked, problems = check_layer(replace(raw, frame=frame), STATIONS, path, coords=coords, rules=DEFAULT_RULES)
-    errors = [p for p in problems if p.severity == "error"]
+    # checked as a stations layer, but the user uploaded candidate sites: say so in the messages
+    errors = [replace(p, params={**p.params, "layer": Tr("layer.candidates")}) if "layer" in p.params else p
+              for p in problems if p.severity == "error"]
     if errors:
         cls = SchemaError if errors[0].code.startswith("err.schema") else (
             GeometryError if errors[0].code.startswith("err.geom") else InputError)
         raise cls(f"candidates file has {len(errors)} problem(s); nothing was loaded\n"
-                  f"{summarize(errors, str(path))}", path=path, code=errors[0].code, problems=errors)
+                  f"{summarize(errors, str(path))}", path=path, code=errors[0].code, problems=errors,
+                  layer=Tr("layer.candidates"))
     assert isinstance(checked, gpd.GeoDataFrame)
     out = checked[["name", "geometry"]].copy()
     out.index.name = "candidate_id"

@@ -18,6 +18,7 @@ from gridgeo.i18n import errors as _errors
 from gridgeo.i18n import export as _export
 from gridgeo.i18n import partition as _partition
 from gridgeo.i18n import plans as _plans
+from gridgeo.i18n import polish as _polish
 from gridgeo.i18n import sla as _sla
 from gridgeo.i18n import staffing as _staffing
 
@@ -33,6 +34,7 @@ _SECTIONS: tuple[dict[str, dict[str, str]], ...] = (
     _export.STRINGS,
     _partition.STRINGS,
     _plans.STRINGS,
+    _polish.STRINGS,
     _sla.STRINGS,
     _staffing.STRINGS,
 )

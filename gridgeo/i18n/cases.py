@@ -195,10 +195,12 @@ STRINGS: dict[str, dict[str, str]] = {
     "err.cases.no_column": {"zh": "文件中没有列：{value}", "en": "No such column in the file: {value}"},
     "err.cases.no_column.fix": {"zh": "请按文件中的表头原样填写（现有列：{columns}）。",
                                 "en": "Use a header exactly as in the file (columns: {columns})."},
-    "err.cases.missing_field": {"zh": "缺少必填字段的列：{value}", "en": "No column for required field(s): {value}"},
-    "err.cases.missing_field.fix": {"zh": "请为其指定一列（如 --map case_id=工单编号）或修改表头（现有列：{columns}）。",
-                                    "en": "Map a column to it (e.g. --map case_id=工单编号) or rename a header "
-                                          "(columns: {columns})."},
+    "err.cases.missing_field": {"zh": "没有与必填项“{names}”对应的列",
+                                "en": "No column for the required field(s) {names}"},
+    "err.cases.missing_field.fix": {"zh": "请为其指定对应的列（网页上在“字段映射”中选择），或把文件中的表头改为可识别的名称"
+                                          "（现有列：{columns}）。",
+                                    "en": "Choose its column (under Column mapping on the page, --map FIELD=COLUMN "
+                                          "on the command line), or rename a header (columns: {columns})."},
     "err.cases.bad_map_arg": {"zh": "--map 参数应写作 字段=列名，收到 {value}",
                               "en": "--map expects FIELD=COLUMN, got {value}"},
     "err.cases.bad_map_arg.fix": {"zh": "例如 --map created_at=受理时间", "en": "For example --map created_at=受理时间"},

@@ -145,7 +145,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "home.infeasible_note": {"zh": "{n} 个社区按 {lo}–{hi} 户无法整分：{names}",
                              "en": "{n} communities cannot be split into {lo}–{hi} households: {names}"},
     "home.problems": {"zh": "载入时的提示（{n} 条）", "en": "Notes from loading ({n})"},
-    "home.problem_code": {"zh": "类别", "en": "Code"},
+    "home.problem_code": {"zh": "级别", "en": "Kind"},
     "home.problem_count": {"zh": "条数", "en": "Count"},
     "home.problem_ids": {"zh": "涉及编号", "en": "Ids"},
     "home.problem_message": {"zh": "示例", "en": "Example"},

@@ -187,7 +187,7 @@ STRINGS: dict[str, dict[str, str]] = {
                                          "en": "add columns lon/lat (经度/纬度) or geometry (WKT)"},
     "err.geom.empty": {"zh": "几何为空", "en": "geometry is empty"},
     "err.geom.empty.fix": {"zh": "请补画该要素或删除这一行", "en": "draw the feature or remove the row"},
-    "err.geom.wrong_type": {"zh": "几何类型为 {actual}，{layer}图层应为{expected}",
+    "err.geom.wrong_type": {"zh": "几何类型为{actual}，{layer}图层应为{expected}",
                             "en": "geometry is a {actual}, expected {expected}"},
     "err.geom.wrong_type.fix": {"zh": "{layer}图层只能包含{expected}",
                                 "en": "the {layer} layer holds {expected}"},

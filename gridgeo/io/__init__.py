@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 
-from gridgeo.errors import (CRSError, GeometryError, GridgeoWarning, InputError, Problem, SchemaError, Tr,
-                            collapse_repeats, summarize)
+from gridgeo.errors import (CRSError, GeometryError, GridgeoError, GridgeoWarning, InputError, Problem, SchemaError,
+                            Tr, collapse_repeats, summarize)
 from gridgeo.grids import fill_community_ids
 from gridgeo.io.formats import ACCEPTED, TABLE_SUFFIXES, VECTOR_SUFFIXES, read_raw
 from gridgeo.io.validate import Coords, check_communities_overlap, check_layer, join_buildings
@@ -246,14 +247,27 @@ def read_district(folder: str | Path, *, rules: Rules = DEFAULT_RULES) -> Distri
                              layer=Tr(f"layer.{required}"), layer_file=required,
                              remedy=f"add {required}.geojson (or another of: {ACCEPTED})")
     problems: list[Problem] = []
+    failed: list[GridgeoError] = []      # every file's error, so the user fixes them all in one go
+
+    def attempt(read: Callable[[], gpd.GeoDataFrame]) -> gpd.GeoDataFrame | None:
+        try:
+            return read()
+        except GridgeoError as err:
+            failed.append(err)
+            return None
+
     (cpath, ccoords), = files["communities"][:1]
-    communities = read_communities(cpath, coords=ccoords, rules=rules, problems=problems)
+    communities = attempt(lambda: read_communities(cpath, coords=ccoords, rules=rules, problems=problems))
     (bpath, bcoords), = files["buildings"][:1]
-    buildings = read_buildings(bpath, coords=bcoords, communities=communities, rules=rules,
-                               problems=problems)
+    buildings = attempt(lambda: read_buildings(bpath, coords=bcoords, communities=communities, rules=rules,
+                                               problems=problems))
     layers: dict[str, gpd.GeoDataFrame | None] = {}
     for name in ("streets", "stations", "staff", "cases", "grids"):
-        parts = [read_layer(name, p, coords=c, rules=rules, problems=problems) for p, c in files.get(name, [])]
+        parts = [part for p, c in files.get(name, [])
+                 if (part := attempt(lambda: read_layer(name, p, coords=c, rules=rules, problems=problems)))
+                 is not None]
+        if len(parts) < len(files.get(name, [])):
+            continue
         if not parts:
             layers[name] = None
         elif len(parts) == 1:
@@ -267,6 +281,11 @@ def read_district(folder: str | Path, *, rules: Rules = DEFAULT_RULES) -> Distri
                                   ids=", ".join(map(str, dups)),
                                   remedy="give every record one id across all files")
             layers[name] = gpd.GeoDataFrame(merged, geometry="geometry", crs=4326)
+    if failed:
+        # the first error, with the other files' errors in ``also`` (pages show them all; the CLI the first)
+        failed[0].fields["also"] = tuple(failed[1:])
+        raise failed[0]
+    assert communities is not None and buildings is not None
     if layers.get("grids") is not None:
         layers["grids"] = fill_community_ids(layers["grids"], communities)
     return District(

@@ -7,10 +7,12 @@ came from; checking the values is ``validate``'s job.
 
 from __future__ import annotations
 
+import datetime
 import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import pandas as pd
@@ -18,6 +20,9 @@ import pyogrio
 import shapely
 
 from gridgeo.errors import InputError, Tr
+
+if TYPE_CHECKING:
+    from python_calamine import CalamineWorkbook
 
 VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".zip", ".shp"}
 TABLE_SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm"}
@@ -60,6 +65,9 @@ def read_raw(path: str | Path, *, layer_name: str, gpkg_layer: str | None = None
         raise InputError("is a folder, not a file", path=p, code="err.io.is_dir", layer=Tr(f"layer.{layer_name}"),
                          remedy=f"choose the {layer_name} file itself ({ACCEPTED})")
     suffix = p.suffix.lower()
+    if suffix in TABLE_SUFFIXES | VECTOR_SUFFIXES and p.stat().st_size == 0:
+        raise InputError("is empty (0 bytes)", path=p.name, code="err.io.empty_file", layer=Tr(f"layer.{layer_name}"),
+                         remedy="the upload or export was cut off: export the file again and check that it opens")
     if suffix in TABLE_SUFFIXES:
         return _read_table(p, encoding)
     if suffix == ".zip":
@@ -205,15 +213,98 @@ def _guess_dbf_encoding(dbf: bytes) -> str:
         return "GB18030"
 
 
+@dataclass(frozen=True)
+class ExcelSheet:
+    """Every cell of one worksheet as text ("" for a blank cell), rows from A1, all of one width."""
+
+    cells: list[list[str]]
+    sheet: str
+    sheets: tuple[str, ...]
+
+
+def excel_text(value: object) -> str:
+    """One Excel cell as text, the way every gridgeo reader sees it.
+
+    Whole numbers lose Excel's ``.0`` (``3.0`` -> ``3``, so codes stay codes), dates and times
+    print as ISO (``2024-03-01 08:30:00``), a blank cell is ``""``, text is stripped.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, datetime.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _workbook(p: Path, code_prefix: str) -> CalamineWorkbook:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        return CalamineWorkbook.from_path(str(p))
+    except Exception as exc:
+        raise InputError("cannot be read as an Excel workbook: it is damaged or another kind of file renamed",
+                         path=p.name, code=f"{code_prefix}.unreadable", expected="Excel",
+                         remedy=f"gridgeo reads {ACCEPTED}; export the data again as one of them") from exc
+
+
+def excel_sheet_names(path: str | Path, *, code_prefix: str = "err.io") -> list[str]:
+    """The worksheets of an XLSX workbook, in order (``InputError`` if it is not one)."""
+    return [str(n) for n in _workbook(Path(path), code_prefix).sheet_names]
+
+
+def read_excel_cells(path: str | Path, *, sheet: str | None = None, code_prefix: str = "err.io") -> ExcelSheet:
+    """Read one worksheet (the first unless ``sheet`` names one) as text cells, with python-calamine.
+
+    The one Excel reader of gridgeo: layers (``read_raw``), case exports and every other
+    table read their XLSX through it, so a cell reads the same everywhere (``excel_text``).
+    Row ``i`` of ``cells`` is spreadsheet row ``i + 1``: blank rows are kept, so row numbers
+    in messages are the user's. Raises ``InputError`` (``<code_prefix>.unreadable`` for a
+    damaged or renamed file, ``<code_prefix>.no_sheet`` for an unknown sheet).
+    """
+    p = Path(path)
+    wb = _workbook(p, code_prefix)
+    names = tuple(str(n) for n in wb.sheet_names)
+    if sheet is not None and sheet not in names:
+        raise InputError(f"has no sheet named {sheet!r}; sheets: {', '.join(names)}", path=p.name, value=sheet,
+                         code=f"{code_prefix}.no_sheet", remedy="choose one of the listed sheets",
+                         sheets=", ".join(names))
+    name = sheet if sheet is not None else (names[0] if names else "")
+    try:
+        rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False) if names else []
+    except Exception as exc:
+        raise InputError("cannot be read as an Excel workbook: it is damaged or another kind of file renamed",
+                         path=p.name, code=f"{code_prefix}.unreadable", expected="Excel",
+                         remedy=f"gridgeo reads {ACCEPTED}; export the data again as one of them") from exc
+    cells = [[excel_text(v) for v in row] for row in rows]
+    while cells and not any(cells[-1]):       # trailing blank rows are not data
+        cells.pop()
+    return ExcelSheet(cells, name, names)
+
+
+def _excel_frame(p: Path) -> pd.DataFrame:
+    """The first sheet with its first row as the header (a blank header is ``Unnamed: <i>``, a repeated
+    one gets ``.1``, as pandas names them), every cell as text."""
+    cells = read_excel_cells(p).cells
+    if not cells:
+        return pd.DataFrame()
+    header: list[str] = []
+    for i, name in enumerate(cells[0]):
+        name = name or f"Unnamed: {i}"
+        base, k = name, 1
+        while name in header:
+            name, k = f"{base}.{k}", k + 1
+        header.append(name)
+    return pd.DataFrame(cells[1:], columns=header, dtype=object)
+
+
 def _read_table(p: Path, encoding: str | None) -> RawLayer:
     if p.suffix.lower() in {".xlsx", ".xlsm"}:
-        try:
-            df = pd.read_excel(p, dtype=str, engine="calamine")
-        except Exception as exc:
-            raise InputError("cannot be read as an Excel workbook: it is damaged or another kind of file renamed",
-                             path=p.name, code="err.io.unreadable", expected="Excel",
-                             remedy=f"gridgeo reads {ACCEPTED}; export the data again as one of them") from exc
-        return RawLayer(_clean_table(df), tabular=True, crs_declared=False)
+        return RawLayer(_clean_table(_excel_frame(p)), tabular=True, crs_declared=False)
     tried = [encoding] if encoding else ["utf-8-sig", "gb18030"]
     last: Exception | None = None
     for enc in tried:

@@ -18,6 +18,7 @@ import shapely
 
 from gridgeo import crs as gcrs
 from gridgeo.errors import Problem, Tr, collapse_repeats
+from gridgeo.i18n import STRINGS
 from gridgeo.io.formats import (LAT_ALIASES, LON_ALIASES, WKT_ALIASES, RawLayer, find_column,
                                 table_geometry)
 from gridgeo.schema import BOOL_VALUES, HEADER_ALIASES, FieldSpec, LayerSpec
@@ -133,9 +134,19 @@ def _check_layer(raw: RawLayer, spec: LayerSpec, path: str | Path, *, coords: Co
     missing = [f.name for f in spec.fields if f.required and f.name not in df.columns]
     if missing:
         found = ", ".join(original)
+        known = {f.name for f in spec.fields}
+        recognised = {old for new, old in headers.items() if new in known}
+        unknown = [h for h in original if h not in recognised]
         for m in missing:
             accepted = ", ".join((m, *spec.field(m).aliases))
             shown = display_header(spec, m, original)
+            guess = misspelt_header(unknown, (m, *spec.field(m).aliases))
+            if guess is not None:
+                col.whole(f"missing required column {shown!r}; is the header {guess!r} a misspelling of it? "
+                          f"(accepted headers: {accepted})", "err.schema.missing_field_typo",
+                          remedy=f"rename the header {guess!r} to {shown!r}",
+                          params={"column": shown, "accepted": accepted, "found": found, "guess": guess})
+                continue
             col.whole(f"missing required column {shown!r} (accepted headers: {accepted}); found columns: {found}",
                       "err.schema.missing_field", remedy="add the column or rename a header to an accepted one",
                       params={"column": shown, "accepted": accepted, "found": found})
@@ -263,6 +274,9 @@ def _coerce(raw: pd.Series, f: FieldSpec, col: Collector, tabular: bool, header:
     raise AssertionError(f.type)
 
 
+_LIST_PLACES = 10
+
+
 def _check_ids(ids: pd.Series, col: Collector, spec: LayerSpec, header: str | None = None) -> None:
     present = ids.notna()
     dup = ids[present & ids.duplicated(keep=False)]
@@ -270,7 +284,9 @@ def _check_ids(ids: pd.Series, col: Collector, spec: LayerSpec, header: str | No
         positions = [ids.index.get_loc(i) for i in group.index]
         rows = [col.rows.iloc[p] for p in positions]
         by_row = rows[0] is not None
-        places = ", ".join(map(str, rows)) if by_row else ", ".join(str(p + 1) for p in positions)
+        numbers = [str(r) for r in rows] if by_row else [str(p + 1) for p in positions]
+        # the first ten places, then "…": n already says how many (a list of 166 rows helps nobody)
+        places = ", ".join(numbers[:_LIST_PLACES]) + (" …" if len(numbers) > _LIST_PLACES else "")
         where = f"rows {places}" if by_row else f"features {places}"
         col.whole(f"{spec.id_field} {value!r} is used {len(positions)} times ({where})",
                   "err.schema.duplicate_id" if by_row else "err.schema.duplicate_feature_id", ids=(str(value),),
@@ -289,6 +305,9 @@ def _check_crs_and_reproject(geom: gpd.GeoSeries, declared: bool, tabular: bool,
         xmin, ymin, xmax, ymax = geom[present].total_bounds if present.any() else (0, 0, 0, 0)
         # |y| up to 180 too: swapped lon/lat are still degrees, and reported as swapped below
         looks_degrees = -180 <= xmin <= xmax <= 180 and -180 <= ymin <= ymax <= 180
+        if not looks_degrees and _web_mercator_in_china(xmin, ymin, xmax, ymax):
+            _report_not_degrees(col, xmin, ymin, web_mercator=True)
+            return geom.set_crs(4326, allow_override=True)
         if not looks_degrees:
             col.whole(f"declares no coordinate system and its coordinates ({xmin:.0f}, {ymin:.0f}) "
                       "are not longitude/latitude", "err.crs.missing", params={"x": f"{xmin:.0f}", "y": f"{ymin:.0f}"},
@@ -300,6 +319,13 @@ def _check_crs_and_reproject(geom: gpd.GeoSeries, declared: bool, tabular: bool,
             col.whole("declares no coordinate system; its coordinates look like longitude/latitude, "
                       "so WGS 84 (EPSG:4326) was assumed", "err.crs.assumed_wgs84", severity="warning",
                       remedy="include the .prj file so the CRS is explicit")
+    if declared and present.any():
+        # a GeoJSON without a "crs" member is read as EPSG:4326 (RFC 7946), whatever its numbers are:
+        # metres there are one whole-file problem, not "outside China" on every feature
+        xmin, ymin, xmax, ymax = geom[present].total_bounds
+        if not (-180 <= xmin <= xmax <= 180 and -180 <= ymin <= ymax <= 180):
+            _report_not_degrees(col, xmin, ymin, web_mercator=_web_mercator_in_china(xmin, ymin, xmax, ymax))
+            return geom
     if coords != "wgs84":
         geom = gcrs.convert_geometries(geom, src=coords, dst="wgs84")
     # range and swapped-axis check, per feature
@@ -321,6 +347,55 @@ def _check_crs_and_reproject(geom: gpd.GeoSeries, declared: bool, tabular: bool,
     return geom
 
 
+def misspelt_header(headers: Iterable[str], names: tuple[str, ...]) -> str | None:
+    """The one header of ``headers`` that looks like a typo of one of ``names`` (性名 for 姓名, 戸数 for 户数).
+
+    Same length (±1) and at most one character different in a short header, or a close
+    match (difflib ratio ≥ 0.75) in a longer one; coordinate headers are never guesses.
+    """
+    import difflib
+
+    skip = {a.lower() for a in (*LON_ALIASES, *LAT_ALIASES, *WKT_ALIASES)}
+    hits = []
+    for h in headers:
+        text = h.strip()
+        if not text or text.lower() in skip:
+            continue
+        for name in names:
+            if abs(len(text) - len(name)) > 1 or text.lower() == name.lower():
+                continue
+            ratio = difflib.SequenceMatcher(None, text.lower(), name.lower()).ratio()
+            short = max(len(text), len(name)) <= 3 and sum(a != b for a, b in zip(text, name)) <= 1 \
+                and len(text) == len(name) and len(text) >= 2
+            if short or (max(len(text), len(name)) > 3 and ratio >= 0.75):
+                hits.append(h)
+                break
+    return hits[0] if len(hits) == 1 else None
+
+
+def _web_mercator_in_china(xmin: float, ymin: float, xmax: float, ymax: float) -> bool:
+    """Whether metres read as Web Mercator (EPSG:3857) put the whole extent inside China."""
+    from pyproj import Transformer
+
+    to_degrees = Transformer.from_crs(3857, 4326, always_xy=True)
+    (lon0, lon1), (lat0, lat1) = to_degrees.transform([xmin, xmax], [ymin, ymax])
+    lon_min, lat_min, lon_max, lat_max = CHINA_BOUNDS
+    return bool(lon_min <= lon0 <= lon1 <= lon_max and lat_min <= lat0 <= lat1 <= lat_max)
+
+
+def _report_not_degrees(col: Collector, x: float, y: float, *, web_mercator: bool) -> None:
+    """One whole-file problem for coordinates that are not longitude/latitude, naming Web Mercator when it fits."""
+    params: dict[str, object] = {"x": f"{x:.0f}", "y": f"{y:.0f}"}
+    if web_mercator:
+        col.whole(f"coordinates ({x:.0f}, {y:.0f}) are Web Mercator metres (EPSG:3857), not longitude/latitude",
+                  "err.crs.web_mercator", params=params,
+                  remedy="save the layer again as GeoJSON or GeoPackage in EPSG:4326 (WGS 84)")
+    else:
+        col.whole(f"coordinates ({x:.0f}, {y:.0f}) are not longitude/latitude and no coordinate system is declared",
+                  "err.crs.not_degrees", params=params,
+                  remedy="set the layer's coordinate system and save it again in EPSG:4326")
+
+
 def _check_geometries(geom: gpd.GeoSeries, spec: LayerSpec, col: Collector, rules: Rules) -> gpd.GeoSeries:
     missing = pd.Series(shapely.is_missing(geom.values), index=geom.index) | geom.is_empty
     for pos in np.flatnonzero(missing.to_numpy()):
@@ -336,7 +411,8 @@ def _check_geometries(geom: gpd.GeoSeries, spec: LayerSpec, col: Collector, rule
     for pos in np.flatnonzero(wrong.to_numpy()):
         col.at(int(pos), f"geometry is a {gtype.iloc[pos]}, expected {_GEOM_WORDS[spec.geometry]}",
                "err.geom.wrong_type", remedy=f"the {spec.name} layer holds {_GEOM_WORDS[spec.geometry]}",
-               params={"actual": gtype.iloc[pos], "expected": Tr(f"geomkind.{spec.geometry}"),
+               params={"actual": Tr(f"geomtype.{gtype.iloc[pos]}") if f"geomtype.{gtype.iloc[pos]}" in STRINGS
+                       else gtype.iloc[pos], "expected": Tr(f"geomkind.{spec.geometry}"),
                        "layer": Tr(f"layer.{spec.name}")})
     values = geom.values.copy()
     invalid = ~missing & ~wrong & ~geom.is_valid

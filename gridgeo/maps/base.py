@@ -372,6 +372,27 @@ class MetricScale(MacroElement):
         self._name = "MetricScale"
 
 
+class PlainAttribution(MacroElement):
+    """The attribution line says "Leaflet" without the flag Leaflet 1.9 puts before it.
+
+    A national flag on a street office's map is not ours to show; the credit to Leaflet
+    (its licence asks for it) stays, as a plain link.
+    """
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        if ({{ this._parent.get_name() }}.attributionControl) {
+            {{ this._parent.get_name() }}.attributionControl.setPrefix(
+                '<a href="https://leafletjs.com" title="Leaflet">Leaflet</a>');
+        }
+        {% endmacro %}
+    """)
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "PlainAttribution"
+
+
 class LabelLayer(MacroElement):
     """Text labels as non-interactive div markers, created in one loop (small HTML for 1,000s of labels).
 
@@ -539,6 +560,7 @@ def base_map(bounds: list[list[float]], *, lang: Lang = "zh", osm: bool = False,
                      control=True).add_to(m)
     m.get_root().header.add_child(Element(_MAP_CSS), name="gridgeo_css")  # type: ignore[attr-defined]
     MetricScale().add_to(m)
+    PlainAttribution().add_to(m)
     m.fit_bounds(bounds, padding_top_left=padding[0], padding_bottom_right=padding[1])
     FitOnResize(bounds, padding).add_to(m)
     return m

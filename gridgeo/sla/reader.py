@@ -15,7 +15,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from gridgeo.errors import InputError, Problem, SchemaError, summarize
+from gridgeo.errors import InputError, Problem, SchemaError, Tr, summarize
 from gridgeo.grids import locate_buildings
 from gridgeo.io.formats import read_raw
 from gridgeo.schema import BOOL_VALUES
@@ -92,6 +92,7 @@ def clean_cases(raw: pd.DataFrame, *, mapping: Mapping[str, str] | None = None, 
     if missing:
         raise SchemaError(f"missing column {', '.join(missing)}", path=path, code="err.sla.cases_columns",
                           value=", ".join(map(str, raw.columns)), columns=", ".join(missing),
+                          names=tuple(Tr(f"cases.fieldname.{m}") for m in missing),
                           remedy="name the columns 工单编号 and 受理时间 (or case_id, created_at), "
                                  "or map them with --map case_id=COLUMN")
     df = df.loc[:, ~df.columns.duplicated()].reset_index(drop=True)

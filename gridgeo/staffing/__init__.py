@@ -21,8 +21,9 @@ from gridgeo.staffing.roster import (Roster, check_roster, mask_phone, mask_phon
 from gridgeo.staffing.rules import DEFAULT_STAFFING, PRESETS, GridRule, RoleRule, StaffingRules, preset
 from gridgeo.staffing.solve import Plan, SolverReport, home_distances, objective_key, solve_assignment
 from gridgeo.staffing.tables import (ASSIGNMENT_COLUMNS, GRID_COLUMNS, PLAN_TABLE_COLUMNS, PLAN_TABLE_VERSION,
-                                     assignments_table, grid_table, roster_frame, roster_table, roster_with_staffing,
-                                     roster_xlsx, staffing_from_table, staffing_to_table)
+                                     assignments_table, grid_staffing_csv, grid_table, roster_frame, roster_table,
+                                     roster_with_staffing, roster_xlsx, staff_assignments_csv, staffing_from_table,
+                                     staffing_to_table)
 
 __all__ = [
     "MEMBER_COLUMNS", "REASONS", "StaffingResult", "assign_staff", "check_staff", "edit_staff", "evaluate",
@@ -32,5 +33,5 @@ __all__ = [
     "Plan", "SolverReport", "home_distances", "objective_key", "solve_assignment",
     "ASSIGNMENT_COLUMNS", "GRID_COLUMNS", "PLAN_TABLE_COLUMNS", "PLAN_TABLE_VERSION", "assignments_table",
     "grid_table", "roster_frame", "roster_table", "roster_with_staffing", "roster_xlsx", "staffing_from_table",
-    "staffing_to_table",
+    "staffing_to_table", "grid_staffing_csv", "staff_assignments_csv",
 ]

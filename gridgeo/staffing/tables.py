@@ -16,10 +16,11 @@ from gridgeo.errors import SchemaError
 from gridgeo.i18n import STRINGS, Lang, t
 from gridgeo.staffing.assign import StaffingResult
 from gridgeo.staffing.roster import Roster, check_roster, mask_phones, split_grid_ids
-from gridgeo.tables import xlsx_bytes
+from gridgeo.tables import csv_bytes, xlsx_bytes
 
 __all__ = ["ASSIGNMENT_COLUMNS", "GRID_COLUMNS", "PLAN_TABLE_COLUMNS", "PLAN_TABLE_VERSION",
-           "assignments_table", "grid_table", "roster_frame", "roster_table", "roster_xlsx",
+           "assignments_table", "grid_table", "grid_staffing_csv", "staff_assignments_csv", "roster_frame",
+           "roster_table", "roster_xlsx",
            "staffing_to_table", "staffing_from_table", "roster_with_staffing"]
 
 #: ``staff_assignments.csv``: one row per person and grid ("" grid = unassigned).
@@ -75,10 +76,27 @@ def roster_table(result: StaffingResult, *, show_phones: bool = False, lang: Lan
     return per.rename(columns={c: t(f"staffing.col.{c}", lang) for c in _ROSTER_HEADERS})
 
 
+def _labels(frame: pd.DataFrame, lang: Lang) -> dict[str, str]:
+    """The staffing page's own headers (居住地距网格（米）, 人均户数 …), so every download reads like the page."""
+    return {c: t(f"staffing.col.{c}", lang) for c in frame.columns if f"staffing.col.{c}" in STRINGS}
+
+
+def grid_staffing_csv(result: StaffingResult, *, lang: Lang | None = "zh") -> bytes:
+    """``grid_staffing.csv``: per-grid ratios and flags, with the page's headers (``lang=None``: field names)."""
+    grids = grid_table(result)
+    return csv_bytes(grids, lang=lang, labels=_labels(grids, lang) if lang else None)
+
+
+def staff_assignments_csv(result: StaffingResult, *, lang: Lang | None = "zh") -> bytes:
+    """``staff_assignments.csv``: one row per person and grid, with the page's headers (``lang=None``: field names)."""
+    table = assignments_table(result)
+    return csv_bytes(table, lang=lang, labels=_labels(table, lang) if lang else None)
+
+
 def roster_xlsx(result: StaffingResult, *, show_phones: bool = False, lang: Lang = "zh") -> bytes:
     """网格员花名册: the roster with grid codes, plus the per-grid ratios, as one workbook."""
     grids = grid_table(result)
-    labels = {c: t(f"staffing.col.{c}", lang) for c in grids.columns if f"staffing.col.{c}" in STRINGS}
+    labels = _labels(grids, lang)
     return xlsx_bytes({t("staffing.sheet_roster", lang): roster_table(result, show_phones=show_phones, lang=lang),
                        t("staffing.sheet_grids", lang): grids}, lang=lang, labels=labels)
 
