@@ -16,6 +16,7 @@ from gridgeo.i18n import coverage as _coverage
 from gridgeo.i18n import edit as _edit
 from gridgeo.i18n import errors as _errors
 from gridgeo.i18n import export as _export
+from gridgeo.i18n import names as _names
 from gridgeo.i18n import partition as _partition
 from gridgeo.i18n import plans as _plans
 from gridgeo.i18n import polish as _polish
@@ -32,6 +33,7 @@ _SECTIONS: tuple[dict[str, dict[str, str]], ...] = (
     _coverage.STRINGS,
     _edit.STRINGS,
     _export.STRINGS,
+    _names.STRINGS,
     _partition.STRINGS,
     _plans.STRINGS,
     _polish.STRINGS,
