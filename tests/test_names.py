@@ -113,3 +113,27 @@ def test_district_folder_carries_the_warning_to_its_problems(tmp_path: Path) -> 
     dup = [p for p in district.problems if p.code == "err.names.duplicate_community"]
     assert [(p.value, p.ids) for p in dup] == [("翠屏社区", ("370124001001", "370124001002"))]
     assert not [p for p in io.read_district(DEMO).problems if p.code == "err.names.duplicate_community"]
+
+
+def test_make_demo_rewrites_the_committed_demo_byte_for_byte_and_keeps_hand_written_readme(tmp_path: Path) -> None:
+    """`make demo` (scripts/make_demo.py) gives data/demo exactly, roster grid_ids included."""
+    import subprocess
+    import sys
+
+    root = DEMO.parents[1]
+    readme = tmp_path / "README.md"
+    readme.write_text("# old\n\n## `demo/`: a synthetic district\n\nstale\n\n## `extra.csv`: by hand\n\nkept\n",
+                      encoding="utf-8")
+    out = tmp_path / "demo"
+    subprocess.run([sys.executable, str(root / "scripts" / "make_demo.py"), "--out", str(out),
+                    "--readme", str(readme)], check=True, capture_output=True, cwd=root)
+    written = sorted(p.name for p in out.iterdir())
+    assert written == sorted(p.name for p in DEMO.iterdir())
+    for name in written:
+        assert (out / name).read_bytes() == (DEMO / name).read_bytes(), name
+    staff = pd.read_csv(out / "staff.csv", dtype=str)
+    assert staff["grid_id"].notna().sum() > 300                   # the roster carries current grids
+    text = readme.read_text(encoding="utf-8")
+    assert "stale" not in text and text.count("## `demo/`") == 1
+    assert text.endswith("## `extra.csv`: by hand\n\nkept\n")
+    assert f"`grid_id` of {int(staff['grid_id'].notna().sum()):,} people" in text
