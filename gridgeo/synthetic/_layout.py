@@ -69,7 +69,7 @@ def numbered(pool: tuple[str, ...] | list[str], n: int, suffix_len: int) -> list
     The k-th repetition of an entry (k ≥ 1) carries the numeral k + 1 between
     the name and its last ``suffix_len`` characters, as real cities number a
     split road or community: 榆山路 → 榆山二路, 翠屏社区 → 翠屏二社区. Every
-    repetition has its own numeral, so the names stay distinct at any ``n``.
+    repetition has its own numeral, so the names stay distinct (up to 999 rounds of the pool).
     """
     out = []
     for i in range(n):
