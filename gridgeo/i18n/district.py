@@ -1,0 +1,19 @@
+"""Strings of the district upload and ``validate --district``: which layers are still missing."""
+
+from __future__ import annotations
+
+STRINGS: dict[str, dict[str, str]] = {
+    "cli.validate.district": {"zh": "通过：辖区 {name} 可以载入（{n_warnings} 条提示）",
+                              "en": "ok: district {name} loads ({n_warnings} warning(s))"},
+    "cli.validate.district_layer": {"zh": "{layer}：{files}，{n} 条记录", "en": "{layer}: {files}, {n} record(s)"},
+    "err.district.validate_args": {"zh": "validate 只能二选一：图层加文件，或 --district 文件夹",
+                                   "en": "validate takes either a layer and files or --district, not both"},
+    "err.district.validate_args.fix": {"zh": "去掉图层和文件，或去掉 --district。",
+                                       "en": "Drop the layer and files, or drop --district."},
+    "err.district.validate_nothing": {"zh": "validate 需要一个图层和至少一个文件，或 --district 文件夹",
+                                      "en": "validate needs a layer and at least one file, or --district DIR"},
+    "err.district.validate_nothing.fix": {"zh": "例如：python -m gridgeo validate buildings 楼栋.csv，"
+                                                "或 python -m gridgeo validate --district 辖区文件夹。",
+                                          "en": "E.g. python -m gridgeo validate buildings buildings.csv, "
+                                                "or python -m gridgeo validate --district FOLDER."},
+}
