@@ -75,3 +75,33 @@ def test_validate_without_files_or_district_is_one_clear_line(capsys: pytest.Cap
     assert main(["--lang", "en", "validate"]) == 2
     err = capsys.readouterr().err
     assert "--district" in err and "Traceback" not in err
+
+
+def test_format_names_on_a_chinese_page_pass_the_page_standard() -> None:
+    from tests.browser_support import english_words_outside_allowlist
+
+    shown = "\n".join(t(key, "zh", n=3) for key in ("export.sheets_grid", "export.sheets_download"))
+    assert "PNG" in shown and "PDF" in shown
+    assert english_words_outside_allowlist(shown) == []
+    assert english_words_outside_allowlist("CSV、XLSX、GeoJSON、GeoPackage 文件") == []
+    assert english_words_outside_allowlist("请上传 Word 文件") == ["Word"]     # the check still bites
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_planner_import_uploader_says_what_to_upload(tmp_path: Path, lang: str) -> None:
+    from tests.test_app import _small_district
+    from tests.app_support import page_test
+
+    _small_district(tmp_path / "d")
+    at = page_test("planner", tmp_path / "d", lang).run()
+    assert not at.exception
+    labels = [u.label for u in at.get("file_uploader")]
+    wanted = t("plans.import_file_polygons", lang)
+    assert wanted in labels, labels
+    assert "GeoJSON" in wanted and "GeoPackage" in wanted and "Shapefile" in wanted
+    assert t("app.upload_button", lang) not in labels       # not the button's own word ("选择文件")
+    kind = next(r for r in at.radio if r.label == t("plans.import_kind", lang))
+    kind.set_value("table").run()
+    assert not at.exception
+    labels = [u.label for u in at.get("file_uploader")]
+    assert t("plans.import_file_table", lang) in labels and wanted not in labels

@@ -16,4 +16,8 @@ STRINGS: dict[str, dict[str, str]] = {
                                                 "或 python -m gridgeo validate --district 辖区文件夹。",
                                           "en": "E.g. python -m gridgeo validate buildings buildings.csv, "
                                                 "or python -m gridgeo validate --district FOLDER."},
+    "plans.import_file_polygons": {"zh": "现有网格文件（GeoJSON / GeoPackage / Shapefile 压缩包）",
+                                   "en": "Existing grids file (GeoJSON / GeoPackage / zipped Shapefile)"},
+    "plans.import_file_table": {"zh": "楼栋-网格对照表（Excel / CSV）",
+                                "en": "Building→grid table (Excel / CSV)"},
 }
