@@ -25,7 +25,7 @@ import streamlit as st
 
 from gridgeo import grids as gridlayer
 from gridgeo import io, maps, summary, tables
-from gridgeo.errors import GridgeoError, PlanConflictError, render
+from gridgeo.errors import GridgeoError, InputError, PlanConflictError, render
 from gridgeo.i18n import Lang
 from gridgeo.i18n import t as _t
 from gridgeo.settings import DEFAULT_RULES, Rules
@@ -60,6 +60,7 @@ class K:
     UPLOAD_DIR = "upload_dir"         # this session's staged upload folder (removed when replaced)
     SESSION = "session_token"         # names this session's folder under UPLOAD_ROOT
     DISTRICT_NAME = "district_name"   # the name the user gives an uploaded district ("" = from the data)
+    UPLOAD_TYPES = "_upload_types"    # {file name: the extensions its uploader takes}, for error fixes
 
 
 def _leave_pages_directory_mode() -> None:
@@ -130,11 +131,36 @@ def show_error(err: GridgeoError, *, kind: Literal["load", "action"] | None = No
     ``"action"`` (操作未执行, an edit, a save or another action that was refused and changed
     nothing); left out, it follows the error (``error_kind``). ``title`` overrides both.
     """
-    body = render(err, lang())
+    body = render(for_uploader(err), lang())
     lines = body.split("\n")
     text = md_escape(lines[0]) + "".join(f"\n- {md_escape(line[2:])}" for line in lines[1:])
     heading = title or t("app.action_error_title" if (kind or error_kind(err)) == "action" else "app.error_title")
     st.error(f"**{md_escape(heading)}**\n\n{text}", icon=":material/error:")
+
+
+#: Codes whose fix lists every format gridgeo reads, and the same message with a fix naming the
+#: formats of the uploader the file came through (a roster uploader takes .csv and .xlsx only).
+NARROWED_CODES = {"err.io.unreadable": "err.upload.unreadable", "err.io.unknown_format": "err.upload.unknown_format"}
+
+
+def for_uploader(err: GridgeoError) -> GridgeoError:
+    """``err`` as the user of one uploader should read it: its fix names only the formats that
+    uploader takes (``file_upload`` records them by file name), not every format gridgeo reads.
+
+    Other errors, files that came through no uploader (the district folder) and uploaders
+    taking every format are returned unchanged.
+    """
+    code = NARROWED_CODES.get(err.code)
+    if code is None or not err.path:
+        return err
+    types = st.session_state.get(K.UPLOAD_TYPES, {}).get(Path(err.path).name)
+    if not types or set(types) >= set(UPLOAD_TYPES):
+        return err
+    names = file_types_text(types)
+    return InputError(err.message, path=Path(err.path).name, row=err.row, feature_id=err.feature_id, value=err.value,
+                      code=code, problems=err.problems, **{**err.fields, "types": names},
+                      remedy=f"this upload takes {file_types_text(types, 'en')} files; export the data again as "
+                             "one of them")
 
 
 #: What an empty cell of a table shows: a dash, never Streamlit's grey "None".
@@ -311,6 +337,8 @@ def file_upload(label: str, types: Sequence[str], key: str, *, where: Any = None
         box.error(t("app.upload_wrong_type", name=md_escape(upload.name), types=file_types_text(types)),
                   icon=":material/error:")
         return None
+    # an error about this file names the formats this uploader takes (``for_uploader``)
+    st.session_state.setdefault(K.UPLOAD_TYPES, {})[Path(upload.name).name] = list(types)
     return upload
 
 

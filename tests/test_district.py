@@ -105,3 +105,52 @@ def test_the_planner_import_uploader_says_what_to_upload(tmp_path: Path, lang: s
     assert not at.exception
     labels = [u.label for u in at.get("file_uploader")]
     assert t("plans.import_file_table", lang) in labels and wanted not in labels
+
+
+def test_a_damaged_roster_names_only_the_formats_its_uploader_takes(tmp_path: Path) -> None:
+    lang = "zh"
+    from tests.app_support import page_test
+    from tests.test_app import _small_district
+
+    _small_district(tmp_path / "d")
+    at = page_test("staffing", tmp_path / "d", lang).run()
+    assert not at.exception
+    roster = next(u for u in at.get("file_uploader") if u.label == t("staffing.roster_upload", lang))
+    roster.set_value(("名册.xlsx", b"this is not a workbook", "application/vnd.ms-excel")).run()
+    assert not at.exception
+    shown = [e.value for e in at.error]
+    assert len(shown) == 1, shown
+    assert "名册.xlsx" in shown[0] and "Excel" in shown[0]
+    assert (".csv、.xlsx" if lang == "zh" else ".csv or .xlsx") in shown[0]
+    for other in ("GeoJSON", "GeoPackage", "Shapefile", ".zip"):     # the roster uploader takes none of these
+        assert other not in shown[0], shown[0]
+
+
+def _show_unreadable() -> None:
+    import streamlit as st
+
+    from gridgeo.errors import InputError
+    from pages._ui import K, UPLOAD_TYPES, init_state, show_error
+
+    init_state()
+    st.session_state[K.UPLOAD_TYPES] = {"名册.xlsx": ["csv", "xlsx"], "社区.gpkg": UPLOAD_TYPES}
+    for name, expected in (("名册.xlsx", "Excel"), ("社区.gpkg", "GeoPackage"), ("other.csv", "CSV")):
+        show_error(InputError("cannot be read", path=f"/tmp/x/{name}", code="err.io.unreadable",
+                              expected=expected, remedy="gridgeo reads …"))
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_only_an_uploader_taking_fewer_formats_narrows_the_fix(lang: str) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from pages._ui import K
+
+    at = AppTest.from_function(_show_unreadable)
+    at.session_state[K.LANG] = lang
+    at.run()
+    assert not at.exception
+    roster, sidebar_file, unknown = (e.value for e in at.error)
+    assert (".csv、.xlsx" if lang == "zh" else ".csv or .xlsx") in roster and "GeoJSON" not in roster
+    assert "/tmp" not in roster
+    for text in (sidebar_file, unknown):       # every format gridgeo reads: that uploader takes them all
+        assert "GeoJSON" in text and "Shapefile" in text

@@ -20,4 +20,13 @@ STRINGS: dict[str, dict[str, str]] = {
                                    "en": "Existing grids file (GeoJSON / GeoPackage / zipped Shapefile)"},
     "plans.import_file_table": {"zh": "楼栋-网格对照表（Excel / CSV）",
                                 "en": "Building→grid table (Excel / CSV)"},
+    "err.upload.unreadable": {"zh": "无法作为 {expected} 文件读取：文件已损坏，或是改了扩展名的其他文件",
+                              "en": "cannot be read as {expected}: the file is damaged or another kind of file "
+                                    "renamed"},
+    "err.upload.unreadable.fix": {"zh": "这里可上传 {types} 文件：请在 Excel 或 WPS 中重新导出（另存为其中一种）后再上传",
+                                  "en": "this upload takes {types} files: export the data again as one of them "
+                                        "(Excel, WPS) and upload it"},
+    "err.upload.unknown_format": {"zh": "无法识别的文件格式", "en": "unknown file format"},
+    "err.upload.unknown_format.fix": {"zh": "这里可上传 {types} 文件，请另存为其中一种",
+                                      "en": "this upload takes {types} files: save it as one of them"},
 }
