@@ -154,3 +154,77 @@ def test_only_an_uploader_taking_fewer_formats_narrows_the_fix(lang: str) -> Non
     assert "/tmp" not in roster
     for text in (sidebar_file, unknown):       # every format gridgeo reads: that uploader takes them all
         assert "GeoJSON" in text and "Shapefile" in text
+
+
+PAGES = ("home", "planner", "cases", "staffing", "compliance", "coverage", "export")
+
+
+def _upload(at: object, layer: str, name: str, data: bytes) -> None:
+    uploaders = {u.label: u for u in at.get("file_uploader")}  # type: ignore[attr-defined]
+    uploaders[t(f"app.upload_{layer}", "zh")].set_value((name, data, "application/geo+json"))
+
+
+def test_a_partial_upload_shows_what_is_missing_on_every_page_and_never_the_demo(tmp_path: Path) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from pages._ui import K, source_widget_key
+    from tests.test_app import _small_district
+
+    buildings = _small_district(tmp_path / "d")
+    demo_households = int(gpd.read_file(Path(DEMO_PATH) / "buildings.geojson")["households"].sum())
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
+    at.radio(key=source_widget_key("zh")).set_value("upload").run()
+    _upload(at, "communities", "我的社区.geojson", (tmp_path / "d" / "communities.geojson").read_bytes())
+    at.run()
+    assert not at.exception
+    assert at.session_state[K.DISTRICT] is None and at.session_state[K.MISSING] == ("buildings",)
+    for page in PAGES:
+        at.switch_page(f"pages/{page}.py").run()
+        assert not at.exception, page
+        assert not at.metric and not at.dataframe and not at.error, page     # no figure at all, demo or other
+        assert at.warning[0].value.startswith(t("app.upload_incomplete", "zh", n=1)), page
+        shown = "\n".join(m.value for m in at.markdown)
+        assert t("app.upload_missing_layer", "zh", layer="楼栋", where=t("app.upload_buildings", "zh")) in shown
+        assert t("layer.communities", "zh") + "（" not in shown                   # what is in is not "missing"
+        assert any("我的社区.geojson" in c.value for c in at.caption), page     # kept: named as received
+        assert not any(f"{demo_households:,}" in str(e.value) for e in (*at.markdown, *at.caption))
+    assert t("app.upload_waiting", "zh", layers="楼栋") in [i.value for i in at.sidebar.warning]
+    # the second file completes the district: the user's own figures, on every page's source
+    _upload(at, "buildings", "楼栋.geojson", (tmp_path / "d" / "buildings.geojson").read_bytes())
+    at.switch_page("pages/home.py").run()
+    assert not at.exception and not at.error
+    assert at.session_state[K.MISSING] == ()
+    households = next(m.value for m in at.metric if m.label == t("home.households", "zh"))
+    assert int(households.replace(",", "")) == int(buildings["households"].sum()) == 1700
+
+
+def test_a_partial_upload_in_english_names_the_missing_files(tmp_path: Path) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from pages._ui import K, source_widget_key
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
+    at.radio(key=source_widget_key("zh")).set_value("upload").run()
+    at.radio(key=K.LANG).set_value("en").run()
+    assert not at.exception
+    assert not at.metric
+    assert at.warning[0].value == t("app.upload_incomplete", "en", n=2)
+    shown = "\n".join(m.value for m in at.markdown)
+    for layer in ("communities", "buildings"):
+        assert t("app.upload_missing_layer", "en", layer=t(f"layer.{layer}", "en"),
+                 where=t(f"app.upload_{layer}", "en")) in shown
+
+
+def test_a_bad_communities_file_is_named_before_the_buildings_arrive(tmp_path: Path) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from pages._ui import source_widget_key
+
+    bad = _two_bad_files(tmp_path / "d") / "communities.geojson"       # Web Mercator metres, no crs
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
+    at.radio(key=source_widget_key("zh")).set_value("upload").run()
+    _upload(at, "communities", "社区.geojson", bad.read_bytes())
+    at.run()
+    assert not at.exception and not at.metric
+    assert len(at.error) == 1 and "社区.geojson" in at.error[0].value and "EPSG:3857" in at.error[0].value
+    assert at.warning[0].value == t("app.upload_incomplete", "zh", n=1)

@@ -29,4 +29,18 @@ STRINGS: dict[str, dict[str, str]] = {
     "err.upload.unknown_format": {"zh": "无法识别的文件格式", "en": "unknown file format"},
     "err.upload.unknown_format.fix": {"zh": "这里可上传 {types} 文件，请另存为其中一种",
                                       "en": "this upload takes {types} files: save it as one of them"},
+    "app.upload_waiting": {"zh": "还缺必需文件：{layers}。上传后各页面即显示您的数据。",
+                           "en": "Still missing: {layers}. Every page shows your data once it is uploaded."},
+    "app.upload_incomplete": {"zh": "您上传的辖区还缺 {n} 个必需文件，暂时无法显示任何结果：",
+                              "en": "Your upload still lacks {n} required file(s); nothing can be shown yet:"},
+    "app.upload_missing_layer": {"zh": "- **{layer}**：在左侧“数据来源”的“{where}”处上传",
+                                 "en": "- **{layer}**: upload it under “{where}” in the sidebar's Data source"},
+    "app.upload_received": {"zh": "已收到：{files}（保留在本次会话中，无需重新上传）。",
+                            "en": "Received: {files} (kept for this session; no need to upload again)."},
+    "app.upload_received_file": {"zh": "{layer} {name}", "en": "{layer} {name}"},
+    "app.upload_no_demo": {"zh": "在您的文件齐全之前，本页不显示示例辖区的数据，以免误当作您的数据。"
+                                 "想先看看示例，可在左侧“数据来源”中选择“内置示例辖区”。",
+                           "en": "Until your files are complete, this page shows none of the demo district's figures, "
+                                 "so they cannot be taken for yours. To look at the demo, choose “Bundled demo "
+                                 "district” under Data source in the sidebar."},
 }
