@@ -204,7 +204,7 @@ def load_district(path: str, mtime: float) -> io.District:
 REQUIRED_LAYERS = ("communities", "buildings")
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@st.cache_resource(show_spinner=False, max_entries=8)   # errors do not survive cache_data's pickling
 def partial_upload_errors(folder: str, mtime: float) -> list[GridgeoError]:
     """Errors of the layers of an incomplete upload that can be checked alone (the communities):
     the user fixes them while the buildings are still on their way. ``mtime`` is only in the key."""

@@ -227,4 +227,5 @@ def test_a_bad_communities_file_is_named_before_the_buildings_arrive(tmp_path: P
     at.run()
     assert not at.exception and not at.metric
     assert len(at.error) == 1 and "社区.geojson" in at.error[0].value and "EPSG:3857" in at.error[0].value
+    assert "墨卡托" in at.error[0].value and "处理办法" in at.error[0].value      # in the page's language
     assert at.warning[0].value == t("app.upload_incomplete", "zh", n=1)
