@@ -181,6 +181,7 @@ def test_a_partial_upload_shows_what_is_missing_on_every_page_and_never_the_demo
     for page in PAGES:
         at.switch_page(f"pages/{page}.py").run()
         assert not at.exception, page
+        assert [x.value for x in at.title] == [t(f"{page}.title" if page != "compliance" else "sla.title", "zh")]
         assert not at.metric and not at.dataframe and not at.error, page     # no figure at all, demo or other
         assert at.warning[0].value.startswith(t("app.upload_incomplete", "zh", n=1)), page
         shown = "\n".join(m.value for m in at.markdown)
