@@ -344,12 +344,17 @@ def _compare_tab(ws: Workspace) -> None:
                        mime="text/csv", key="plans_dl_moved", on_click="ignore")
 
 
+#: what each kind of import takes: grid polygons (a CSV/XLSX with a WKT column too), or a building→grid table
+IMPORT_TYPES = {"polygons": ["geojson", "json", "gpkg", "zip", "csv", "xlsx"], "table": ["csv", "xlsx"]}
+
+
 def _import_tab(ws: Workspace, district: io.District) -> None:
     labels = {k: t(f"plans.import_{k}") for k in ("polygons", "table")}   # fixed now: labels follow the language
     kind = st.radio(t("plans.import_kind"), list(labels), horizontal=True, key=f"plans_import_kind_{lang()}",
                     format_func=labels.__getitem__)
-    upload = file_upload(t("plans.import_file"), ["geojson", "json", "gpkg", "zip", "csv", "xlsx"],
-                         "plans_import_file", help=t("plans.import_help"))
+    # the label says what to upload (not "选择文件", the button's own word); each kind takes its own formats
+    upload = file_upload(t(f"plans.import_file_{kind}"), IMPORT_TYPES[kind], f"plans_import_file_{kind}",
+                         help=t("plans.import_help"))
     author = st.text_input(t("plans.author"), key="plans_import_author")
     note = st.text_input(t("plans.note"), key="plans_import_note")
     if not st.button(t("plans.import_run"), key="plans_import_run", disabled=upload is None):

@@ -25,7 +25,7 @@ import streamlit as st
 
 from gridgeo import grids as gridlayer
 from gridgeo import io, maps, summary, tables
-from gridgeo.errors import GridgeoError, PlanConflictError, render
+from gridgeo.errors import GridgeoError, InputError, PlanConflictError, render
 from gridgeo.i18n import Lang
 from gridgeo.i18n import t as _t
 from gridgeo.settings import DEFAULT_RULES, Rules
@@ -60,6 +60,8 @@ class K:
     UPLOAD_DIR = "upload_dir"         # this session's staged upload folder (removed when replaced)
     SESSION = "session_token"         # names this session's folder under UPLOAD_ROOT
     DISTRICT_NAME = "district_name"   # the name the user gives an uploaded district ("" = from the data)
+    UPLOAD_TYPES = "_upload_types"    # {file name: the extensions its uploader takes}, for error fixes
+    MISSING = "upload_missing"        # required layers not uploaded yet (source "upload"); () otherwise
 
 
 def _leave_pages_directory_mode() -> None:
@@ -87,7 +89,7 @@ def init_state() -> None:
         K.LANG: "zh", K.SOURCE: "demo", K.DISTRICT: DEMO_PATH, K.OSM: False, K.COORDS: "wgs84",
         K.MIN: RULES.min_households, K.MAX: RULES.max_households,
         K.TARGET: RULES.target_households, K.SEED: 0, K.PLAN: None, K.PLANS: {},
-        K.UPLOAD_DIR: None, K.SESSION: uuid.uuid4().hex[:12], K.DISTRICT_NAME: "",
+        K.UPLOAD_DIR: None, K.SESSION: uuid.uuid4().hex[:12], K.DISTRICT_NAME: "", K.MISSING: (),
     }
     for key, value in defaults.items():
         st.session_state.setdefault(key, value)
@@ -130,11 +132,36 @@ def show_error(err: GridgeoError, *, kind: Literal["load", "action"] | None = No
     ``"action"`` (操作未执行, an edit, a save or another action that was refused and changed
     nothing); left out, it follows the error (``error_kind``). ``title`` overrides both.
     """
-    body = render(err, lang())
+    body = render(for_uploader(err), lang())
     lines = body.split("\n")
     text = md_escape(lines[0]) + "".join(f"\n- {md_escape(line[2:])}" for line in lines[1:])
     heading = title or t("app.action_error_title" if (kind or error_kind(err)) == "action" else "app.error_title")
     st.error(f"**{md_escape(heading)}**\n\n{text}", icon=":material/error:")
+
+
+#: Codes whose fix lists every format gridgeo reads, and the same message with a fix naming the
+#: formats of the uploader the file came through (a roster uploader takes .csv and .xlsx only).
+NARROWED_CODES = {"err.io.unreadable": "err.upload.unreadable", "err.io.unknown_format": "err.upload.unknown_format"}
+
+
+def for_uploader(err: GridgeoError) -> GridgeoError:
+    """``err`` as the user of one uploader should read it: its fix names only the formats that
+    uploader takes (``file_upload`` records them by file name), not every format gridgeo reads.
+
+    Other errors, files that came through no uploader (the district folder) and uploaders
+    taking every format are returned unchanged.
+    """
+    code = NARROWED_CODES.get(err.code)
+    if code is None or not err.path:
+        return err
+    types = st.session_state.get(K.UPLOAD_TYPES, {}).get(Path(err.path).name)
+    if not types or set(types) >= set(UPLOAD_TYPES):
+        return err
+    names = file_types_text(types)
+    return InputError(err.message, path=Path(err.path).name, row=err.row, feature_id=err.feature_id, value=err.value,
+                      code=code, problems=err.problems, **{**err.fields, "types": names},
+                      remedy=f"this upload takes {file_types_text(types, 'en')} files; export the data again as "
+                             "one of them")
 
 
 #: What an empty cell of a table shows: a dash, never Streamlit's grey "None".
@@ -187,9 +214,59 @@ def load_district(path: str, mtime: float) -> io.District:
     return io.read_district(path, rules=RULES)
 
 
+#: the layers a district cannot do without (``io.read_district`` refuses a folder lacking one)
+REQUIRED_LAYERS = ("communities", "buildings")
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)   # errors do not survive cache_data's pickling
+def partial_upload_errors(folder: str, mtime: float) -> list[GridgeoError]:
+    """Errors of the layers of an incomplete upload that can be checked alone (the communities):
+    the user fixes them while the buildings are still on their way. ``mtime`` is only in the key."""
+    manifest = json.loads((Path(folder) / "district.json").read_text(encoding="utf-8"))
+    errors: list[GridgeoError] = []
+    for layer, entry in manifest["layers"].items():
+        if layer != "communities":            # buildings, grids … are checked against the communities
+            continue
+        try:
+            io.read_layer(layer, Path(folder) / entry["path"], coords=entry["coords"], rules=RULES)
+        except GridgeoError as err:
+            errors.append(err)
+    return errors
+
+
+def upload_waiting(missing: Sequence[str]) -> NoReturn:
+    """Say which required files of the user's upload are still missing, which are in, and stop.
+
+    No page shows the demo district's figures in the meantime: they would pass for the user's own.
+    The files uploaded so far stay in the sidebar (its widgets keep them across pages).
+    """
+    st.warning(t("app.upload_incomplete", n=len(missing)), icon=":material/upload_file:")
+    for layer in missing:
+        st.markdown(t("app.upload_missing_layer", layer=t(f"layer.{layer}"), where=t(f"app.upload_{layer}")))
+    folder = st.session_state.get(K.UPLOAD_DIR)
+    manifest = Path(folder) / "district.json" if folder else None
+    if manifest is not None and manifest.exists():
+        layers = json.loads(manifest.read_text(encoding="utf-8"))["layers"]
+        received = [(layer, Path(layers[layer]["path"]).name) for layer in UPLOAD_LAYERS if layer in layers]
+        st.caption(t("app.upload_received", files=("、" if lang() == "zh" else ", ").join(
+            t("app.upload_received_file", layer=t(f"layer.{layer}"), name=md_escape(name))
+            for layer, name in received)))
+        for err in partial_upload_errors(str(folder), mtime(str(folder))):
+            show_error(err)
+    st.info(t("app.upload_no_demo"), icon=":material/info:")
+    stop()
+
+
 def current_district() -> io.District:
-    """Load the chosen district or show why not and stop the page."""
+    """Load the chosen district or show why not and stop the page.
+
+    While an upload lacks a required file, every page says which (``upload_waiting``) and
+    shows nothing else: never the demo district's figures as if they were the user's.
+    """
+    missing = st.session_state.get(K.MISSING) or ()
     path = st.session_state[K.DISTRICT]
+    if missing or path is None:
+        upload_waiting(missing or REQUIRED_LAYERS)
     try:
         return load_district(path, mtime(path))
     except GridgeoError as err:
@@ -325,6 +402,8 @@ def file_upload(label: str, types: Sequence[str], key: str, *, where: Any = None
         box.error(t("app.upload_wrong_type", name=md_escape(upload.name), types=file_types_text(types)),
                   icon=":material/error:")
         return None
+    # an error about this file names the formats this uploader takes (``for_uploader``)
+    st.session_state.setdefault(K.UPLOAD_TYPES, {})[Path(upload.name).name] = list(types)
     return upload
 
 
@@ -369,6 +448,7 @@ def data_source_sidebar() -> None:
     )
     if source == "demo":
         st.session_state[K.DISTRICT] = DEMO_PATH
+        st.session_state[K.MISSING] = ()
         _replace_staged(None)              # back to the demo: the staged upload goes
         return
     limit_mb = int(st.get_option("server.maxUploadSize"))
@@ -382,12 +462,18 @@ def data_source_sidebar() -> None:
     name_key = f"w_{K.DISTRICT_NAME}"
     name = st.sidebar.text_input(t("app.district_name"), key=name_key, on_change=_seeded(K.DISTRICT_NAME, name_key),
                                  placeholder=t("app.district_name_placeholder"), max_chars=40)
-    if uploaded["communities"] is None or uploaded["buildings"] is None:
-        st.sidebar.info(t("app.upload_waiting"))
-        st.session_state[K.DISTRICT] = DEMO_PATH
-        _replace_staged(None)              # a file was taken away: its staged folder goes
-        return
     files = {layer: (f.name, f.getvalue()) for layer, f in uploaded.items() if f is not None}
+    missing = tuple(layer for layer in REQUIRED_LAYERS if uploaded[layer] is None)
+    st.session_state[K.MISSING] = missing
+    if missing:
+        # no district yet, and never the demo in its place: every page says what is missing
+        st.sidebar.warning(t("app.upload_waiting", layers=("、" if lang() == "zh" else ", ").join(
+            t(f"layer.{layer}") for layer in missing)))
+        st.session_state[K.DISTRICT] = None
+        # the files so far are staged (a replaced or removed file's folder goes), so they are checked now
+        _replace_staged(stage_upload(files, root=UPLOAD_ROOT / st.session_state[K.SESSION], coords=coords,
+                                     name=name or "") if files else None)
+        return
     folder = stage_upload(files, root=UPLOAD_ROOT / st.session_state[K.SESSION], coords=coords, name=name or "")
     _replace_staged(folder)
     st.session_state[K.DISTRICT] = folder

@@ -62,11 +62,11 @@ def map_layers(path: str, version: float, grids_key: str, reach: int, kind: str,
 CANDIDATE_TYPES = ["geojson", "json", "gpkg", "zip", "csv", "xlsx"]
 init_state()
 st.session_state.setdefault(KEY_REACHES, ",".join(str(r) for r in RULES.walking_reach_m))
+st.title(t("coverage.title"))                 # first: a page waiting for its inputs still says which page it is
+st.caption(t("coverage.intro"))
 path = st.session_state[K.DISTRICT]                                            # 1 inputs
 district = current_district()
 version = mtime(path)
-st.title(t("coverage.title"))
-st.caption(t("coverage.intro"))
 if district.stations is None or district.stations.empty:
     st.info(t("coverage.no_stations"))
     stop()

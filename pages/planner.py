@@ -24,11 +24,11 @@ MAX_KEPT_PLANS = 3  # partition results kept per session (each holds every grid 
 WORKERS = max(1, min(4, os.cpu_count() or 1))
 
 init_state()
+st.title(t("planner.title"))                  # first: a page waiting for its inputs still says which page it is
 path = st.session_state[K.DISTRICT]                                            # 1 inputs
 district = current_district()
 version = mtime(path)
 
-st.title(t("planner.title"))
 st.caption(district_caption(district) + " · " + t("planner.intro"))
 c1, c2, c3, c4 = st.columns(4)
 with c1:

@@ -37,11 +37,11 @@ def _kept(store: str) -> dict[str, Any]:
     widget = f"w_{store}_{lang()}"
     return {"key": widget, "on_change": _seeded(store, widget)}
 
+st.title(t("staffing.title"))                 # first: a page waiting for its inputs still says which page it is
+st.caption(t("staffing.intro"))
 path = st.session_state[K.DISTRICT]                                            # 1 inputs
 district = current_district()
 version = mtime(path)
-st.title(t("staffing.title"))
-st.caption(t("staffing.intro"))
 try:
     grids_in_use = current_grids(district)
 except GridgeoError as err:

@@ -98,8 +98,16 @@ def progress_printer(lang: Lang) -> Callable[[int, int, str], None]:
 
 
 def print_error(err: GridgeoError, lang: Lang) -> None:
-    """Print an error on stderr in ``lang``: one sentence, or a heading and one line per problem."""
-    print(t("errfmt.cli_error", lang, text=render(err, lang)), file=sys.stderr)
+    """Print an error on stderr in ``lang``: one sentence, or a heading and one line per problem.
+
+    A district folder with several bad files raises the first file's error with the
+    others in ``fields["also"]`` (``io.read_district``): every file gets its own block,
+    as the pages show one box per file, so the user fixes them all in one go.
+    """
+    also = err.fields.get("also", ())
+    for each in (err, *(also if isinstance(also, tuple) else ())):
+        if isinstance(each, GridgeoError):
+            print(t("errfmt.cli_error", lang, text=render(each, lang)), file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -13,6 +13,7 @@ from typing import Literal
 from gridgeo.i18n import cases as _cases
 from gridgeo.i18n import core as _core
 from gridgeo.i18n import coverage as _coverage
+from gridgeo.i18n import district as _district
 from gridgeo.i18n import edit as _edit
 from gridgeo.i18n import errors as _errors
 from gridgeo.i18n import export as _export
@@ -31,6 +32,7 @@ _SECTIONS: tuple[dict[str, dict[str, str]], ...] = (
     _errors.STRINGS,
     _cases.STRINGS,
     _coverage.STRINGS,
+    _district.STRINGS,
     _edit.STRINGS,
     _export.STRINGS,
     _names.STRINGS,

@@ -27,8 +27,6 @@ STRINGS: dict[str, dict[str, str]] = {
     "app.coords_bd09": {"zh": "BD-09（百度）", "en": "BD-09 (Baidu)"},
     "app.coords_help": {"zh": "来自高德/百度的经纬度带有偏移，载入时按公开公式换算为 WGS-84。",
                         "en": "Lon/lat from AMap or Baidu are offset; they are converted to WGS 84 on loading."},
-    "app.upload_waiting": {"zh": "请先上传社区边界和楼栋两个文件。",
-                           "en": "Upload the community boundaries and the buildings first."},
     "app.district": {"zh": "当前辖区：{name}", "en": "District: {name}"},
     "app.unnamed_district": {"zh": "未命名辖区", "en": "unnamed district"},
     "app.district_name": {"zh": "辖区名称", "en": "District name"},

@@ -108,7 +108,6 @@ STRINGS: dict[str, dict[str, str]] = {
     "plans.import_kind": {"zh": "文件类型", "en": "File type"},
     "plans.import_polygons": {"zh": "网格面图层（GeoJSON/GeoPackage/Shapefile）", "en": "Grid polygons (GeoJSON/GeoPackage/Shapefile)"},
     "plans.import_table": {"zh": "楼栋-网格对照表（Excel/CSV）", "en": "Building→grid table (Excel/CSV)"},
-    "plans.import_file": {"zh": "选择文件", "en": "File"},
     "plans.import_help": {"zh": "对照表需含“楼栋编码”（或“楼栋名称”+“小区”）和“网格编码”列；拆分楼栋可填“单元范围”。",
                           "en": "The table needs 楼栋编码 (or 楼栋名称 + 小区) and 网格编码 columns; give 单元范围 for split towers."},
     "plans.import_run": {"zh": "导入为新版本", "en": "Import as a new version"},
