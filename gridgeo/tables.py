@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import io as _io
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import geopandas as gpd
 import pandas as pd
 
 from gridgeo.i18n import STRINGS, Lang, t
 
-__all__ = ["VOCABULARY", "MISSING_TEXTS", "blank_missing", "column_label", "code_label", "codes_text", "coded_columns", "words_of", "labelled",
-           "translated", "yes_no", "tabular", "human", "csv_bytes", "xlsx_bytes"]
+__all__ = ["VOCABULARY", "MISSING_TEXTS", "blank_missing", "column_label", "code_label", "codes_text", "coded_columns",
+           "words_of", "labelled", "translated", "is_plain_column", "measure_columns", "yes_no", "tabular", "human",
+           "csv_bytes", "xlsx_bytes"]
 
 _WITHIN = re.compile(r"^within_(\d+)(?:_([a-z_]+))?$")
 _SHARE = re.compile(r"^share_(\d+)$")
@@ -240,3 +241,73 @@ def _cell(value: object) -> object:
     if hasattr(value, "item"):  # numpy scalars
         return value.item()
     return str(value)
+
+
+# --- which numeric columns of a page table are quantities (thousands separators) -------------------
+
+#: Canonical column names (the last part of an i18n header key such as ``cases.col.row``, or a
+#: frame's own field name) whose numbers are labels, not quantities: identifiers and codes,
+#: years and months, phone numbers, spreadsheet rows, ranks, plan versions, coordinates, and the
+#: statistics whose precision matters more than their size (p, z, compactness, rates and shares).
+PLAIN_FIELDS = re.compile(
+    r"(?:.*_id|id|ids|.*_code|code|year|month|.*phone|mobile|row|rank|version|parent|seed|"
+    r"lat|lon|lng|latitude|longitude|p_value|p_fdr|mk_p|mk_z|gi_z|polsby_popper|.*_rate|rate|.*share|share_\d+)")
+#: Words that mark a header of any origin (a user's own column) as a label, whoever wrote it.
+PLAIN_WORDS = frozenset({"id", "ids", "code", "year", "phone", "tel", "mobile", "row", "rank",
+                         "version", "lon", "lng", "lat", "longitude", "latitude"})
+PLAIN_CJK = ("编码", "编号", "代码", "工号", "序号", "行号", "名次", "年份", "年度", "月份", "电话", "手机",
+             "经度", "纬度", "版本", "邮编")
+
+
+def _plain_header_patterns() -> re.Pattern[str]:
+    """Every translated header (zh and en) of a plain field in the i18n catalogue, as one regex."""
+    alternatives: set[str] = set()
+    for key, texts in STRINGS.items():
+        if not (key.startswith("col.") or ".col." in key or ".col_" in key):
+            continue
+        field = key.rsplit(".", 1)[-1].removeprefix("col_")
+        if not PLAIN_FIELDS.fullmatch(field):
+            continue
+        for text in texts.values():
+            parts = re.split(r"\{[^{}]*\}", text)
+            alternatives.add(".+".join(re.escape(p) for p in parts))
+    return re.compile("|".join(sorted(alternatives)) or r"(?!)")
+
+
+_PLAIN_HEADERS = _plain_header_patterns()
+
+
+def is_plain_column(name: object) -> bool:
+    """Whether a column named ``name`` holds labels (ids, codes, years, phones …) rather than quantities.
+
+    The rule is explicit, never read from the values: the field name itself matches
+    ``PLAIN_FIELDS``, or the header is the zh/en text of such a field in the i18n
+    catalogue, or it contains one of ``PLAIN_WORDS`` / ``PLAIN_CJK``.
+    """
+    text = str(name).strip()
+    if PLAIN_FIELDS.fullmatch(text.lower()) or _PLAIN_HEADERS.fullmatch(text):
+        return True
+    if set(re.findall(r"[a-z]+", text.lower())) & PLAIN_WORDS:
+        return True
+    return any(word in text for word in PLAIN_CJK)
+
+
+def measure_columns(df: pd.DataFrame, *, numbers: Sequence[object] = (),
+                    plain: Sequence[object] = ()) -> dict[str, str]:
+    """Numeric columns of a table that are quantities, with the display format for each.
+
+    Integer columns get ``"%,d"`` (14,989, as the pages' metric figures print), float
+    columns ``"localized"`` (12,345.678; at most three decimals). Booleans, dates,
+    text and every column ``is_plain_column`` names stay as they are. ``numbers``
+    forces columns in, ``plain`` keeps them out (a page's explicit decision wins).
+    """
+    out: dict[str, str] = {}
+    for name, dtype in df.dtypes.items():
+        if not isinstance(name, str) or name in plain:
+            continue
+        if pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype):
+            continue
+        if name not in numbers and is_plain_column(name):
+            continue
+        out[name] = "%,d" if pd.api.types.is_integer_dtype(dtype) else "localized"
+    return out

@@ -168,16 +168,30 @@ def for_uploader(err: GridgeoError) -> GridgeoError:
 MISSING_CELL = "—"
 
 
-def show_table(data: pd.DataFrame, *, where: Any = None, **kwargs: Any) -> Any:
-    """``st.dataframe`` for every table of the app: a missing cell shows "—", never "None", "nan" or "NaT".
+def show_table(data: pd.DataFrame, *, where: Any = None, numbers: Sequence[str] = (), plain: Sequence[str] = (),
+               **kwargs: Any) -> Any:
+    """``st.dataframe`` for every table of the app: a missing cell shows "—", never "None", "nan" or "NaT";
+    quantities show thousands separators (14,989), as the metric figures above them do.
 
     Streamlit prints a missing value as a grey "None" unless told otherwise; text cells that
     spell a missing value (``str(None)``) are blanked first (``gridgeo.tables.blank_missing``).
-    ``where`` is a container (a column, the sidebar); other keywords go to ``st.dataframe``.
+    Integer and float columns that are quantities (households, people, cases, metres …) get a
+    ``NumberColumn`` format (``gridgeo.tables.measure_columns``); ids, codes, years, phone numbers,
+    row numbers, ranks, versions, coordinates and p/z/rates stay plain (``tables.is_plain_column``).
+    ``numbers`` / ``plain`` name columns to format or keep plain regardless; a ``column_config``
+    given by the page wins over both. ``where`` is a container (a column, the sidebar); other
+    keywords go to ``st.dataframe``.
     """
     box = where if where is not None else st
     kwargs.setdefault("placeholder", MISSING_CELL)
-    return box.dataframe(tables.blank_missing(data), **kwargs)
+    shown = tables.blank_missing(data)
+    if isinstance(shown, pd.DataFrame):
+        formats = tables.measure_columns(shown, numbers=numbers, plain=plain)
+        config: dict[Any, Any] = {name: st.column_config.NumberColumn(format=fmt) for name, fmt in formats.items()}
+        config.update(kwargs.get("column_config") or {})
+        if config:
+            kwargs["column_config"] = config
+    return box.dataframe(shown, **kwargs)
 
 
 def mtime(path: str | Path) -> float:

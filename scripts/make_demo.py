@@ -2,12 +2,14 @@
 
     python scripts/make_demo.py [--out data/demo] [--seed 0]
 
-The files are written by ``gridgeo.synthetic.write_layers`` (the same code as
-``python -m gridgeo demo``): GeoJSON (RFC 7946) for communities, buildings,
+The files are written by ``gridgeo.cli.demo.write_demo``, the code of
+``python -m gridgeo demo``, so both ways give the same files: GeoJSON (RFC 7946) for communities, buildings,
 streets and stations, CSV (UTF-8 with BOM) for staff and cases, about a fifth
 of the cases in GCJ-02 as the 12345 platform exports them, and
-``district.json`` naming every file. This script also rewrites data/README.md
-with the counts of what it wrote.
+``district.json`` naming every file; the roster's ``grid_id`` is each person's
+grid in the default plan (the district divided with the default rules, seed 0).
+This script also rewrites data/README.md with the counts of what it wrote,
+keeping any section of it written by hand (e.g. ``holidays_example.csv``).
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # runnable from a checkout without installing gridgeo
 
-from gridgeo.synthetic import SyntheticDistrict, make_district, write_layers  # noqa: E402
+from gridgeo.cli.demo import write_demo  # noqa: E402
+from gridgeo.synthetic import SyntheticDistrict  # noqa: E402
 
 DEFAULT_OUT = ROOT / "data" / "demo"
 
@@ -51,6 +54,7 @@ def readme(d: SyntheticDistrict, out: Path) -> str:
                                 ["single-storey courtyard", "walk-up (5–6 floors)", "mid-rise (11–18)"],
                                 "high-rise (26–33)"))
     first, last = d.cases["created_at"].min(), d.cases["created_at"].max()
+    staffed = int(pd.read_csv(out / "staff.csv", usecols=["grid_id"], dtype=str)["grid_id"].notna().sum())
     rows = [
         ("`district.json`", "manifest read by `gridgeo.io.read_district`: name, `synthetic: true`, seed, "
          "files per layer and the coordinate system of each cases file", "—"),
@@ -66,7 +70,8 @@ def readme(d: SyntheticDistrict, out: Path) -> str:
         ("`stations.geojson`", f"{len(d.stations)} service stations: {tally(d.stations['kind'])}",
          size("stations.geojson")),
         ("`staff.csv`", f"{len(d.staff)} grid staff: {tally(d.staff['role'])}; "
-         f"{tally(d.staff['employment'])}; `grid_id` empty (no grids yet); "
+         f"{tally(d.staff['employment'])}; `grid_id` of {staffed:,} people is their current grid in the "
+         "default plan (the engine with the default rules, seed 0); "
          f"{int(d.staff.geometry.isna().sum())} without a home location", size("staff.csv")),
         ("`cases.csv`", f"{counts['wgs84_cases']:,} cases in WGS 84", size("cases.csv")),
         ("`cases_12345_gcj02.csv`", f"{counts['gcj02_cases']:,} cases exported by the 12345 platform, "
@@ -129,6 +134,17 @@ and that they still match the generator.
 """
 
 
+#: Sections this script writes; any other ``## `` section of data/README.md was written by hand and is kept.
+GENERATED = ("## `demo/`: a synthetic district", "## Regenerating")
+
+
+def kept_sections(old: str) -> str:
+    """The hand-written ``## `` sections of an existing README (e.g. holidays_example.csv), in order."""
+    sections = ["## " + part for part in old.split("\n## ")[1:]]
+    return "".join("\n" + part.rstrip("\n") + "\n" for part in sections
+                   if not part.startswith(GENERATED))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Regenerate the synthetic demo district.")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder to write (default data/demo)")
@@ -137,14 +153,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="where to write the README (default: data/README.md when --out is the default)")
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    d = make_district(seed=args.seed)
+    _, d = write_demo(args.out, seed=args.seed)   # the same files as `python -m gridgeo demo`
     built = time.perf_counter() - start
-    write_layers(d, args.out)
     readme_path = args.readme or (ROOT / "data" / "README.md" if args.out.resolve() == DEFAULT_OUT else None)
     if readme_path is not None:
-        readme_path.write_text(readme(d, args.out), encoding="utf-8")
+        old = readme_path.read_text(encoding="utf-8") if readme_path.exists() else ""
+        readme_path.write_text(readme(d, args.out) + kept_sections(old), encoding="utf-8")
     total = sum(p.stat().st_size for p in args.out.iterdir()) / 1e6
-    print(f"generated in {built:.1f} s, wrote {args.out} ({total:.1f} MB)"
+    print(f"generated and divided in {built:.1f} s, wrote {args.out} ({total:.1f} MB)"
           + (f" and {readme_path}" if readme_path else ""), file=sys.stderr)
     return 0
 

@@ -11,23 +11,39 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gridgeo.synthetic import SyntheticDistrict
 
 
-def _cmd_demo(args: argparse.Namespace) -> int:
+def write_demo(out: str | Path, *, seed: int = 0, scale: int = 1, with_cases: bool = True,
+               staff_grids: bool = True, workers: int = 1) -> tuple[Path, SyntheticDistrict]:
+    """Write the seeded district to ``out``; the roster's grid_ids come from the default plan.
+
+    ``scripts/make_demo.py`` (``make demo``) and ``python -m gridgeo demo`` both call
+    this, so either way of regenerating data/demo writes the same files.
+    """
     from gridgeo.synthetic import make_district, staff_grid_ids, write_layers, write_staff
 
-    with_cases = not args.no_cases
-    district = make_district(seed=args.seed, scale=args.scale, with_cases=with_cases, with_staff=with_cases)
-    path = write_layers(district, args.out)
-    if district.staff is not None and not args.no_staff_grids:
+    district = make_district(seed=seed, scale=scale, with_cases=with_cases, with_staff=with_cases)
+    path = write_layers(district, out)
+    if district.staff is not None and staff_grids:
         from gridgeo import io
         from gridgeo.partition import partition
 
         print("dividing the district with the default rules (seed 0) for the roster's current grids",
               file=sys.stderr)
         d = io.read_district(path)
-        plan = partition(d.communities, d.buildings, d.streets, seed=0, workers=args.workers)
+        plan = partition(d.communities, d.buildings, d.streets, seed=0, workers=workers)
         write_staff(district.staff.assign(grid_id=staff_grid_ids(district.staff, plan.grids)), path)
+    return path, district
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    path, _ = write_demo(args.out, seed=args.seed, scale=args.scale, with_cases=not args.no_cases,
+                         staff_grids=not args.no_staff_grids, workers=args.workers)
     print(path)
     return 0
 

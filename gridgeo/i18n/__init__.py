@@ -17,6 +17,7 @@ from gridgeo.i18n import district as _district
 from gridgeo.i18n import edit as _edit
 from gridgeo.i18n import errors as _errors
 from gridgeo.i18n import export as _export
+from gridgeo.i18n import names as _names
 from gridgeo.i18n import partition as _partition
 from gridgeo.i18n import plans as _plans
 from gridgeo.i18n import polish as _polish
@@ -34,6 +35,7 @@ _SECTIONS: tuple[dict[str, dict[str, str]], ...] = (
     _district.STRINGS,
     _edit.STRINGS,
     _export.STRINGS,
+    _names.STRINGS,
     _partition.STRINGS,
     _plans.STRINGS,
     _polish.STRINGS,

@@ -175,6 +175,8 @@ def _check_layer(raw: RawLayer, spec: LayerSpec, path: str | Path, *, coords: Co
             out[str(extra)] = df[extra]
     if spec.id_field:
         _check_ids(out[spec.id_field], col, spec, headers.get(spec.id_field, spec.id_field))
+    if spec.name == "communities":
+        _check_community_names(out, col)
 
     # geometry
     if tabular:
@@ -293,6 +295,27 @@ def _check_ids(ids: pd.Series, col: Collector, spec: LayerSpec, header: str | No
                   remedy=f"give every {spec.name[:-1] if spec.name.endswith('s') else spec.name} its own id",
                   params={"column": header or spec.id_field, "n": len(positions), "value": str(value),
                           "rows" if by_row else "features": places})
+
+
+def _check_community_names(out: pd.DataFrame, col: Collector) -> None:
+    """Warn (not fail) when communities share a name: tables and maps show names, so they become ambiguous.
+
+    Names are compared as written, after trimming spaces. One warning per
+    repeated name, listing the ids of every community that carries it.
+    """
+    names = out["name"]
+    ids = out["community_id"].astype("string").fillna("?")
+    present = names.notna()
+    dup = names[present & names.duplicated(keep=False)]
+    for name, group in dup.groupby(dup, sort=False):
+        shown = [str(i) for i in ids.loc[group.index]]
+        listed = ", ".join(shown[:_LIST_PLACES]) + (" …" if len(shown) > _LIST_PLACES else "")
+        col.whole(f"community name {name!r} is used by {len(shown)} communities ({listed}); tables and maps "
+                  "cannot tell them apart", "err.names.duplicate_community", severity="warning",
+                  ids=tuple(shown), value=str(name),
+                  remedy="give each community its own name as registered with civil affairs (e.g. 东关一社区, "
+                         "东关二社区), or remove a community entered twice",
+                  params={"n": len(shown), "ids": listed})
 
 
 def _check_crs_and_reproject(geom: gpd.GeoSeries, declared: bool, tabular: bool, coords: Coords,

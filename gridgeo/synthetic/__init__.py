@@ -63,7 +63,8 @@ def make_district(*, seed: int = 0, scale: int = 1, with_cases: bool = True,
     for i in range(n):  # groups are sorted north→south, west→east, so serials follow that order
         serial[street_no[i]] += 1
         codes.append(f"{COUNTY}{street_no[i] + 1:03d}{serial[street_no[i]]:03d}")
-    cnames = numbered(_COMMUNITY_NAMES, n, 1)
+    # 翠屏社区 … then 翠屏二社区 …: unique within the district at any scale; cnames drop the 社区
+    cnames = [c[:-2] for c in numbered([f"{c}社区" for c in _COMMUNITY_NAMES], n, 2)]
     targets = _targets(rng, n, scale, [i for i, g in enumerate(groups) if len(g) == 1])
     small = targets < 600  # the deliberately infeasible ones: old, low-rise neighbourhoods
     pool = ["old"] * max(0, round(.35 * n) - int(small.sum())) + ["new"] * round(.25 * n)

@@ -48,12 +48,34 @@ _PHONE_PREFIXES = (130, 131, 132, 133, 135, 136, 137, 138, 139, 150, 151, 152, 1
                    158, 159, 180, 181, 182, 183, 185, 186, 187, 188, 189)
 
 
+def chinese_numeral(n: int) -> str:
+    """Write 1 ≤ n ≤ 999 in Chinese numerals: 二, 十, 十一, 二十一, 一百零五, 一百一十."""
+    if not 1 <= n <= 999:
+        raise ValueError(f"numeral out of range: {n}")
+    hundreds, rest = divmod(n, 100)
+    tens, ones = divmod(rest, 10)
+    digit = " 一二三四五六七八九"
+    out = f"{digit[hundreds]}百" if hundreds else ""
+    if tens:
+        out += ("" if tens == 1 and not hundreds else digit[tens]) + "十"
+    elif hundreds and ones:
+        out += "零"
+    return out + (digit[ones] if ones else "")
+
+
 def numbered(pool: tuple[str, ...] | list[str], n: int, suffix_len: int) -> list[str]:
-    """Return n distinct names: the pool, then pool entries with 二/三… before the suffix."""
+    """Return n distinct names: the pool, then each entry again with 二/三/… before its suffix.
+
+    The k-th repetition of an entry (k ≥ 1) carries the numeral k + 1 between
+    the name and its last ``suffix_len`` characters, as real cities number a
+    split road or community: 榆山路 → 榆山二路, 翠屏社区 → 翠屏二社区. Every
+    repetition has its own numeral, so the names stay distinct (up to 999 rounds of the pool).
+    """
     out = []
     for i in range(n):
         base, k = pool[i % len(pool)], i // len(pool)
-        out.append(base if k == 0 else f"{base[:-suffix_len]}{_NUMERALS[k % 10]}{base[-suffix_len:]}")
+        cut = len(base) - suffix_len
+        out.append(base if k == 0 else f"{base[:cut]}{chinese_numeral(k + 1)}{base[cut:]}")
     return out
 
 
