@@ -232,7 +232,8 @@ def _versions_frame(table: pd.DataFrame) -> pd.DataFrame:
     return out.rename(columns={c: t(f"plans.col.{'version' if c == 'version_id' else c}") for c in cols})
 
 
-def _grid_frame(ev: Evaluation) -> pd.DataFrame:
+def _grid_frame(ev: Evaluation, streets: bool = True) -> pd.DataFrame:
+    """The version's grid table; without a streets layer no "along streets" column (only edges would count)."""
     g = ev.grids.reset_index()
     out = pd.DataFrame({
         t("plans.col.grid_id"): g["grid_id"], t("plans.col.grid_name"): g["name"],
@@ -244,7 +245,7 @@ def _grid_frame(ev: Evaluation) -> pd.DataFrame:
         t("plans.col.street_share"): (g["street_share"] * 100).round(0),
         t("plans.col.flags"): [codes_text("flags", f, lang()) for f in g["flags"]],   # in words, not codes
     })
-    return out
+    return out if streets else out.drop(columns=[t("plans.col.street_share")])
 
 
 def _versions_tab(ws: Workspace, district: io.District) -> None:
@@ -270,7 +271,8 @@ def _versions_tab(ws: Workspace, district: io.District) -> None:
     if retired:
         st.caption(t("plans.retired_list", codes=md_escape(", ".join(sorted(retired)))))
     st.subheader(t("plans.grid_table"))
-    show_table(_grid_frame(ev), hide_index=True, width="stretch", height=360)
+    show_table(_grid_frame(ev, district.streets is not None and len(district.streets) > 0), hide_index=True,
+               width="stretch", height=360)
     # drawn on request, like the comparison: one map iframe per page keeps the page light
     if st.toggle(t("plans.show_version_map"), key="plans_show_version_map"):
         layers = version_layers(str(ws.path), _stamp(ws), version, src, mtime(src), lang())

@@ -92,7 +92,10 @@ m2.metric(t("planner.within"), f"{int(metrics['n_within']):,} / {int(metrics['n_
           help=t("planner.within_help", share=f"{metrics['share_within']:.0%}",
                  feasible=f"{metrics['share_within_feasible']:.0%}"))
 m3.metric(t("planner.pp_mean"), f"{metrics['pp_mean']:.2f}", help=t("planner.pp_help"))
-m4.metric(t("planner.street_share"), f"{metrics['street_share']:.0%}", help=t("planner.street_help"))
+if district.streets is not None and len(district.streets):
+    m4.metric(t("planner.street_share"), f"{metrics['street_share']:.0%}", help=t("planner.street_help"))
+else:   # without streets only the community edge would count: a share "along streets" would mislead
+    m4.metric(t("planner.street_share"), "—", help=t("planner.street_none"))
 
 oob = summary.grids_out_of_bounds(result.grids, district.communities)
 if len(oob):                                    # how many grids are out of bounds, and where

@@ -309,6 +309,16 @@ def test_planner_counts_grids_on_a_small_district(tmp_path: Path) -> None:
     assert any(md_escape(plan.report.loc["370124001002", "explanation_en"]) in w.value for w in at.warning)
 
 
+def test_planner_claims_no_share_along_streets_when_no_streets_were_given(tmp_path: Path) -> None:
+    # without a streets layer only the community edge would count as "street": no figure, and why
+    _small_district(tmp_path / "d")
+    assert not (tmp_path / "d" / "streets.geojson").exists()
+    at = _run_planner(_page("planner.py", tmp_path / "d"))
+    shown = [m for m in at.metric if m.label == t("planner.street_share", "zh")]
+    assert [m.value for m in shown] == ["—"]
+    assert shown[0].help == t("planner.street_none", "zh")
+
+
 def test_planner_says_how_many_grids_are_out_of_bounds_and_where() -> None:
     # bounds the demo's buildings cannot meet everywhere (issue 15: 100–150 left 26% of grids out, silently)
     at = _page("planner.py", DEMO_PATH)

@@ -178,6 +178,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "planner.street_share": {"zh": "沿道路的边界占比", "en": "Boundary along streets"},
     "planner.street_help": {"zh": "网格边界中沿道路的长度占比（越高越便于现场识别）。",
                             "en": "Share of grid boundary length that follows a street (easier to find on the ground)."},
+    "planner.street_none": {"zh": "未上传道路图层，无从计算沿道路的边界占比；在侧栏上传道路后重新划分，网格边界会尽量沿道路。",
+                            "en": "No streets layer was uploaded, so there is no share along streets; upload streets in "
+                                  "the sidebar and divide again, and grid boundaries will follow them."},
     "planner.infeasible": {"zh": "{n} 个社区无法按当前户数范围划分：", "en": "{n} communities cannot meet the bounds:"},
     "planner.map": {"zh": "网格地图", "en": "Grid map"},
     "planner.table": {"zh": "各社区划分结果", "en": "Result per community"},
