@@ -87,7 +87,7 @@ cases_upload = file_upload(t("sla.cases_file"), ["csv", "xlsx"], "sla_cases_file
 cases_file = _stage(cases_upload, "sla_cases")
 rule_path, holiday_path = _stage(rule_upload, "sla_rules"), _stage(holiday_upload, "sla_holidays")
 if district.cases is None and cases_file is None:
-    st.info(t("sla.no_cases"))
+    st.info(t("sla.no_cases", upload=t("sla.cases_file"), cases_page=t("nav.cases")))
     stop()
 grids_in_use = current_grids(district)
 grids_key = f"{grids_in_use.source}:{st.session_state.get(K.PLAN)}"

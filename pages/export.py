@@ -64,9 +64,11 @@ missing = [name for name, frame in inputs.items() if frame is None or not len(fr
 if missing:
     with st.container(border=True):
         st.markdown(t("export.inputs_missing"))
+        pages = {"staff_page": t("nav.staffing"), "cases_page": t("nav.cases")}   # where each is provided
         for name in missing:
-            st.markdown(f"- **{t(f'export.input.{name}')}**：{t(f'export.how.{name}')}" if lang() == "zh" else
-                        f"- **{t(f'export.input.{name}')}**: {t(f'export.how.{name}')}")
+            how = t(f"export.how.{name}", **pages)
+            st.markdown(f"- **{t(f'export.input.{name}')}**：{how}" if lang() == "zh" else
+                        f"- **{t(f'export.input.{name}')}**: {how}")
 
 available = ["grids", *(["assignments"] if in_use.assignments is not None else []),
              *(n for n in LAYER_ORDER if n in RESULT_INPUTS and RESULT_INPUTS[n] not in missing),

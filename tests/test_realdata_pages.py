@@ -1,0 +1,43 @@
+"""A street office's own upload (communities and buildings only, as the sidebar stages it) on the pages
+that need more: each missing input is named with a place the user can really provide it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from gridgeo.i18n import t
+from pages._ui import K, UPLOAD_LAYERS, stage_upload
+from tests.test_export_page import _district
+
+ROOT = Path(__file__).resolve().parents[1]
+SIDEBAR = {"zh": "数据来源", "en": "Data source"}
+
+
+def _uploaded(tmp_path: Path) -> str:
+    """The two required files through ``stage_upload``, the sidebar's own staging."""
+    src = tmp_path / "src"
+    _district(src, grids=False)
+    files = {layer: (f"{layer}.geojson", (src / f"{layer}.geojson").read_bytes())
+             for layer in ("communities", "buildings")}
+    return stage_upload(files, root=tmp_path / "up")
+
+
+def test_export_names_where_each_missing_input_can_be_provided(tmp_path: Path) -> None:
+    folder = _uploaded(tmp_path)
+    for lang in ("zh", "en"):
+        at = AppTest.from_file(str(ROOT / "pages" / "export.py"), default_timeout=180)
+        at.session_state[K.DISTRICT] = folder
+        at.session_state[K.LANG] = lang
+        at.run()
+        assert not at.exception
+        lines = {name: next(m.value for m in at.markdown if t(f"export.input.{name}", lang) in m.value)
+                 for name in ("staff", "cases", "stations")}
+        # the sidebar takes stations but neither a roster nor cases: only the stations line may send the user there
+        for name, line in lines.items():
+            assert (SIDEBAR[lang] in line) == (name in UPLOAD_LAYERS), (name, line)
+        assert t("nav.staffing", lang) in lines["staff"]
+        assert t("nav.cases", lang) in lines["cases"]
+        # the grids exported are the user's: their workspace's v1, the default partition of their district
+        assert any(t("app.grids_source.store", lang) in i.value for i in at.info)
