@@ -41,3 +41,21 @@ def test_export_names_where_each_missing_input_can_be_provided(tmp_path: Path) -
         assert t("nav.cases", lang) in lines["cases"]
         # the grids exported are the user's: their workspace's v1, the default partition of their district
         assert any(t("app.grids_source.store", lang) in i.value for i in at.info)
+
+
+def test_an_uploads_saved_versions_follow_its_files_not_the_browser_session(tmp_path: Path) -> None:
+    from pages._plans_ui import workspace_path
+
+    src = tmp_path / "src"
+    _district(src, grids=False)
+    files = {layer: (f"{layer}.geojson", (src / f"{layer}.geojson").read_bytes())
+             for layer in ("communities", "buildings")}
+    today = stage_upload(files, root=tmp_path / "up" / "session-a")
+    tomorrow = stage_upload(files, root=tmp_path / "up" / "session-b")    # a new session, the same files
+    assert today != tomorrow
+    assert workspace_path(today) == workspace_path(tomorrow)
+    # other files are another district, with versions of its own
+    edited = dict(files, buildings=("buildings.geojson", files["buildings"][1].replace(b"180", b"181")))
+    assert workspace_path(stage_upload(edited, root=tmp_path / "up" / "session-a")) != workspace_path(today)
+    # a district folder on disk keeps its own file, by path
+    assert workspace_path(str(src)) != workspace_path(str(tmp_path / "other"))
