@@ -59,3 +59,27 @@ def test_an_uploads_saved_versions_follow_its_files_not_the_browser_session(tmp_
     assert workspace_path(stage_upload(edited, root=tmp_path / "up" / "session-a")) != workspace_path(today)
     # a district folder on disk keeps its own file, by path
     assert workspace_path(str(src)) != workspace_path(str(tmp_path / "other"))
+
+
+def test_compliance_works_on_the_cases_imported_on_the_heatmap_page(tmp_path: Path) -> None:
+    """An upload has no cases layer; the work orders imported on 事件热力 are the 办理时效 page's cases
+    (as the export already takes them), with the figures counted by hand in tests/test_sla_app.py."""
+    from gridgeo import cases as gcases
+    from gridgeo import io
+    from tests.test_sla_app import make_district
+
+    with_cases = io.read_district(make_district(tmp_path / "with"))
+    imported = gcases.from_layer(with_cases.cases)
+    folder = make_district(tmp_path / "without", with_cases=False)
+    at = AppTest.from_file(str(ROOT / "pages" / "compliance.py"), default_timeout=240)
+    at.session_state[K.DISTRICT] = str(folder)
+    at.session_state["cases_imported"] = {"digest": "d1", "name": "工单.csv", "cases": imported, "report": None}
+    at.run()
+    assert not at.exception
+    assert not at.info or t("sla.no_cases", upload=t("sla.cases_file"), cases_page=t("nav.cases")) not in [
+        i.value for i in at.info]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics[t("sla.metric.received")] == "7"
+    assert metrics[t("sla.metric.on_time_rate")] == "50.0%"
+    assert metrics[t("sla.metric.red")] == "2"
+    assert any(c.value == t("sla.cases_from_import", page=t("nav.cases"), name="工单.csv", n="7") for c in at.caption)
