@@ -83,3 +83,34 @@ def test_compliance_works_on_the_cases_imported_on_the_heatmap_page(tmp_path: Pa
     assert metrics[t("sla.metric.on_time_rate")] == "50.0%"
     assert metrics[t("sla.metric.red")] == "2"
     assert any(c.value == t("sla.cases_from_import", page=t("nav.cases"), name="工单.csv", n="7") for c in at.caption)
+
+
+def _roster(tmp_path: Path) -> Path:
+    """Two people living in the test district (no grid yet)."""
+    path = tmp_path / "花名册.csv"
+    path.write_text("工号,姓名,岗位,专兼职,电话,经度,纬度,网格编码\n"
+                    "S1,张三,网格长,专职,13800000001,116.4410,36.2920,\n"
+                    "S2,李四,网格员,专职,13800000002,116.4470,36.2920,\n", encoding="utf-8-sig")
+    return path
+
+
+def test_a_roster_uploaded_on_the_staff_page_is_kept_and_exported(tmp_path: Path) -> None:
+    """Streamlit forgets a page's uploader when another page runs: the roster staged on 网格人员 stays in use
+    there and is what the export takes, instead of "no roster" on the way back and at the export."""
+    folder = _uploaded(tmp_path)
+    roster = (str(_roster(tmp_path)), "花名册.csv")
+    at = AppTest.from_file(str(ROOT / "pages" / "staffing.py"), default_timeout=240)
+    at.session_state[K.DISTRICT] = folder
+    at.session_state["staffing_roster_file"] = roster
+    at.run()
+    assert not at.exception
+    assert any(c.value == t("staffing.roster_source.upload", name="花名册.csv", n=2) for c in at.caption)
+    assert t("staffing.no_roster") not in [i.value for i in at.info]
+
+    at = AppTest.from_file(str(ROOT / "pages" / "export.py"), default_timeout=180)
+    at.session_state[K.DISTRICT] = folder
+    at.session_state["staffing_roster_file"] = roster
+    at.run()
+    assert not at.exception
+    assert not any(t("export.input.staff") in m.value for m in at.markdown)   # not listed as missing
+    assert t("export.layer_name.staff") in at.multiselect[0].options
