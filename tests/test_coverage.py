@@ -316,6 +316,6 @@ def test_excel_workbook_round_trips(network: cov.WalkingNetwork) -> None:
     from gridgeo.tables import xlsx_bytes
     data = xlsx_bytes({"communities": community, "buildings": cov.buildings_frame(access)}, lang=None)
     import io as _io
-    back = pd.read_excel(_io.BytesIO(data), sheet_name=None, index_col=0)
+    back = pd.read_excel(_io.BytesIO(data), sheet_name=None, index_col=0, engine="calamine")
     assert back["communities"].loc["C", ["households", "within_300", "within_1000"]].tolist() == [215, 40, 55]
     assert back["buildings"].loc["B1", "metres_any"] == pytest.approx(1850, abs=0.1)

@@ -368,7 +368,7 @@ def test_workbook_has_chinese_headers_and_the_same_figures(tmp_path: Path) -> No
     result = sla.check(_kpi_cases(), sla.preset("jinan"), CAL, "2026-11-30")
     path = tmp_path / "sla.xlsx"
     path.write_bytes(workbook(result, "zh"))
-    sheets = pd.read_excel(path, sheet_name=None)
+    sheets = pd.read_excel(path, sheet_name=None, engine="calamine")
     assert list(sheets) == ["事件时效", "考核指标", "网格红黑榜", "部门红黑榜", "时限规则", "日历说明"]
     cases = sheets["事件时效"].set_index("工单编号")
     assert cases.loc["K3", "状态"] == "红牌" and cases.loc["K0", "状态"] == "按时办结"
