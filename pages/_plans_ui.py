@@ -10,6 +10,7 @@ Saved versions never change, so everything read from them is cached by
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,10 +55,23 @@ def workspace_dir() -> Path:
 
 
 def workspace_path(district_path: str) -> Path:
-    """The workspace of a district: ``gridgeo.gpkg`` for the bundled demo, one file per other district."""
-    if Path(district_path).resolve() == BUNDLED_DEMO:
+    """The workspace of a district: ``gridgeo.gpkg`` for the bundled demo, one file per other district.
+
+    An upload is staged in a folder of its browser session, named by a hash of its files
+    (``pages._ui.stage_upload``); its workspace follows the files, not the session, so the
+    versions saved today are there when the same files are uploaded again tomorrow.
+    """
+    folder = Path(district_path)
+    if folder.resolve() == BUNDLED_DEMO:
         return workspace_dir() / "gridgeo.gpkg"
-    digest = hashlib.sha1(str(Path(district_path).resolve()).encode()).hexdigest()[:12]
+    manifest = folder / "district.json"
+    try:
+        uploaded = bool(json.loads(manifest.read_text(encoding="utf-8")).get("uploaded"))
+    except (OSError, ValueError, AttributeError):
+        uploaded = False
+    if uploaded:
+        return workspace_dir() / f"upload-{folder.name}.gpkg"
+    digest = hashlib.sha1(str(folder.resolve()).encode()).hexdigest()[:12]
     return workspace_dir() / f"district-{digest}.gpkg"
 
 

@@ -12,6 +12,8 @@ from gridgeo.sla.output import display, workbook
 from pages._ui import (K, current_district, current_grids, file_upload, init_state, lang, md_escape, mtime, _seeded,
                        show_error, show_table, stage_file, stop, t)
 
+IMPORTED_CASES = "cases_imported"     # the 事件热力 page's imported export (pages/cases.py)
+
 init_state()
 st.title(t("sla.title"))
 st.caption(t("sla.intro"))
@@ -86,14 +88,21 @@ cases_upload = file_upload(t("sla.cases_file"), ["csv", "xlsx"], "sla_cases_file
 
 cases_file = _stage(cases_upload, "sla_cases")
 rule_path, holiday_path = _stage(rule_upload, "sla_rules"), _stage(holiday_upload, "sla_holidays")
-if district.cases is None and cases_file is None:
-    st.info(t("sla.no_cases"))
+# the district's own cases, else the work orders imported on the 事件热力 page this session (as the export does)
+imported = st.session_state.get(IMPORTED_CASES) if district.cases is None else None
+own_cases = district.cases if district.cases is not None else (imported["cases"] if imported else None)
+if own_cases is None and cases_file is None:
+    st.info(t("sla.no_cases", upload=t("sla.cases_file"), cases_page=t("nav.cases")))
     stop()
+if imported is not None and cases_file is None:
+    st.caption(t("sla.cases_from_import", page=t("nav.cases"), name=md_escape(str(imported["name"])),
+                 n=f"{len(imported['cases']):,}"))
 grids_in_use = current_grids(district)
-grids_key = f"{grids_in_use.source}:{st.session_state.get(K.PLAN)}"
+grids_key = f"{grids_in_use.source}:{st.session_state.get(K.PLAN)}" + (
+    f":import:{imported['digest']}" if imported is not None else "")       # the cache keys below name the cases
 failed: list[GridgeoError] = []              # every uploaded file checked, all its errors shown at once
 try:
-    cases = _located(path, version, grids_key, cases_file, district.cases, grids_in_use.grids)
+    cases = _located(path, version, grids_key, cases_file, own_cases, grids_in_use.grids)
 except GridgeoError as err:
     failed.append(err)
 for reader, staged in ((sla.read_rules, rule_path), (sla.read_holidays, holiday_path)):

@@ -4,6 +4,7 @@ in any format, one layer alone, and printable grid sheets."""
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -59,14 +60,21 @@ if in_use.source == "store" and in_use.version is not None:
 staff_mode = str(st.session_state.get("staffing_mode", "saved" if saved_staffing is not None else "assign"))
 if staff_mode == "saved" and saved_staffing is None:
     staff_mode = "assign"
+# a roster uploaded on the Staff page wins over the district's staff layer, as it does there (pages/staffing.py)
+roster_file: tuple[str, str] | None = st.session_state.get("staffing_roster_file")
+if roster_file is not None and not Path(roster_file[0]).exists():
+    roster_file = None
 inputs = {"staff": district.staff, "cases": cases, "stations": district.stations}
-missing = [name for name, frame in inputs.items() if frame is None or not len(frame)]
+missing = [name for name, frame in inputs.items()
+           if (frame is None or not len(frame)) and not (name == "staff" and roster_file is not None)]
 if missing:
     with st.container(border=True):
         st.markdown(t("export.inputs_missing"))
+        pages = {"staff_page": t("nav.staffing"), "cases_page": t("nav.cases")}   # where each is provided
         for name in missing:
-            st.markdown(f"- **{t(f'export.input.{name}')}**：{t(f'export.how.{name}')}" if lang() == "zh" else
-                        f"- **{t(f'export.input.{name}')}**: {t(f'export.how.{name}')}")
+            how = t(f"export.how.{name}", **pages)
+            st.markdown(f"- **{t(f'export.input.{name}')}**：{how}" if lang() == "zh" else
+                        f"- **{t(f'export.input.{name}')}**: {how}")
 
 available = ["grids", *(["assignments"] if in_use.assignments is not None else []),
              *(n for n in LAYER_ORDER if n in RESULT_INPUTS and RESULT_INPUTS[n] not in missing),
@@ -125,7 +133,8 @@ def results(key: tuple[Any, ...], wanted: tuple[str, ...], show: bool, rule: str
     In the "saved" staffing mode the version's saved staffing is everyone's current grid and is
     judged as it is (``check``), so the export holds exactly what was saved with the plan.
     """
-    roster = (sf.roster_from_frame(district.staff, _in_use.grids, path="staff", unknown_grid="warning")
+    roster = (sf.read_roster(roster_file[0], _in_use.grids, unknown_grid="warning") if roster_file is not None
+              else sf.roster_from_frame(district.staff, _in_use.grids, path="staff", unknown_grid="warning")
               if district.staff is not None else None)
     if mode == "saved":
         if roster is not None and _saved is not None:
@@ -144,7 +153,8 @@ def chosen_layers(names: list[str], *, show: bool) -> dict[str, pd.DataFrame]:
     wanted = tuple(n for n in names if n in RESULT_INPUTS)
     computed: dict[str, pd.DataFrame] = {}
     if wanted:
-        key = (path, version, _grids_key(in_use), cases_key, in_use.version if saved_staffing is not None else None)
+        key = (path, version, _grids_key(in_use), cases_key, in_use.version if saved_staffing is not None else None,
+               roster_file)
         with st.spinner(t("export.computing")):
             computed, _ = results(key, wanted, show, str(st.session_state.get("staffing_rule", "default")),
                                   staff_mode,

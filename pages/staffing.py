@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -24,6 +25,9 @@ EDITS, COMMUNITY, ROLE = "staffing_edits", "staffing_community", "staffing_role"
 # saving to the plan store: the outcome of the last save (shown once), a refused save waiting to go to a branch,
 # the store version whose saved staffing the mode selector was last set for, who saves
 FLASH, CONFLICT, MODE_FOR, AUTHOR = "staffing_flash", "staffing_conflict", "staffing_mode_for", "staffing_author"
+# (staged path, file name) of the last roster uploaded here: Streamlit forgets an uploader when another page
+# runs, so the roster is kept for this page's next visit and for the export page (pages/export.py)
+ROSTER_FILE = "staffing_roster_file"
 
 init_state()
 for key, value in {RULE: "default", MODE: "assign", KEEP: True, PT_GRIDS: 1, UNMASK: False, EDITS: {},
@@ -130,9 +134,12 @@ unknown = "warning" if mode != "check" else "error"
 try:
     if upload is not None:
         target = stage_file(upload, "staff")           # replaced with the next upload, removed at exit, 0644
-        roster = sf.read_roster(target, grids_in_use.grids, unknown_grid=unknown)
-        roster_key = f"upload:{target}"
-        st.caption(t("staffing.roster_source.upload", name=md_escape(upload.name), n=len(roster.frame)))
+        st.session_state[ROSTER_FILE] = (str(target), upload.name)
+    kept_roster = st.session_state.get(ROSTER_FILE)
+    if kept_roster is not None and Path(kept_roster[0]).exists():
+        roster = sf.read_roster(kept_roster[0], grids_in_use.grids, unknown_grid=unknown)
+        roster_key = f"upload:{kept_roster[0]}"
+        st.caption(t("staffing.roster_source.upload", name=md_escape(kept_roster[1]), n=len(roster.frame)))
     elif district.staff is not None:
         roster = sf.roster_from_frame(district.staff, grids_in_use.grids, path="staff", unknown_grid=unknown)
         roster_key = f"district:{path}:{version}"

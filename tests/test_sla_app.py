@@ -101,4 +101,7 @@ def test_page_in_english_and_a_later_as_of_date(district: Path) -> None:
 def test_page_without_cases_says_where_to_put_them(tmp_path: Path) -> None:
     at = _run(make_district(tmp_path / "d", with_cases=False))
     assert not at.exception
-    assert [i.value for i in at.info] == [t("sla.no_cases")]
+    assert [i.value for i in at.info] == [t("sla.no_cases", upload=t("sla.cases_file"), cases_page=t("nav.cases"))]
+    # the uploader it names is on this page (a user's upload has no district folder to put cases.csv in)
+    assert t("sla.cases_file") in at.info[0].value
+    assert any(u.label == t("sla.cases_file") for u in at.get("file_uploader"))

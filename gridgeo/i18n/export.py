@@ -155,11 +155,12 @@ STRINGS: dict[str, dict[str, str]] = {
     "export.format.xlsx": {"zh": "Excel 工作簿", "en": "Excel workbook"},
     "export.format.all": {"zh": "全部（GeoPackage + Excel + GeoJSON 压缩包）", "en": "Everything (GeoPackage + Excel + GeoJSON, zipped)"},
     "export.inputs_missing": {"zh": "以下结果缺少输入数据，暂不能导出：", "en": "These results lack their input and cannot be exported yet:"},
-    "export.how.staff": {"zh": "在左侧“数据来源”中上传网格员花名册（staff.csv），或放入辖区文件夹",
-                         "en": "upload the staff roster (staff.csv) under Data source in the sidebar, or put it in the district folder"},
-    "export.how.cases": {"zh": "在左侧“数据来源”中上传事件文件（cases.csv），放入辖区文件夹，或在“事件”页导入工单",
-                         "en": "upload the cases file (cases.csv) under Data source in the sidebar, put it in the district "
-                               "folder, or import an export on the Cases page"},
+    "export.how.staff": {"zh": "在“{staff_page}”页上传网格员花名册（CSV 或 Excel），或在辖区文件夹中放入 staff.csv",
+                         "en": "upload the staff roster (CSV or Excel) on the {staff_page} page, or put staff.csv in the "
+                               "district folder"},
+    "export.how.cases": {"zh": "在“{cases_page}”页导入工单导出文件，或在辖区文件夹中放入事件文件 cases.csv",
+                         "en": "import a work-order export on the {cases_page} page, or put the cases file (cases.csv) "
+                               "in the district folder"},
     "export.how.stations": {"zh": "在左侧“数据来源”中上传服务站点文件（stations.geojson），或放入辖区文件夹",
                             "en": "upload the stations file (stations.geojson) under Data source in the sidebar, or put it "
                                   "in the district folder"},

@@ -63,8 +63,13 @@ STRINGS: dict[str, dict[str, str]] = {
                           "en": "Three-rate score: the data have no party-meeting (or response time) column, so it is not "
                                 "available; nothing was estimated."},
     "sla.download": {"zh": "下载 Excel（中文表头）", "en": "Download Excel (Chinese headers)"},
-    "sla.no_cases": {"zh": "当前辖区没有事件数据：请在辖区文件夹中提供 cases.csv（或上传）。",
-                     "en": "The district has no cases: put cases.csv in the district folder (or upload it)."},
+    "sla.no_cases": {"zh": "当前辖区没有事件数据：请在本页右侧“{upload}”处上传事件表（CSV 或 Excel），"
+                           "在“{cases_page}”页导入工单导出文件，或在辖区文件夹中放入 cases.csv。",
+                     "en": "The district has no cases: upload a cases table (CSV or Excel) under “{upload}” on the "
+                           "right of this page, import a work-order export on the {cases_page} page, or put cases.csv "
+                           "in the district folder."},
+    "sla.cases_from_import": {"zh": "事件：“{page}”页导入的 {name}（{n} 条）。",
+                              "en": "Cases: {name} imported on the {page} page ({n} rows)."},
     "sla.cases_file": {"zh": "事件表（可选，替代辖区事件）", "en": "Cases file (optional, instead of the district's)"},
     "sla.metric.received": {"zh": "受理", "en": "Received"},
     "sla.metric.on_time_rate": {"zh": "按时办结率", "en": "On-time completion"},
