@@ -196,6 +196,9 @@ if result.solver is not None:
                  moved=s["moved"]) + " " + t("staffing.solver_detail", method=md_escape(result.solver.describe(lang()))))
 
 
+SHORTAGE_SHOWN = 10   # empty places listed in the warning itself; the rest in an expander
+
+
 def _role(r: str) -> str:
     return t(f"staffing.role.{r}")
 
@@ -204,7 +207,13 @@ if len(result.shortage):
     lines = [f"- {md_escape(str(g))}：{_role(r)} −{n}（{h:,} {t('col.households')}）" if lang() == "zh"
              else f"- {md_escape(str(g))}: {_role(r)} −{n} ({h:,} {t('col.households').lower()})"
              for g, r, n, h in result.shortage[["grid_id", "role", "missing", "households"]].itertuples(index=False)]
-    st.warning(t("staffing.shortage_where") + "\n\n" + "\n".join(lines))
+    if len(lines) <= SHORTAGE_SHOWN:
+        st.warning(t("staffing.shortage_where") + "\n\n" + "\n".join(lines))
+    else:   # a short roster leaves hundreds of places empty: the first few here, all of them one click away
+        st.warning(t("staffing.shortage_where") + "\n\n" + "\n".join(lines[:SHORTAGE_SHOWN]) + "\n\n"
+                   + t("staffing.shortage_more", n=len(lines) - SHORTAGE_SHOWN))
+        with st.expander(t("staffing.shortage_all", n=len(lines))):
+            st.markdown("\n".join(lines))
 else:
     st.success(t("staffing.shortage_none"))
 

@@ -208,3 +208,26 @@ def test_staffing_page_in_the_browser(server: str, browser: object, language: st
         page.screenshot(path=str(ARTIFACTS / f"staffing_{language}_failed.png"), full_page=True)  # type: ignore[attr-defined]
         raise
     assert blocked == [], f"the page asked the internet for: {blocked}"
+
+
+def test_a_short_roster_lists_ten_empty_places_and_keeps_the_rest_one_click_away(tmp_path: Path) -> None:
+    """Two people for the demo's grids: hundreds of empty places, not hundreds of warning lines."""
+    roster = tmp_path / "花名册.csv"
+    roster.write_text("工号,姓名,岗位,专兼职,电话,经度,纬度,网格编码\n"
+                      "S1,张三,网格长,专职,13800000001,116.4410,36.2920,\n"
+                      "S2,李四,网格员,专职,13800000002,116.4470,36.2920,\n", encoding="utf-8-sig")
+    at = _page(DEMO_PATH)
+    at.session_state["staffing_roster_file"] = (str(roster), "花名册.csv")
+    at.run()
+    assert not at.exception
+    n_grids = _demo_grid_count()
+    # default rule: 1 leader and at least 2 workers per grid; 1 leader and 1 worker on the roster
+    empty = (n_grids - 1) + (2 * n_grids - 1)
+    box = next(w.value for w in at.warning if w.value.startswith(t("staffing.shortage_where", "zh")))
+    assert len([line for line in box.splitlines() if line.startswith("- ")]) == 10
+    lists = [e for e in at.expander if e.label.startswith(t("staffing.shortage_all", "zh", n=0).split("（")[0])]
+    assert len(lists) == 1
+    rows = [line for m in lists[0].markdown for line in m.value.splitlines() if line.startswith("- ")]
+    assert lists[0].label == t("staffing.shortage_all", "zh", n=len(rows))
+    assert t("staffing.shortage_more", "zh", n=len(rows) - 10) in box
+    assert sum(int(line.split("−")[1].split("（")[0]) for line in rows) == empty
