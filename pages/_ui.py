@@ -62,6 +62,25 @@ class K:
     DISTRICT_NAME = "district_name"   # the name the user gives an uploaded district ("" = from the data)
     UPLOAD_TYPES = "_upload_types"    # {file name: the extensions its uploader takes}, for error fixes
     MISSING = "upload_missing"        # required layers not uploaded yet (source "upload"); () otherwise
+    IMPORTED_CASES = "cases_imported"  # the 事件热力 page's import: {"digest", "name", "cases", "report", "district"}
+    ROSTER_FILE = "staffing_roster_file"  # the 网格人员 page's staged roster: {"path", "name", "district"}
+
+
+def keep_for_district(key: str, entry: dict[str, Any]) -> None:
+    """Keep an input imported on one page (cases, a roster) for the session, tied to the current district."""
+    st.session_state[key] = {**entry, "district": st.session_state.get(K.DISTRICT)}
+
+
+def kept_for_district(key: str) -> dict[str, Any] | None:
+    """The input kept under ``key`` if it was imported into the district now in use, else None.
+
+    A user who imports cases for their own district and then switches to the demo (or
+    another upload) must not see those cases counted in the other district's grids.
+    """
+    entry = st.session_state.get(key)
+    if not isinstance(entry, dict) or entry.get("district") != st.session_state.get(K.DISTRICT):
+        return None
+    return entry
 
 
 def _leave_pages_directory_mode() -> None:

@@ -14,11 +14,11 @@ from gridgeo import cases as gcases
 from gridgeo import maps
 from gridgeo.errors import GridgeoError
 from gridgeo.i18n import Lang
-from pages._ui import (K, current_district, current_grids, file_upload, init_state, lang, md_escape, mtime, _seeded,
-                       show_error, show_table, stage_file, t)
+from pages._ui import (K, keep_for_district, kept_for_district, current_district, current_grids, file_upload,
+                       init_state, lang, md_escape, mtime, _seeded, show_error, show_table, stage_file, t)
 
 PROFILES = gcases.default_profiles_dir()
-IMPORTED = "cases_imported"          # session key: {"digest", "name", "cases", "report"}
+IMPORTED = K.IMPORTED_CASES          # session key, tied to the district (keep_for_district)
 SOURCE = "cases_source"              # "district" | "import"
 
 
@@ -103,8 +103,8 @@ def import_step() -> None:
         district = current_district()
         res = gcases.import_cases(raw, mapping, coords=coords, buildings=district.buildings,
                                   area=district.communities.union_all())
-        st.session_state[IMPORTED] = {"digest": f"{digest}-{coords}-{sheet}-{sorted(mapping.items())}",
-                                      "name": up.name, "cases": res.cases, "report": res.report}
+        keep_for_district(IMPORTED, {"digest": f"{digest}-{coords}-{sheet}-{sorted(mapping.items())}",
+                                     "name": up.name, "cases": res.cases, "report": res.report})
 
 
 def show_report(report: gcases.ImportReport, cases: gpd.GeoDataFrame) -> None:
@@ -160,7 +160,7 @@ if source == "import":
         import_step()
     except GridgeoError as err:
         show_error(err)
-    imported = st.session_state.get(IMPORTED)
+    imported = kept_for_district(IMPORTED)
     if imported is None:
         st.stop()
     raw_cases, cases_key = imported["cases"], imported["digest"]

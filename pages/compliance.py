@@ -9,10 +9,9 @@ from streamlit_folium import st_folium
 from gridgeo import maps, sla
 from gridgeo.errors import GridgeoError
 from gridgeo.sla.output import display, workbook
-from pages._ui import (K, current_district, current_grids, file_upload, init_state, lang, md_escape, mtime, _seeded,
-                       show_error, show_table, stage_file, stop, t)
+from pages._ui import (K, kept_for_district, current_district, current_grids, file_upload, init_state, lang,
+                       md_escape, mtime, _seeded, show_error, show_table, stage_file, stop, t)
 
-IMPORTED_CASES = "cases_imported"     # the 事件热力 page's imported export (pages/cases.py)
 
 init_state()
 st.title(t("sla.title"))
@@ -89,7 +88,7 @@ cases_upload = file_upload(t("sla.cases_file"), ["csv", "xlsx"], "sla_cases_file
 cases_file = _stage(cases_upload, "sla_cases")
 rule_path, holiday_path = _stage(rule_upload, "sla_rules"), _stage(holiday_upload, "sla_holidays")
 # the district's own cases, else the work orders imported on the 事件热力 page this session (as the export does)
-imported = st.session_state.get(IMPORTED_CASES) if district.cases is None else None
+imported = kept_for_district(K.IMPORTED_CASES) if district.cases is None else None
 own_cases = district.cases if district.cases is not None else (imported["cases"] if imported else None)
 if own_cases is None and cases_file is None:
     st.info(t("sla.no_cases", upload=t("sla.cases_file"), cases_page=t("nav.cases")))

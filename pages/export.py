@@ -18,13 +18,12 @@ from gridgeo.export.results import LAYER_ORDER, RESULT_INPUTS, result_layers
 from gridgeo.export.sheets import select_grids, sheet_png, sheets_pdf
 from gridgeo.grids import grid_table
 from pages._ui import _seeded as seeded
-from pages._ui import (K, GridsInUse, current_district, current_grids, init_state, lang, md_escape, mtime,
-                       show_error, stop, t)
+from pages._ui import (K, kept_for_district, GridsInUse, current_district, current_grids, init_state, lang, md_escape,
+                       mtime, show_error, stop, t)
 
 DISTRICT_LAYERS = ("communities", "buildings", "streets", "stations")
 COORDS = ("wgs84", "gcj02", "bd09")
 PAGE_FORMATS = ("gpkg", BUNDLE, *(f for f in FORMATS if f != "gpkg"))   # the one file QGIS/ArcGIS users want first
-IMPORTED_CASES = "cases_imported"     # the Cases page's imported export (pages/cases.py)
 
 init_state()
 st.title(t("export.title"))
@@ -42,7 +41,7 @@ grids = grid_table(in_use.grids, district.buildings, in_use.assignments, distric
 st.info(t("export.source", source=t(f"app.grids_source.{in_use.source}"), n=f"{len(grids):,}"))
 
 # what the results are computed from: the district's layers, else this session's case import
-imported = st.session_state.get(IMPORTED_CASES)
+imported = kept_for_district(K.IMPORTED_CASES)
 cases: pd.DataFrame | None = district.cases
 cases_key = f"district:{path}:{version}"
 if cases is None and imported is not None:
@@ -61,9 +60,9 @@ staff_mode = str(st.session_state.get("staffing_mode", "saved" if saved_staffing
 if staff_mode == "saved" and saved_staffing is None:
     staff_mode = "assign"
 # a roster uploaded on the Staff page wins over the district's staff layer, as it does there (pages/staffing.py)
-roster_file: tuple[str, str] | None = st.session_state.get("staffing_roster_file")
-if roster_file is not None and not Path(roster_file[0]).exists():
-    roster_file = None
+kept_roster = kept_for_district(K.ROSTER_FILE)
+roster_file = (str(kept_roster["path"]), str(kept_roster["name"])) \
+    if kept_roster is not None and Path(kept_roster["path"]).exists() else None
 inputs = {"staff": district.staff, "cases": cases, "stations": district.stations}
 missing = [name for name, frame in inputs.items()
            if (frame is None or not len(frame)) and not (name == "staff" and roster_file is not None)]

@@ -15,8 +15,9 @@ from gridgeo import staffing as sf
 from gridgeo.errors import GridgeoError, PlanConflictError
 from gridgeo.i18n import t as t_in
 from gridgeo.plans.store import Workspace
-from pages._ui import (GridsInUse, K, current_district, current_grids, file_upload, init_state, lang, md_escape, mtime,
-                       _seeded, show_error, show_table, stage_file, stop, t)
+from pages._ui import (GridsInUse, K, keep_for_district, kept_for_district, current_district, current_grids,
+                       file_upload, init_state, lang, md_escape, mtime, _seeded, show_error, show_table, stage_file,
+                       stop, t)
 
 # this page's session keys (K holds the shared ones)
 RULE, MODE, KEEP, PT_GRIDS, UNMASK, UPLOAD = ("staffing_rule", "staffing_mode", "staffing_keep",
@@ -27,7 +28,7 @@ EDITS, COMMUNITY, ROLE = "staffing_edits", "staffing_community", "staffing_role"
 FLASH, CONFLICT, MODE_FOR, AUTHOR = "staffing_flash", "staffing_conflict", "staffing_mode_for", "staffing_author"
 # (staged path, file name) of the last roster uploaded here: Streamlit forgets an uploader when another page
 # runs, so the roster is kept for this page's next visit and for the export page (pages/export.py)
-ROSTER_FILE = "staffing_roster_file"
+ROSTER_FILE = K.ROSTER_FILE
 
 init_state()
 for key, value in {RULE: "default", MODE: "assign", KEEP: True, PT_GRIDS: 1, UNMASK: False, EDITS: {},
@@ -134,12 +135,12 @@ unknown = "warning" if mode != "check" else "error"
 try:
     if upload is not None:
         target = stage_file(upload, "staff")           # replaced with the next upload, removed at exit, 0644
-        st.session_state[ROSTER_FILE] = (str(target), upload.name)
-    kept_roster = st.session_state.get(ROSTER_FILE)
-    if kept_roster is not None and Path(kept_roster[0]).exists():
-        roster = sf.read_roster(kept_roster[0], grids_in_use.grids, unknown_grid=unknown)
-        roster_key = f"upload:{kept_roster[0]}"
-        st.caption(t("staffing.roster_source.upload", name=md_escape(kept_roster[1]), n=len(roster.frame)))
+        keep_for_district(ROSTER_FILE, {"path": str(target), "name": upload.name})
+    kept_roster = kept_for_district(ROSTER_FILE)
+    if kept_roster is not None and Path(kept_roster["path"]).exists():
+        roster = sf.read_roster(kept_roster["path"], grids_in_use.grids, unknown_grid=unknown)
+        roster_key = f"upload:{kept_roster['path']}"
+        st.caption(t("staffing.roster_source.upload", name=md_escape(kept_roster["name"]), n=len(roster.frame)))
     elif district.staff is not None:
         roster = sf.roster_from_frame(district.staff, grids_in_use.grids, path="staff", unknown_grid=unknown)
         roster_key = f"district:{path}:{version}"

@@ -73,7 +73,8 @@ def test_compliance_works_on_the_cases_imported_on_the_heatmap_page(tmp_path: Pa
     folder = make_district(tmp_path / "without", with_cases=False)
     at = AppTest.from_file(str(ROOT / "pages" / "compliance.py"), default_timeout=240)
     at.session_state[K.DISTRICT] = str(folder)
-    at.session_state["cases_imported"] = {"digest": "d1", "name": "工单.csv", "cases": imported, "report": None}
+    at.session_state[K.IMPORTED_CASES] = {"digest": "d1", "name": "工单.csv", "cases": imported, "report": None,
+                                           "district": str(folder)}
     at.run()
     assert not at.exception
     assert not at.info or t("sla.no_cases", upload=t("sla.cases_file"), cases_page=t("nav.cases")) not in [
@@ -98,10 +99,10 @@ def test_a_roster_uploaded_on_the_staff_page_is_kept_and_exported(tmp_path: Path
     """Streamlit forgets a page's uploader when another page runs: the roster staged on 网格人员 stays in use
     there and is what the export takes, instead of "no roster" on the way back and at the export."""
     folder = _uploaded(tmp_path)
-    roster = (str(_roster(tmp_path)), "花名册.csv")
+    roster = {"path": str(_roster(tmp_path)), "name": "花名册.csv", "district": folder}
     at = AppTest.from_file(str(ROOT / "pages" / "staffing.py"), default_timeout=240)
     at.session_state[K.DISTRICT] = folder
-    at.session_state["staffing_roster_file"] = roster
+    at.session_state[K.ROSTER_FILE] = roster
     at.run()
     assert not at.exception
     assert any(c.value == t("staffing.roster_source.upload", name="花名册.csv", n=2) for c in at.caption)
@@ -109,8 +110,35 @@ def test_a_roster_uploaded_on_the_staff_page_is_kept_and_exported(tmp_path: Path
 
     at = AppTest.from_file(str(ROOT / "pages" / "export.py"), default_timeout=180)
     at.session_state[K.DISTRICT] = folder
-    at.session_state["staffing_roster_file"] = roster
+    at.session_state[K.ROSTER_FILE] = roster
     at.run()
     assert not at.exception
     assert not any(t("export.input.staff") in m.value for m in at.markdown)   # not listed as missing
     assert t("export.layer_name.staff") in at.multiselect[0].options
+
+
+def test_cases_or_a_roster_imported_for_one_district_never_count_in_another(tmp_path: Path) -> None:
+    """Import cases and a roster for district A, switch to B: B's pages say they have none."""
+    from gridgeo import cases as gcases
+    from gridgeo import io
+    from tests.test_sla_app import make_district
+
+    district_a = make_district(tmp_path / "a")
+    imported = gcases.from_layer(io.read_district(district_a).cases)
+    district_b = make_district(tmp_path / "b", with_cases=False)
+    at = AppTest.from_file(str(ROOT / "pages" / "compliance.py"), default_timeout=240)
+    at.session_state[K.DISTRICT] = str(district_b)
+    at.session_state[K.IMPORTED_CASES] = {"digest": "d1", "name": "工单.csv", "cases": imported, "report": None,
+                                           "district": str(district_a)}
+    at.run()
+    assert not at.exception
+    assert t("sla.no_cases", upload=t("sla.cases_file"), cases_page=t("nav.cases")) in [i.value for i in at.info]
+
+    folder = _uploaded(tmp_path)
+    at = AppTest.from_file(str(ROOT / "pages" / "staffing.py"), default_timeout=240)
+    at.session_state[K.DISTRICT] = folder
+    at.session_state[K.ROSTER_FILE] = {"path": str(_roster(tmp_path)), "name": "花名册.csv",
+                                       "district": str(district_a)}
+    at.run()
+    assert not at.exception
+    assert not any(c.value == t("staffing.roster_source.upload", name="花名册.csv", n=2) for c in at.caption)

@@ -217,7 +217,7 @@ def test_a_short_roster_lists_ten_empty_places_and_keeps_the_rest_one_click_away
                       "S1,张三,网格长,专职,13800000001,116.4410,36.2920,\n"
                       "S2,李四,网格员,专职,13800000002,116.4470,36.2920,\n", encoding="utf-8-sig")
     at = _page(DEMO_PATH)
-    at.session_state["staffing_roster_file"] = (str(roster), "花名册.csv")
+    at.session_state[K.ROSTER_FILE] = {"path": str(roster), "name": "花名册.csv", "district": str(DEMO_PATH)}
     at.run()
     assert not at.exception
     n_grids = _demo_grid_count()
