@@ -61,22 +61,29 @@ def test_an_uploads_saved_versions_follow_its_files_not_the_browser_session(tmp_
     assert workspace_path(str(src)) != workspace_path(str(tmp_path / "other"))
 
 
-def test_compliance_works_on_the_cases_imported_on_the_heatmap_page(tmp_path: Path) -> None:
-    """An upload has no cases layer; the work orders imported on 事件热力 are the 办理时效 page's cases
-    (as the export already takes them), with the figures counted by hand in tests/test_sla_app.py."""
+def _compliance_with_imported_cases(tmp_path: Path, *, imported_here: bool) -> AppTest:
+    """The 办理时效 page on a district without cases, after the 事件热力 page imported work orders
+    (tests/test_sla_app.py's seven) into this district (``imported_here``) or into another one."""
     from gridgeo import cases as gcases
     from gridgeo import io
     from tests.test_sla_app import make_district
 
-    with_cases = io.read_district(make_district(tmp_path / "with"))
-    imported = gcases.from_layer(with_cases.cases)
+    with_cases = make_district(tmp_path / "with")
+    imported = gcases.from_layer(io.read_district(with_cases).cases)
     folder = make_district(tmp_path / "without", with_cases=False)
     at = AppTest.from_file(str(ROOT / "pages" / "compliance.py"), default_timeout=240)
     at.session_state[K.DISTRICT] = str(folder)
     at.session_state[K.IMPORTED_CASES] = {"digest": "d1", "name": "工单.csv", "cases": imported, "report": None,
-                                           "district": str(folder)}
+                                           "district": str(folder if imported_here else with_cases)}
     at.run()
     assert not at.exception
+    return at
+
+
+def test_compliance_works_on_the_cases_imported_on_the_heatmap_page(tmp_path: Path) -> None:
+    """An upload has no cases layer; the work orders imported on 事件热力 are the 办理时效 page's cases
+    (as the export already takes them), with the figures counted by hand in tests/test_sla_app.py."""
+    at = _compliance_with_imported_cases(tmp_path, imported_here=True)
     assert not at.info or t("sla.no_cases", upload=t("sla.cases_file"), cases_page=t("nav.cases")) not in [
         i.value for i in at.info]
     metrics = {m.label: m.value for m in at.metric}
@@ -118,27 +125,15 @@ def test_a_roster_uploaded_on_the_staff_page_is_kept_and_exported(tmp_path: Path
 
 
 def test_cases_or_a_roster_imported_for_one_district_never_count_in_another(tmp_path: Path) -> None:
-    """Import cases and a roster for district A, switch to B: B's pages say they have none."""
-    from gridgeo import cases as gcases
-    from gridgeo import io
-    from tests.test_sla_app import make_district
-
-    district_a = make_district(tmp_path / "a")
-    imported = gcases.from_layer(io.read_district(district_a).cases)
-    district_b = make_district(tmp_path / "b", with_cases=False)
-    at = AppTest.from_file(str(ROOT / "pages" / "compliance.py"), default_timeout=240)
-    at.session_state[K.DISTRICT] = str(district_b)
-    at.session_state[K.IMPORTED_CASES] = {"digest": "d1", "name": "工单.csv", "cases": imported, "report": None,
-                                           "district": str(district_a)}
-    at.run()
-    assert not at.exception
+    """Import cases and a roster for one district, switch to another: its pages say they have none."""
+    at = _compliance_with_imported_cases(tmp_path, imported_here=False)
     assert t("sla.no_cases", upload=t("sla.cases_file"), cases_page=t("nav.cases")) in [i.value for i in at.info]
 
     folder = _uploaded(tmp_path)
     at = AppTest.from_file(str(ROOT / "pages" / "staffing.py"), default_timeout=240)
     at.session_state[K.DISTRICT] = folder
     at.session_state[K.ROSTER_FILE] = {"path": str(_roster(tmp_path)), "name": "花名册.csv",
-                                       "district": str(district_a)}
+                                       "district": str(tmp_path / "with")}
     at.run()
     assert not at.exception
     assert not any(c.value == t("staffing.roster_source.upload", name="花名册.csv", n=2) for c in at.caption)
