@@ -57,3 +57,11 @@ def failing_after(rows: Callable[..., Iterator[Any]], n: int,
                 raise error if error is not None else OSError("disk full (injected)")
             yield row
     return failing
+
+
+def count_rows(path: Path, table: str) -> int:
+    """Rows of one table of a store file, read with plain sqlite3 (not through the code under test)."""
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:
+        return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])

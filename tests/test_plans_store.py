@@ -14,7 +14,7 @@ import pytest
 from gridgeo.errors import InputError, PlanConflictError, StoreError
 from gridgeo.plans import store
 from gridgeo.plans.store import Workspace
-from tests.plans_support import failing_after, small_district, small_partition, small_plan
+from tests.plans_support import count_rows, failing_after, small_district, small_partition, small_plan
 
 
 @pytest.fixture()
@@ -22,9 +22,7 @@ def ws(tmp_path: Path) -> Workspace:
     return Workspace.open(tmp_path / "ws.gpkg", create_from=small_district())
 
 
-def _count(path: Path, table: str) -> int:
-    with sqlite3.connect(path) as conn:
-        return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+_count = count_rows
 
 
 def test_a_saved_version_loads_back_the_same(ws: Workspace) -> None:

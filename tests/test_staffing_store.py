@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from gridgeo.errors import InputError, PlanConflictError
 from gridgeo.grids import grid_households
 from gridgeo.plans import store
 from gridgeo.plans.store import Workspace
-from tests.plans_support import DEMO, failing_after, small_district, small_plan
+from tests.plans_support import DEMO, count_rows, failing_after, small_district, small_plan
 
 
 @pytest.fixture()
@@ -30,9 +29,7 @@ def ws(tmp_path: Path) -> Workspace:
     return Workspace.open(tmp_path / "ws.gpkg", create_from=small_district())
 
 
-def _count(path: Path, table: str) -> int:
-    with sqlite3.connect(path) as conn:
-        return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+_count = count_rows
 
 
 def _staffing(ws: Workspace, version: str) -> tuple[sf.StaffingResult, sf.Roster, Any, pd.DataFrame]:
