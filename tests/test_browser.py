@@ -41,6 +41,8 @@ def test_planner_deep_link_partitions_the_demo(server: str, browser: object) -> 
         page.goto(f"{server}/planner")  # type: ignore[attr-defined]
         page.get_by_role("heading", name=t("planner.title", "zh")).wait_for(timeout=300_000)  # type: ignore[attr-defined]
         sidebar = page.locator('[data-testid="stSidebar"]')  # type: ignore[attr-defined]
+        # the sidebar may draw after the page's heading: wait for the switch, then count
+        sidebar.get_by_text("English").first.wait_for(timeout=60_000)
         assert sidebar.get_by_text("English").count() == 1
         assert sidebar.get_by_text("ui", exact=True).count() == 0
         page.get_by_role("button", name=t("planner.run", "zh")).click()  # type: ignore[attr-defined]
