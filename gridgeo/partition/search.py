@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from gridgeo.partition import _kernels
 from gridgeo.partition.units import Atoms
 
 __all__ = ["SearchParams", "Graph", "Budget", "split", "polish", "packable", "max_spanning_tree"]
@@ -186,6 +187,44 @@ class _NodeSet:
 def _best_cut(g: Graph, ns: _NodeSet, k: int, lo: float, hi: float, rng: np.random.Generator,
               sigmas: list[float], p: SearchParams, failed: set[tuple[int, int]] | None = None,
               ) -> tuple[float, IntArray, IntArray, int] | None:
+    """Draw one spanning tree of ``ns.nodes`` per sigma; return the best valid cut over all of them.
+
+    The compiled kernel (``_kernels.cut_kernel``) when numba is there, else ``_best_cut_py``: the
+    same random draws, the same result.
+    """
+    if not _kernels.JIT:
+        return _best_cut_py(g, ns, k, lo, hi, rng, sigmas, p, failed)
+    m = ns.m
+    n_e = len(ns.eu)
+    if not sigmas:
+        return None
+    st = np.empty((len(sigmas), n_e))
+    roots = np.empty(len(sigmas), dtype=np.int64)
+    for t, sigma in enumerate(sigmas):
+        st[t] = ns.strength * np.exp(rng.normal(0.0, sigma, size=n_e))
+        roots[t] = rng.integers(m)
+    order = np.argsort(-st, axis=1, kind="stable")
+    if failed:
+        fl = sorted(failed)
+        fail_fp = np.asarray([f for f, _ in fl], dtype=np.uint64)
+        fail_k = np.asarray([kk for _, kk in fl], dtype=np.int64)
+    else:
+        fail_fp, fail_k = _NO_FP, _NO_K
+    status, score, a, mask = _kernels.cut_kernel(
+        m, ns.eu, ns.ev, ns.c, ns.ln, ns.q, order, roots, ns.keys, ns.fp_all, k, float(lo), float(hi), ns.total,
+        ns.area_all, ns.perim_all, p.margin, p.shape_weight, p.balance_weight, fail_fp, fail_k)
+    if status <= 0:
+        return None
+    return score, ns.nodes[mask], ns.nodes[~mask], a
+
+
+_NO_FP = np.zeros(0, dtype=np.uint64)
+_NO_K = np.zeros(0, dtype=np.int64)
+
+
+def _best_cut_py(g: Graph, ns: _NodeSet, k: int, lo: float, hi: float, rng: np.random.Generator,
+                 sigmas: list[float], p: SearchParams, failed: set[tuple[int, int]] | None = None,
+                 ) -> tuple[float, IntArray, IntArray, int] | None:
     """Draw one spanning tree of ``ns.nodes`` per sigma; return the best valid cut over all of them.
 
     Returns (score, side, rest, a): ``side`` gets ``a`` grids. The trees are
