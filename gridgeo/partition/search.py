@@ -132,8 +132,8 @@ class _NodeSet:
     for the edge selection, degrees and totals once.
     """
 
-    __slots__ = ("nodes", "m", "eu", "ev", "eu_l", "ev_l", "strength", "c", "ln", "c_l", "ln_l", "q", "total", "area_all",
-                 "perim_all", "keys", "fp_all", "_stacked")
+    __slots__ = ("nodes", "m", "eu", "ev", "strength", "c", "ln", "q", "total", "area_all",
+                 "perim_all", "keys", "fp_all", "_stacked", "_lists")
 
     def __init__(self, g: Graph, nodes: IntArray) -> None:
         m = len(nodes)
@@ -147,13 +147,9 @@ class _NodeSet:
         self.m = m
         self.eu: IntArray = lu[emask]
         self.ev: IntArray = lv[emask]
-        self.eu_l: list[int] = self.eu.tolist()
-        self.ev_l: list[int] = self.ev.tolist()
         self.strength: NDArray[np.float64] = g.strength[emask]
         self.c: NDArray[np.float64] = g.cut[emask]
         self.ln: NDArray[np.float64] = a.length[emask]
-        self.c_l: list[float] = self.c.tolist()
-        self.ln_l: list[float] = self.ln.tolist()
         w = g.w[nodes].astype(np.float64)
         area = a.area[nodes]
         perim = a.perim[nodes]
@@ -167,6 +163,13 @@ class _NodeSet:
         self.keys: NDArray[np.uint64] = g.keys[nodes]
         self.fp_all = np.sum(self.keys, dtype=np.uint64)
         self._stacked: dict[int, _Stacked] = {}
+        self._lists: tuple[list[int], list[int], list[float], list[float]] | None = None
+
+    def lists(self) -> tuple[list[int], list[int], list[float], list[float]]:
+        """Edges (u, v, cut, length) as lists, for the pure-Python path (built on first use)."""
+        if self._lists is None:
+            self._lists = (self.eu.tolist(), self.ev.tolist(), self.c.tolist(), self.ln.tolist())
+        return self._lists
 
     def stacked(self, nt: int) -> _Stacked:
         """``nt`` copies side by side: edges (u, v, cut, length), node quantities, each slot's tree, the
@@ -236,6 +239,7 @@ def _best_cut_py(g: Graph, ns: _NodeSet, k: int, lo: float, hi: float, rng: np.r
     """
     m = ns.m
     n_e = len(ns.eu)
+    eu_l, ev_l, c_l, ln_l = ns.lists()
     orders: list[int] = []
     parents: list[int] = []
     sizes: list[int] = []
@@ -248,7 +252,7 @@ def _best_cut_py(g: Graph, ns: _NodeSet, k: int, lo: float, hi: float, rng: np.r
     for sigma in sigmas:
         st = ns.strength * np.exp(rng.normal(0.0, sigma, size=n_e))
         root = int(rng.integers(m))
-        found = _tree(m, np.argsort(-st, kind="stable").tolist(), ns.eu_l, ns.ev_l, root)
+        found = _tree(m, np.argsort(-st, kind="stable").tolist(), eu_l, ev_l, root)
         if found is None:
             continue
         pos_l = [0] * m                              # each node's place in its tree's preorder
@@ -261,7 +265,7 @@ def _best_cut_py(g: Graph, ns: _NodeSet, k: int, lo: float, hi: float, rng: np.r
         positions.extend(pos_l)
         roots.append(root + len(roots) * m)
         if small:
-            sc, sl = _lca_sums(pos_l, *found[1:], ns.eu_l, ns.ev_l, ns.c_l, ns.ln_l)
+            sc, sl = _lca_sums(pos_l, *found[1:], eu_l, ev_l, c_l, ln_l)
             lca_c.extend(sc)
             lca_l.extend(sl)
     nt = len(roots)
