@@ -48,6 +48,7 @@ TARGET_MAXP_RATIO = 10.0
 TARGET_PP_MEAN = 0.65
 TARGET_PP_P10 = 0.48
 TARGET_CLI_S_PER_100K = 3.0
+LOAD_START = 0.0   # 1-minute load average when the run began (set in main)
 
 
 def log(msg: str) -> None:
@@ -413,7 +414,9 @@ def report(cases: list[Case], args: argparse.Namespace, started: float) -> str:
     lines = [f"# Partition benchmark: gridgeo vs spopt {spopt.__version__}", "",
              f"Measured {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} with "
              f"`{' '.join(['.venv/bin/python', 'bench/run.py'] + args.argv)}` ({versions()}); "
-             f"whole run {time.perf_counter() - started:.0f} s.", ""]
+             f"whole run {time.perf_counter() - started:.0f} s; load average (1 min) {LOAD_START:.1f} at the start, "
+             f"{os.getloadavg()[0]:.1f} at the end (2 cores: above 2, other work shared them and times are upper "
+             f"bounds).", ""]
     for c in cases:
         lines.append(f"- **{c.name}**: {c.n_communities} communities, {c.households:,} households, "
                      f"{c.n_cells:,} unit cells, {c.n_edges:,} adjacencies (unit graph built in "
@@ -492,6 +495,8 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         ap.error(f"unknown method(s) {', '.join(unknown)}; use {', '.join(baselines.METHODS)}")
     rules = DEFAULT_RULES
+    global LOAD_START
+    LOAD_START = os.getloadavg()[0]
     started = time.perf_counter()
     print(f"# {versions()}", flush=True)
 

@@ -57,3 +57,19 @@ def test_bad_bounds_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -
                  "--out", str(tmp_path)])
     assert code == 2
     assert "min ≤ target ≤ max" in capsys.readouterr().err
+
+
+def test_progress_to_a_log_is_one_line_per_tenth_not_one_glued_line(capsys: pytest.CaptureFixture[str]) -> None:
+    """Redirected stderr (a log, CI) gets whole lines: at most one per 10% of the communities, and the last."""
+    from gridgeo.cli import progress_printer
+
+    progress = progress_printer("en")
+    total = 190
+    for done in range(1, total + 1):
+        progress(done, total, f"c{done}")
+    err = capsys.readouterr().err
+    assert "\r" not in err
+    lines = err.splitlines()
+    counts = [int(line.split("/")[0]) for line in lines]
+    assert counts == sorted(counts) and counts[-1] == total and f"c{total}" in lines[-1]
+    assert len(lines) == len({done * 10 // total for done in range(1, total + 1)})   # 11: 0%, 10%, …, 100%
