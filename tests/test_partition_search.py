@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from gridgeo.partition import _kernels
-from gridgeo.partition.search import Graph, SearchParams, _best_cut, _lca, _NodeSet, _tree, max_spanning_tree
+from gridgeo.partition.search import (Graph, SearchParams, _best_cut, _lca, _NodeSet, _tree, max_spanning_tree, polish,
+                                     split)
 from gridgeo.partition.units import Atoms
 
 
@@ -272,3 +273,31 @@ def test_kernel_and_python_paths_cut_identically(rows: int, cols: int, k: int,
             assert kern[0] == py[0] and kern[3] == py[3]
             assert kern[1].tolist() == py[1].tolist() and kern[2].tolist() == py[2].tolist()
             failed = (failed or set()) | {(int(np.sum(g.keys[py[1]], dtype=np.uint64)), py[3])}
+
+
+@pytest.mark.parametrize("relaxed", [False, True])
+def test_polish_moves_alike_with_and_without_the_kernel(relaxed: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The compiled single-move pass makes the same moves as the Python one: same parts, same objective,
+    with compounds (the span term) and in the relaxed mode (the repair term)."""
+    p = SearchParams()
+    moved = 0
+    for seed in range(4):
+        rng = np.random.default_rng([seed, 99])
+        atoms = _lattice(rng, 10, 12)
+        compound = np.where(rng.random(atoms.n) < 0.4, rng.integers(0, 15, size=atoms.n) * 7 + 1000, -1)
+        g = Graph(atoms, p, compound=compound.astype(np.int64))
+        k = 6
+        h = float(g.w.sum())
+        lo, hi = math.floor(h / k * 0.8), math.ceil(h / k * 1.25)
+        parts = split(g, np.arange(g.n, dtype=np.int64), k, lo, hi, np.random.default_rng(seed), p)
+        assert parts is not None
+        got = []
+        for jit in (True, False):
+            monkeypatch.setattr(_kernels, "JIT", jit)
+            kw = {"real_lo": lo + 40, "real_hi": hi - 40} if relaxed else {}
+            got.append(polish(g, parts, lo, hi, np.random.default_rng(seed), p, exchange=True, **kw))
+        (pk, ok), (pp, op) = got
+        assert ok == op
+        assert [q.tolist() for q in pk] == [q.tolist() for q in pp]
+        moved += sum(len(set(a.tolist()) ^ set(b.tolist())) for a, b in zip(parts, pp, strict=True))
+    assert moved > 0     # the polish did move atoms

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["JIT", "cut_kernel"]
+__all__ = ["JIT", "cut_kernel", "single_pass_kernel"]
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
@@ -249,15 +249,166 @@ def _cut_kernel(m: int, eu: IntArray, ev: IntArray, c: FloatArray, ln: FloatArra
     return 1, best_score, int(a_of[best]), mask
 
 
-def _load() -> tuple[bool, Callable[..., _CutResult]]:
+def _f(wv: float, av: float, pv: float, nv: float, r_lo: float, r_hi: float, gamma: float, inverse: bool,
+       repair_weight: float) -> float:
+    """The polish's per-grid objective, as ``search.polish``'s ``f`` computes it."""
+    out = max(0.0, r_lo - wv) + max(0.0, wv - r_hi)
+    sq: float = (pv + gamma * nv) ** 2.0           # pow, as CPython's float ** 2
+    ipq = sq / (4 * math.pi * max(av, 1e-9))
+    return (ipq if inverse else -1.0 / max(ipq, 1e-9)) + repair_weight * out
+
+
+def _single_pass(perm: IntArray, label: IntArray, n_mem: IntArray, W: FloatArray, A: FloatArray, P: FloatArray,
+                 N: FloatArray, w: FloatArray, ar: FloatArray, pe: FloatArray, nsp: FloatArray, ptr: IntArray,
+                 nb: IntArray, nb_ln: FloatArray, nb_ns: FloatArray, nb_pen: FloatArray, comp: IntArray,
+                 cnt: IntArray, lo: float, hi: float, r_lo: float, r_hi: float, gamma: float, inverse: bool,
+                 repair_weight: float, polish_pen: float, scale: float, span_weight: float,
+                 ) -> tuple[IntArray, IntArray, IntArray]:
+    """One pass of single-atom moves of ``search.polish`` (atoms in the order ``perm``).
+
+    Updates ``label``, ``n_mem``, W, A, P, N and ``cnt`` (atoms per compound and grid) in
+    place; returns the moves made (atom, from, to) in order.
+    """
+    n = len(label)
+    mv_x = np.empty(len(perm), dtype=np.int64)
+    mv_s = np.empty(len(perm), dtype=np.int64)
+    mv_t = np.empty(len(perm), dtype=np.int64)
+    n_mv = 0
+    deg_max = 0
+    for x in range(n):
+        deg_max = max(deg_max, ptr[x + 1] - ptr[x])
+    by_g = np.empty(deg_max, dtype=np.int64)
+    by_l = np.empty(deg_max)
+    by_n = np.empty(deg_max)
+    by_p = np.empty(deg_max)
+    seen = np.zeros(n, dtype=np.int64)     # BFS stamps
+    stamp = 0
+    todo = np.empty(n, dtype=np.int64)
+    for x in perm:
+        src = label[x]
+        if n_mem[src] == 1 or W[src] - w[x] < lo - 1e-9:
+            continue
+        nby = 0
+        own_l = 0.0
+        own_ns = 0.0
+        pen_src = 0.0
+        for j in range(ptr[x], ptr[x + 1]):
+            gy = label[nb[j]]
+            if gy < 0:
+                continue
+            if gy == src:
+                own_l += nb_ln[j]
+                own_ns += nb_ns[j]
+                pen_src += nb_pen[j]
+            else:
+                slot = -1
+                for i in range(nby):
+                    if by_g[i] == gy:
+                        slot = i
+                        break
+                if slot < 0:
+                    slot = nby
+                    by_g[slot] = gy
+                    by_l[slot] = 0.0
+                    by_n[slot] = 0.0
+                    by_p[slot] = 0.0
+                    nby += 1
+                by_l[slot] += nb_ln[j]
+                by_n[slot] += nb_ns[j]
+                by_p[slot] += nb_pen[j]
+        if nby == 0:
+            continue
+        pen_by = 0.0
+        for i in range(nby):
+            pen_by += by_p[i]
+        pen_total = pen_src + pen_by
+        f_src = _f(W[src], A[src], P[src], N[src], r_lo, r_hi, gamma, inverse, repair_weight)
+        s_w = W[src] - w[x]
+        s_a = A[src] - ar[x]
+        s_p = P[src] - pe[x] + 2 * own_l
+        s_n = N[src] - nsp[x] + 2 * own_ns
+        f_src_new = _f(s_w, s_a, s_p, s_n, r_lo, r_hi, gamma, inverse, repair_weight)
+        best_d = -1e-9
+        best_i = -1
+        cx = comp[x]
+        for i in range(nby):
+            t = by_g[i]
+            if W[t] + w[x] > hi + 1e-9:
+                continue
+            f_t_new = _f(W[t] + w[x], A[t] + ar[x], P[t] + pe[x] - 2 * by_l[i], N[t] + nsp[x] - 2 * by_n[i],
+                         r_lo, r_hi, gamma, inverse, repair_weight)
+            d_pen = polish_pen * ((pen_total - by_p[i]) - (pen_total - pen_src)) / scale
+            d = f_src_new + f_t_new - f_src - _f(W[t], A[t], P[t], N[t], r_lo, r_hi, gamma, inverse,
+                                                 repair_weight) + d_pen
+            if cx >= 0:
+                d += span_weight * ((0 if cnt[cx, src] > 1 else -1) + (0 if cnt[cx, t] else 1))
+            if d < best_d:
+                best_d = d
+                best_i = i
+        if best_i < 0:
+            continue
+        # the donor stays connected without x: a search from one of its other atoms reaches them all
+        start = -1
+        for j in range(ptr[x], ptr[x + 1]):
+            if label[nb[j]] == src:
+                start = nb[j]
+                break
+        if start < 0:
+            for y in range(n):
+                if y != x and label[y] == src:
+                    start = y
+                    break
+        stamp += 1
+        seen[x] = stamp
+        seen[start] = stamp
+        top = 1
+        todo[0] = start
+        reached = 1
+        while top > 0:
+            top -= 1
+            y = todo[top]
+            for j in range(ptr[y], ptr[y + 1]):
+                z = nb[j]
+                if seen[z] != stamp and label[z] == src:
+                    seen[z] = stamp
+                    todo[top] = z
+                    top += 1
+                    reached += 1
+        if reached != n_mem[src] - 1:
+            continue
+        t = by_g[best_i]
+        W[src] = s_w
+        A[src] = s_a
+        P[src] = s_p
+        N[src] = s_n
+        W[t] += w[x]
+        A[t] += ar[x]
+        P[t] += pe[x] - 2 * by_l[best_i]
+        N[t] += nsp[x] - 2 * by_n[best_i]
+        n_mem[src] -= 1
+        n_mem[t] += 1
+        label[x] = t
+        if cx >= 0:
+            cnt[cx, src] -= 1
+            cnt[cx, t] += 1
+        mv_x[n_mv] = x
+        mv_s[n_mv] = src
+        mv_t[n_mv] = t
+        n_mv += 1
+    return mv_x[:n_mv], mv_s[:n_mv], mv_t[:n_mv]
+
+
+def _load() -> tuple[bool, Callable[..., _CutResult], Callable[..., tuple[IntArray, IntArray, IntArray]]]:
     if os.environ.get("GRIDGEO_NO_JIT"):
-        return False, _cut_kernel
+        return False, _cut_kernel, _single_pass
     try:
         import numba
     except ImportError:
-        return False, _cut_kernel
+        return False, _cut_kernel, _single_pass
     njit: Any = numba.njit
-    return True, njit(cache=True, nogil=True)(_cut_kernel)
+    global _f
+    _f = njit(cache=True, inline="always")(_f)
+    return True, njit(cache=True, nogil=True)(_cut_kernel), njit(cache=True, nogil=True)(_single_pass)
 
 
-JIT, cut_kernel = _load()
+JIT, cut_kernel, single_pass_kernel = _load()

@@ -85,6 +85,10 @@ class SearchParams:
     objective: str = "inverse_pp"  # per grid: "inverse_pp" (P²/4πA, favours the worst) or "pp" (−4πA/P²)
 
 
+_Csr = tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64],
+             NDArray[np.int64], int]
+
+
 class Graph:
     """Atoms plus what the search needs: cut costs, tree strengths, neighbour lists."""
 
@@ -105,6 +109,24 @@ class Graph:
                                      atoms.ns.tolist(), atoms.pen.tolist(), strict=True):
             self.nbr[u].append((v, ln, ns, pen))
             self.nbr[v].append((u, ln, ns, pen))
+        self._csr: _Csr | None = None
+
+    def csr(self) -> _Csr:
+        """``nbr`` as flat arrays (row pointers, neighbour, length, off-street length, penalty; same order),
+        each atom's compound as 0…c−1 (−1: none) and c, for the compiled polish."""
+        if self._csr is None:
+            ptr = np.zeros(self.n + 1, dtype=np.int64)
+            ptr[1:] = np.cumsum([len(row) for row in self.nbr])
+            flat = [e for row in self.nbr for e in row]
+            nb = np.asarray([e[0] for e in flat], dtype=np.int64)
+            cols = np.asarray([e[1:] for e in flat], dtype=np.float64).reshape(-1, 3)
+            has = self.compound >= 0
+            codes = np.unique(self.compound[has])
+            comp = np.full(self.n, -1, dtype=np.int64)
+            comp[has] = np.searchsorted(codes, self.compound[has])
+            self._csr = (ptr, nb, np.ascontiguousarray(cols[:, 0]), np.ascontiguousarray(cols[:, 1]),
+                         np.ascontiguousarray(cols[:, 2]), comp, len(codes))
+        return self._csr
 
 
 def _bounds_for(s: NDArray[np.float64], total: float, k: int, lo: float, hi: float) -> tuple[
@@ -600,6 +622,8 @@ def polish(g: Graph, parts: list[IntArray], lo: float, hi: float, rng: np.random
             cnt[(comp[x], gi)] = cnt.get((comp[x], gi), 0) + 1
 
     def single_pass() -> bool:
+        if _kernels.JIT:
+            return single_pass_compiled()
         improved = False
         for x in rng.permutation(nodes).tolist():
             src = label[x]
@@ -654,6 +678,36 @@ def polish(g: Graph, parts: list[IntArray], lo: float, hi: float, rng: np.random
                 cnt[(cx, best_t)] = cnt.get((cx, best_t), 0) + 1
             improved = True
         return improved
+
+    def single_pass_compiled() -> bool:
+        """``single_pass`` in the compiled kernel: the same permutation, the same moves."""
+        ptr, nb, nb_ln, nb_ns, nb_pen, comp_loc, n_comp = g.csr()
+        keys = np.fromiter(label.keys(), dtype=np.int64, count=len(label))
+        vals = np.fromiter(label.values(), dtype=np.int64, count=len(label))
+        lab = np.full(g.n, -1, dtype=np.int64)
+        lab[keys] = vals
+        cnt_a = np.zeros((n_comp, kk), dtype=np.int64)
+        ck = comp_loc[keys]
+        has = ck >= 0
+        np.add.at(cnt_a, (ck[has], vals[has]), 1)
+        arrs = [np.asarray(v, dtype=np.float64) for v in (W, A, P, N)]
+        mx, ms, mt = _kernels.single_pass_kernel(
+            rng.permutation(nodes), lab, np.asarray([len(mm) for mm in members], dtype=np.int64), *arrs,
+            w_f, a.area, a.perim, a.ns_perim, ptr, nb, nb_ln, nb_ns, nb_pen, comp_loc, cnt_a, float(lo), float(hi),
+            float(r_lo), float(r_hi), gamma, inverse, p.repair_weight, p.polish_pen, scale, p.span_weight)
+        for lst, arr in zip((W, A, P, N), arrs, strict=True):
+            lst[:] = arr.tolist()
+        for x, s, t in zip(mx.tolist(), ms.tolist(), mt.tolist(), strict=True):
+            members[s].discard(x)
+            members[t].add(x)
+            label[x] = t
+            cx = comp[x]
+            if cx >= 0:
+                cnt[(cx, s)] -= 1
+                cnt[(cx, t)] = cnt.get((cx, t), 0) + 1
+        return len(mx) > 0
+
+    w_f = g.w.astype(np.float64)
 
     def evaluate(moves: dict[int, int]) -> tuple[float, dict[int, list[float]]] | None:
         """Change of the objective if every atom x moves to grid moves[x]; None if a bound breaks."""
