@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["JIT", "cut_kernel", "single_pass_kernel"]
+__all__ = ["JIT", "cut_kernel", "single_pass_kernel", "warm"]
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
@@ -412,3 +412,18 @@ def _load() -> tuple[bool, Callable[..., _CutResult], Callable[..., tuple[IntArr
 
 
 JIT, cut_kernel, single_pass_kernel = _load()
+
+
+def warm() -> None:
+    """Load (or compile) the kernels now: before forking workers, so each inherits them ready."""
+    if not JIT:
+        return
+    i2 = np.zeros(2, dtype=np.int64)
+    f2 = np.ones(2)
+    cut_kernel(2, i2[:1], i2[:1] + 1, f2[:1], f2[:1], np.ones((5, 2)), np.zeros((1, 1), dtype=np.int64), i2[:1],
+               np.zeros(2, dtype=np.uint64), np.uint64(0), 2, 1.0, 1.0, 2.0, 2.0, 2.0, 0.2, 2.0, 0.5,
+               np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64))
+    single_pass_kernel(i2, i2.copy(), np.ones(1, dtype=np.int64) * 2, f2[:1].copy(), f2[:1].copy(), f2[:1].copy(),
+                       f2[:1].copy(), f2, f2, f2, f2, np.asarray([0, 1, 2], dtype=np.int64), np.asarray([1, 0]),
+                       f2, f2, f2, -np.ones(2, dtype=np.int64), np.zeros((0, 1), dtype=np.int64), 1.0, 2.0, 1.0, 2.0,
+                       0.2, True, 1.0, 1.0, 1.0, 3.0)
