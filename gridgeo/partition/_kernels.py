@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["JIT", "cut_kernel", "single_pass_kernel", "warm"]
+__all__ = ["JIT", "cut_kernel", "node_set_kernel", "single_pass_kernel", "warm"]
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
@@ -398,20 +398,73 @@ def _single_pass(perm: IntArray, label: IntArray, n_mem: IntArray, W: FloatArray
     return mv_x[:n_mv], mv_s[:n_mv], mv_t[:n_mv]
 
 
-def _load() -> tuple[bool, Callable[..., _CutResult], Callable[..., tuple[IntArray, IntArray, IntArray]]]:
+def _node_set(nodes: IntArray, loc: IntArray, au: IntArray, av: IntArray, strength: FloatArray, cut: FloatArray,
+              length: FloatArray, w: IntArray, area: FloatArray, perim: FloatArray,
+              ) -> tuple[IntArray, IntArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+    """``search._NodeSet``'s edges induced by ``nodes`` (local ids, graph order) and its per-node rows
+    (households, area, perimeter, then cut and length of incident edges summed as ``np.bincount`` does,
+    from the u ends, from the v ends, then added). ``loc`` is all −1 and is left so."""
+    m = len(nodes)
+    for i in range(m):
+        loc[nodes[i]] = i
+    n_all = len(au)
+    sel = np.empty(n_all, dtype=np.int64)
+    n_e = 0
+    for e in range(n_all):
+        if loc[au[e]] >= 0 and loc[av[e]] >= 0:
+            sel[n_e] = e
+            n_e += 1
+    eu = np.empty(n_e, dtype=np.int64)
+    ev = np.empty(n_e, dtype=np.int64)
+    st = np.empty(n_e)
+    c = np.empty(n_e)
+    ln = np.empty(n_e)
+    for j in range(n_e):
+        e = sel[j]
+        eu[j] = loc[au[e]]
+        ev[j] = loc[av[e]]
+        st[j] = strength[e]
+        c[j] = cut[e]
+        ln[j] = length[e]
+    for i in range(m):
+        loc[nodes[i]] = -1
+    q = np.zeros((5, m))
+    for i in range(m):
+        x = nodes[i]
+        q[0, i] = w[x]
+        q[1, i] = area[x]
+        q[2, i] = perim[x]
+    bu_c = np.zeros(m)
+    bv_c = np.zeros(m)
+    bu_l = np.zeros(m)
+    bv_l = np.zeros(m)
+    for j in range(n_e):
+        bu_c[eu[j]] += c[j]
+        bu_l[eu[j]] += ln[j]
+        bv_c[ev[j]] += c[j]
+        bv_l[ev[j]] += ln[j]
+    for i in range(m):
+        q[3, i] = bu_c[i] + bv_c[i]
+        q[4, i] = bu_l[i] + bv_l[i]
+    return eu, ev, st, c, ln, q
+
+
+def _load() -> tuple[bool, Callable[..., _CutResult], Callable[..., tuple[IntArray, IntArray, IntArray]],
+                     Callable[..., tuple[IntArray, IntArray, FloatArray, FloatArray, FloatArray, FloatArray]]]:
     if os.environ.get("GRIDGEO_NO_JIT"):
-        return False, _cut_kernel, _single_pass
+        return False, _cut_kernel, _single_pass, _node_set
     try:
         import numba
     except ImportError:
-        return False, _cut_kernel, _single_pass
+        return False, _cut_kernel, _single_pass, _node_set
     njit: Any = numba.njit
     global _f
     _f = njit(cache=True, inline="always")(_f)
-    return True, njit(cache=True, nogil=True)(_cut_kernel), njit(cache=True, nogil=True)(_single_pass)
+    return (True, njit(cache=True, nogil=True)(_cut_kernel), njit(cache=True, nogil=True)(_single_pass),
+            njit(cache=True, nogil=True)(_node_set))
 
 
-JIT, cut_kernel, single_pass_kernel = _load()
+JIT, cut_kernel, single_pass_kernel, node_set_kernel = _load()
 
 
 def warm() -> None:
@@ -427,3 +480,4 @@ def warm() -> None:
                        f2[:1].copy(), f2, f2, f2, f2, np.asarray([0, 1, 2], dtype=np.int64), np.asarray([1, 0]),
                        f2, f2, f2, -np.ones(2, dtype=np.int64), np.zeros((0, 1), dtype=np.int64), 1.0, 2.0, 1.0, 2.0,
                        0.2, True, 1.0, 1.0, 1.0, 3.0)
+    node_set_kernel(i2[:1], -np.ones(2, dtype=np.int64), i2[:1], i2[:1] + 1, f2[:1], f2[:1], f2[:1], i2, f2, f2)

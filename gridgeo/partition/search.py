@@ -156,29 +156,40 @@ class _NodeSet:
 
     __slots__ = ("nodes", "m", "eu", "ev", "strength", "c", "ln", "q", "total", "area_all",
                  "perim_all", "keys", "fp_all", "_stacked", "_lists")
+    eu: IntArray
+    ev: IntArray
+    strength: NDArray[np.float64]
+    c: NDArray[np.float64]
+    ln: NDArray[np.float64]
+    q: NDArray[np.float64]
 
     def __init__(self, g: Graph, nodes: IntArray) -> None:
         m = len(nodes)
-        loc = g.local
-        loc[nodes] = np.arange(m)
         a = g.atoms
-        lu, lv = loc[a.u], loc[a.v]
-        emask = (lu >= 0) & (lv >= 0)
-        loc[nodes] = -1
         self.nodes = nodes
         self.m = m
-        self.eu: IntArray = lu[emask]
-        self.ev: IntArray = lv[emask]
-        self.strength: NDArray[np.float64] = g.strength[emask]
-        self.c: NDArray[np.float64] = g.cut[emask]
-        self.ln: NDArray[np.float64] = a.length[emask]
-        w = g.w[nodes].astype(np.float64)
-        area = a.area[nodes]
-        perim = a.perim[nodes]
-        deg_c = np.bincount(self.eu, self.c, m) + np.bincount(self.ev, self.c, m)
-        deg_l = np.bincount(self.eu, self.ln, m) + np.bincount(self.ev, self.ln, m)
-        # summed over subtrees: households, area, perimeter, cut and length of incident edges
-        self.q: NDArray[np.float64] = np.stack([w, area, perim, deg_c, deg_l])
+        if _kernels.JIT:
+            self.eu, self.ev, self.strength, self.c, self.ln, self.q = _kernels.node_set_kernel(
+                nodes, g.local, a.u, a.v, g.strength, g.cut, a.length, g.w, a.area, a.perim)
+            w, area, perim = self.q[0], self.q[1], self.q[2]
+        else:
+            loc = g.local
+            loc[nodes] = np.arange(m)
+            lu, lv = loc[a.u], loc[a.v]
+            emask = (lu >= 0) & (lv >= 0)
+            loc[nodes] = -1
+            self.eu = lu[emask]
+            self.ev = lv[emask]
+            self.strength = g.strength[emask]
+            self.c = g.cut[emask]
+            self.ln = a.length[emask]
+            w = g.w[nodes].astype(np.float64)
+            area = a.area[nodes]
+            perim = a.perim[nodes]
+            deg_c = np.bincount(self.eu, self.c, m) + np.bincount(self.ev, self.c, m)
+            deg_l = np.bincount(self.eu, self.ln, m) + np.bincount(self.ev, self.ln, m)
+            # summed over subtrees: households, area, perimeter, cut and length of incident edges
+            self.q = np.stack([w, area, perim, deg_c, deg_l])
         self.total = float(w.sum())
         self.area_all = float(area.sum())
         self.perim_all = float(perim.sum()) - 2 * float(self.ln.sum())
