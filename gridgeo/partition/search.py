@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from gridgeo.partition import _kernels
 from gridgeo.partition.units import Atoms
 
 __all__ = ["SearchParams", "Graph", "Budget", "split", "polish", "packable", "max_spanning_tree"]
@@ -84,6 +85,10 @@ class SearchParams:
     objective: str = "inverse_pp"  # per grid: "inverse_pp" (P²/4πA, favours the worst) or "pp" (−4πA/P²)
 
 
+_Csr = tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64],
+             NDArray[np.int64], int]
+
+
 class Graph:
     """Atoms plus what the search needs: cut costs, tree strengths, neighbour lists."""
 
@@ -104,6 +109,24 @@ class Graph:
                                      atoms.ns.tolist(), atoms.pen.tolist(), strict=True):
             self.nbr[u].append((v, ln, ns, pen))
             self.nbr[v].append((u, ln, ns, pen))
+        self._csr: _Csr | None = None
+
+    def csr(self) -> _Csr:
+        """``nbr`` as flat arrays (row pointers, neighbour, length, off-street length, penalty; same order),
+        each atom's compound as 0…c−1 (−1: none) and c, for the compiled polish."""
+        if self._csr is None:
+            ptr = np.zeros(self.n + 1, dtype=np.int64)
+            ptr[1:] = np.cumsum([len(row) for row in self.nbr])
+            flat = [e for row in self.nbr for e in row]
+            nb = np.asarray([e[0] for e in flat], dtype=np.int64)
+            cols = np.asarray([e[1:] for e in flat], dtype=np.float64).reshape(-1, 3)
+            has = self.compound >= 0
+            codes = np.unique(self.compound[has])
+            comp = np.full(self.n, -1, dtype=np.int64)
+            comp[has] = np.searchsorted(codes, self.compound[has])
+            self._csr = (ptr, nb, np.ascontiguousarray(cols[:, 0]), np.ascontiguousarray(cols[:, 1]),
+                         np.ascontiguousarray(cols[:, 2]), comp, len(codes))
+        return self._csr
 
 
 def _bounds_for(s: NDArray[np.float64], total: float, k: int, lo: float, hi: float) -> tuple[
@@ -131,41 +154,55 @@ class _NodeSet:
     for the edge selection, degrees and totals once.
     """
 
-    __slots__ = ("nodes", "m", "eu", "ev", "eu_l", "ev_l", "strength", "c", "ln", "c_l", "ln_l", "q", "total", "area_all",
-                 "perim_all", "keys", "fp_all", "_stacked")
+    __slots__ = ("nodes", "m", "eu", "ev", "strength", "c", "ln", "q", "total", "area_all",
+                 "perim_all", "keys", "fp_all", "_stacked", "_lists")
+    eu: IntArray
+    ev: IntArray
+    strength: NDArray[np.float64]
+    c: NDArray[np.float64]
+    ln: NDArray[np.float64]
+    q: NDArray[np.float64]
 
     def __init__(self, g: Graph, nodes: IntArray) -> None:
         m = len(nodes)
-        loc = g.local
-        loc[nodes] = np.arange(m)
         a = g.atoms
-        lu, lv = loc[a.u], loc[a.v]
-        emask = (lu >= 0) & (lv >= 0)
-        loc[nodes] = -1
         self.nodes = nodes
         self.m = m
-        self.eu: IntArray = lu[emask]
-        self.ev: IntArray = lv[emask]
-        self.eu_l: list[int] = self.eu.tolist()
-        self.ev_l: list[int] = self.ev.tolist()
-        self.strength: NDArray[np.float64] = g.strength[emask]
-        self.c: NDArray[np.float64] = g.cut[emask]
-        self.ln: NDArray[np.float64] = a.length[emask]
-        self.c_l: list[float] = self.c.tolist()
-        self.ln_l: list[float] = self.ln.tolist()
-        w = g.w[nodes].astype(np.float64)
-        area = a.area[nodes]
-        perim = a.perim[nodes]
-        deg_c = np.bincount(self.eu, self.c, m) + np.bincount(self.ev, self.c, m)
-        deg_l = np.bincount(self.eu, self.ln, m) + np.bincount(self.ev, self.ln, m)
-        # summed over subtrees: households, area, perimeter, cut and length of incident edges
-        self.q: NDArray[np.float64] = np.stack([w, area, perim, deg_c, deg_l])
+        if _kernels.JIT:
+            self.eu, self.ev, self.strength, self.c, self.ln, self.q = _kernels.node_set_kernel(
+                nodes, g.local, a.u, a.v, g.strength, g.cut, a.length, g.w, a.area, a.perim)
+            w, area, perim = self.q[0], self.q[1], self.q[2]
+        else:
+            loc = g.local
+            loc[nodes] = np.arange(m)
+            lu, lv = loc[a.u], loc[a.v]
+            emask = (lu >= 0) & (lv >= 0)
+            loc[nodes] = -1
+            self.eu = lu[emask]
+            self.ev = lv[emask]
+            self.strength = g.strength[emask]
+            self.c = g.cut[emask]
+            self.ln = a.length[emask]
+            w = g.w[nodes].astype(np.float64)
+            area = a.area[nodes]
+            perim = a.perim[nodes]
+            deg_c = np.bincount(self.eu, self.c, m) + np.bincount(self.ev, self.c, m)
+            deg_l = np.bincount(self.eu, self.ln, m) + np.bincount(self.ev, self.ln, m)
+            # summed over subtrees: households, area, perimeter, cut and length of incident edges
+            self.q = np.stack([w, area, perim, deg_c, deg_l])
         self.total = float(w.sum())
         self.area_all = float(area.sum())
         self.perim_all = float(perim.sum()) - 2 * float(self.ln.sum())
         self.keys: NDArray[np.uint64] = g.keys[nodes]
         self.fp_all = np.sum(self.keys, dtype=np.uint64)
         self._stacked: dict[int, _Stacked] = {}
+        self._lists: tuple[list[int], list[int], list[float], list[float]] | None = None
+
+    def lists(self) -> tuple[list[int], list[int], list[float], list[float]]:
+        """Edges (u, v, cut, length) as lists, for the pure-Python path (built on first use)."""
+        if self._lists is None:
+            self._lists = (self.eu.tolist(), self.ev.tolist(), self.c.tolist(), self.ln.tolist())
+        return self._lists
 
     def stacked(self, nt: int) -> _Stacked:
         """``nt`` copies side by side: edges (u, v, cut, length), node quantities, each slot's tree, the
@@ -188,6 +225,44 @@ def _best_cut(g: Graph, ns: _NodeSet, k: int, lo: float, hi: float, rng: np.rand
               ) -> tuple[float, IntArray, IntArray, int] | None:
     """Draw one spanning tree of ``ns.nodes`` per sigma; return the best valid cut over all of them.
 
+    The compiled kernel (``_kernels.cut_kernel``) when numba is there, else ``_best_cut_py``: the
+    same random draws, the same result.
+    """
+    if not _kernels.JIT:
+        return _best_cut_py(g, ns, k, lo, hi, rng, sigmas, p, failed)
+    m = ns.m
+    n_e = len(ns.eu)
+    if not sigmas:
+        return None
+    st = np.empty((len(sigmas), n_e))
+    roots = np.empty(len(sigmas), dtype=np.int64)
+    for t, sigma in enumerate(sigmas):
+        st[t] = ns.strength * np.exp(rng.normal(0.0, sigma, size=n_e))
+        roots[t] = rng.integers(m)
+    order = np.argsort(-st, axis=1, kind="stable")
+    if failed:
+        fl = sorted(failed)
+        fail_fp = np.asarray([f for f, _ in fl], dtype=np.uint64)
+        fail_k = np.asarray([kk for _, kk in fl], dtype=np.int64)
+    else:
+        fail_fp, fail_k = _NO_FP, _NO_K
+    status, score, a, mask = _kernels.cut_kernel(
+        m, ns.eu, ns.ev, ns.c, ns.ln, ns.q, order, roots, ns.keys, ns.fp_all, k, float(lo), float(hi), ns.total,
+        ns.area_all, ns.perim_all, p.margin, p.shape_weight, p.balance_weight, fail_fp, fail_k)
+    if status <= 0:
+        return None
+    return score, ns.nodes[mask], ns.nodes[~mask], a
+
+
+_NO_FP = np.zeros(0, dtype=np.uint64)
+_NO_K = np.zeros(0, dtype=np.int64)
+
+
+def _best_cut_py(g: Graph, ns: _NodeSet, k: int, lo: float, hi: float, rng: np.random.Generator,
+                 sigmas: list[float], p: SearchParams, failed: set[tuple[int, int]] | None = None,
+                 ) -> tuple[float, IntArray, IntArray, int] | None:
+    """Draw one spanning tree of ``ns.nodes`` per sigma; return the best valid cut over all of them.
+
     Returns (score, side, rest, a): ``side`` gets ``a`` grids. The trees are
     drawn one by one (the same random stream as drawing them in separate calls);
     everything after the trees runs once on all of them stacked, tree ``t``
@@ -197,6 +272,7 @@ def _best_cut(g: Graph, ns: _NodeSet, k: int, lo: float, hi: float, rng: np.rand
     """
     m = ns.m
     n_e = len(ns.eu)
+    eu_l, ev_l, c_l, ln_l = ns.lists()
     orders: list[int] = []
     parents: list[int] = []
     sizes: list[int] = []
@@ -209,7 +285,7 @@ def _best_cut(g: Graph, ns: _NodeSet, k: int, lo: float, hi: float, rng: np.rand
     for sigma in sigmas:
         st = ns.strength * np.exp(rng.normal(0.0, sigma, size=n_e))
         root = int(rng.integers(m))
-        found = _tree(m, np.argsort(-st, kind="stable").tolist(), ns.eu_l, ns.ev_l, root)
+        found = _tree(m, np.argsort(-st, kind="stable").tolist(), eu_l, ev_l, root)
         if found is None:
             continue
         pos_l = [0] * m                              # each node's place in its tree's preorder
@@ -222,7 +298,7 @@ def _best_cut(g: Graph, ns: _NodeSet, k: int, lo: float, hi: float, rng: np.rand
         positions.extend(pos_l)
         roots.append(root + len(roots) * m)
         if small:
-            sc, sl = _lca_sums(pos_l, *found[1:], ns.eu_l, ns.ev_l, ns.c_l, ns.ln_l)
+            sc, sl = _lca_sums(pos_l, *found[1:], eu_l, ev_l, c_l, ln_l)
             lca_c.extend(sc)
             lca_l.extend(sl)
     nt = len(roots)
@@ -557,6 +633,8 @@ def polish(g: Graph, parts: list[IntArray], lo: float, hi: float, rng: np.random
             cnt[(comp[x], gi)] = cnt.get((comp[x], gi), 0) + 1
 
     def single_pass() -> bool:
+        if _kernels.JIT:
+            return single_pass_compiled()
         improved = False
         for x in rng.permutation(nodes).tolist():
             src = label[x]
@@ -611,6 +689,36 @@ def polish(g: Graph, parts: list[IntArray], lo: float, hi: float, rng: np.random
                 cnt[(cx, best_t)] = cnt.get((cx, best_t), 0) + 1
             improved = True
         return improved
+
+    def single_pass_compiled() -> bool:
+        """``single_pass`` in the compiled kernel: the same permutation, the same moves."""
+        ptr, nb, nb_ln, nb_ns, nb_pen, comp_loc, n_comp = g.csr()
+        keys = np.fromiter(label.keys(), dtype=np.int64, count=len(label))
+        vals = np.fromiter(label.values(), dtype=np.int64, count=len(label))
+        lab = np.full(g.n, -1, dtype=np.int64)
+        lab[keys] = vals
+        cnt_a = np.zeros((n_comp, kk), dtype=np.int64)
+        ck = comp_loc[keys]
+        has = ck >= 0
+        np.add.at(cnt_a, (ck[has], vals[has]), 1)
+        arrs = [np.asarray(v, dtype=np.float64) for v in (W, A, P, N)]
+        mx, ms, mt = _kernels.single_pass_kernel(
+            rng.permutation(nodes), lab, np.asarray([len(mm) for mm in members], dtype=np.int64), *arrs,
+            w_f, a.area, a.perim, a.ns_perim, ptr, nb, nb_ln, nb_ns, nb_pen, comp_loc, cnt_a, float(lo), float(hi),
+            float(r_lo), float(r_hi), gamma, inverse, p.repair_weight, p.polish_pen, scale, p.span_weight)
+        for lst, arr in zip((W, A, P, N), arrs, strict=True):
+            lst[:] = arr.tolist()
+        for x, s, t in zip(mx.tolist(), ms.tolist(), mt.tolist(), strict=True):
+            members[s].discard(x)
+            members[t].add(x)
+            label[x] = t
+            cx = comp[x]
+            if cx >= 0:
+                cnt[(cx, s)] -= 1
+                cnt[(cx, t)] = cnt.get((cx, t), 0) + 1
+        return len(mx) > 0
+
+    w_f = g.w.astype(np.float64)
 
     def evaluate(moves: dict[int, int]) -> tuple[float, dict[int, list[float]]] | None:
         """Change of the objective if every atom x moves to grid moves[x]; None if a bound breaks."""
