@@ -4,15 +4,12 @@ tree), and the best tree cut (every subtree scored from scratch by brute force).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 
 import networkx as nx
 import numpy as np
 import pytest
 
-from gridgeo.partition import _kernels
-from gridgeo.partition.search import (Graph, SearchParams, _best_cut, _lca, _NodeSet, _tree, max_spanning_tree, polish,
-                                     split)
+from gridgeo.partition.search import Graph, SearchParams, _best_cut, _lca, _NodeSet, _tree, max_spanning_tree
 from gridgeo.partition.units import Atoms
 
 
@@ -197,25 +194,9 @@ def _brute_best(g: Graph, nodes: np.ndarray, k: int, lo: float, hi: float, rng: 
     return scored
 
 
-@pytest.fixture(autouse=True)
-def _wrapping_keys() -> Iterator[None]:
-    """Side fingerprints are sums of 64-bit keys that wrap around; without numba the kernels run on
-    numpy scalars, which warn on that wrap-around."""
-    with np.errstate(over="ignore"):
-        yield
-
-
-@pytest.fixture(params=["kernel", "python"])
-def impl(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Both paths of ``_best_cut``: the kernel (compiled when numba is installed) and the pure-Python one."""
-    monkeypatch.setattr(_kernels, "JIT", request.param == "kernel")
-    return str(request.param)
-
-
 @pytest.mark.parametrize("rows,cols,k,subset", [(4, 5, 2, False), (6, 6, 4, False), (7, 8, 6, True),
                                                 (3, 9, 3, True)])
-def test_best_cut_is_the_brute_force_best_over_the_same_trees(rows: int, cols: int, k: int, subset: bool,
-                                                              impl: str) -> None:
+def test_best_cut_is_the_brute_force_best_over_the_same_trees(rows: int, cols: int, k: int, subset: bool) -> None:
     p = SearchParams()
     for seed in range(6):
         rng = np.random.default_rng([seed, rows, cols])
@@ -241,7 +222,7 @@ def test_best_cut_is_the_brute_force_best_over_the_same_trees(rows: int, cols: i
         assert sorted(side.tolist() + rest.tolist()) == nodes.tolist()
 
 
-def test_best_cut_skips_node_sets_known_to_fail(impl: str) -> None:
+def test_best_cut_skips_node_sets_known_to_fail() -> None:
     p = SearchParams()
     rng = np.random.default_rng(3)
     g = Graph(_lattice(rng, 5, 6), p)
@@ -254,59 +235,3 @@ def test_best_cut_skips_node_sets_known_to_fail(impl: str) -> None:
     failed = {(int(np.sum(g.keys[side], dtype=np.uint64)), a)}
     again = _best_cut(g, _NodeSet(g, nodes), 3, lo, hi, np.random.default_rng(0), [3.0, 3.2, 3.4], p, failed)
     assert again is None or set(again[1].tolist()) != set(side.tolist())
-
-
-@pytest.mark.parametrize("rows,cols,k", [(5, 6, 3), (9, 12, 5), (12, 14, 9)])
-def test_kernel_and_python_paths_cut_identically(rows: int, cols: int, k: int,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    """Same seed, same cut, bit for bit: the plans must not depend on whether numba is installed
-    (12 × 14 = 168 nodes takes the binary-lifting LCA of the Python path, the kernel climbs)."""
-    p = SearchParams()
-    for seed in range(5):
-        rng = np.random.default_rng([seed, rows, k])
-        g = Graph(_lattice(rng, rows, cols), p)
-        nodes = np.arange(g.n, dtype=np.int64)
-        h = float(g.w.sum())
-        lo, hi = math.floor(h / k * 0.85), math.ceil(h / k * 1.2)
-        failed: set[tuple[int, int]] | None = None
-        for _round in range(3):        # the second and third rounds skip the sides found before
-            got = []
-            for jit in (True, False):
-                monkeypatch.setattr(_kernels, "JIT", jit)
-                got.append(_best_cut(g, _NodeSet(g, nodes), k, lo, hi, np.random.default_rng(seed),
-                                     [3.0, 3.5, 4.0], p, failed))
-            kern, py = got
-            assert (kern is None) == (py is None)
-            if kern is None or py is None:
-                break
-            assert kern[0] == py[0] and kern[3] == py[3]
-            assert kern[1].tolist() == py[1].tolist() and kern[2].tolist() == py[2].tolist()
-            failed = (failed or set()) | {(int(np.sum(g.keys[py[1]], dtype=np.uint64)), py[3])}
-
-
-@pytest.mark.parametrize("relaxed", [False, True])
-def test_polish_moves_alike_with_and_without_the_kernel(relaxed: bool, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The compiled single-move pass makes the same moves as the Python one: same parts, same objective,
-    with compounds (the span term) and in the relaxed mode (the repair term)."""
-    p = SearchParams()
-    moved = 0
-    for seed in range(4):
-        rng = np.random.default_rng([seed, 99])
-        atoms = _lattice(rng, 10, 12)
-        compound = np.where(rng.random(atoms.n) < 0.4, rng.integers(0, 15, size=atoms.n) * 7 + 1000, -1)
-        g = Graph(atoms, p, compound=compound.astype(np.int64))
-        k = 6
-        h = float(g.w.sum())
-        lo, hi = math.floor(h / k * 0.8), math.ceil(h / k * 1.25)
-        parts = split(g, np.arange(g.n, dtype=np.int64), k, lo, hi, np.random.default_rng(seed), p)
-        assert parts is not None
-        got = []
-        for jit in (True, False):
-            monkeypatch.setattr(_kernels, "JIT", jit)
-            kw = {"real_lo": lo + 40, "real_hi": hi - 40} if relaxed else {}
-            got.append(polish(g, parts, lo, hi, np.random.default_rng(seed), p, exchange=True, **kw))
-        (pk, ok), (pp, op) = got
-        assert ok == op
-        assert [q.tolist() for q in pk] == [q.tolist() for q in pp]
-        moved += sum(len(set(a.tolist()) ^ set(b.tolist())) for a, b in zip(parts, pp, strict=True))
-    assert moved > 0     # the polish did move atoms

@@ -27,7 +27,8 @@ from numpy.typing import NDArray
 from gridgeo.i18n import LANGS, t
 from gridgeo.partition.feasibility import (even_split, explain_infeasible, fewest_grids, k_order, nearest_choice,
                                           outside)
-from gridgeo.partition.search import Budget, Graph, SearchParams, max_spanning_tree, packable, polish, split
+from gridgeo.partition.search import (Budget, Graph, SearchParams, max_spanning_tree, new_failed, packable, polish,
+                                     split)
 from gridgeo.partition.tessellation import CommunityPieces, components, robust_union, tessellate, unit_households
 from gridgeo.partition.units import Atoms, make_atoms
 from gridgeo.settings import Rules
@@ -171,7 +172,7 @@ def _solve_component(pieces: CommunityPieces, idx: IntArray, rules: Rules, rng: 
     big = bool(ks) and ks[0] > params.big_k
     for level, atoms, last in _stages(graph, hi, big) if ks else []:
         g = graphs[level]
-        failed: set[tuple[int, int]] = set()   # dead ends of this graph and bounds, any k
+        failed = new_failed()   # dead ends of this graph and bounds, any k
         # many grids from chunky atoms: try one count briefly, then move on to finer atoms (a
         # failed level costs a full recursion per attempt, and finer atoms rarely fail)
         for k in ks[:1] if big and not last else ks[:3]:
@@ -247,8 +248,8 @@ def _streetless(pieces: CommunityPieces, idx: IntArray, params: SearchParams) ->
     both = inside[pieces.edge_u] & inside[pieces.edge_v]
     if float((pieces.edge_len[both] - pieces.edge_ns[both]).sum()) > 1.0:
         return params
-    share, below, per_grid = params.streetless_recom3
-    return replace(params, recom3_share=share, recom3_below=below, recom3_per_grid=per_grid)
+    share, below, per_grid, draws = params.streetless_recom3
+    return replace(params, recom3_share=share, recom3_below=below, recom3_per_grid=per_grid, recom3_draws=draws)
 
 
 def _k_range(ks: range) -> str:

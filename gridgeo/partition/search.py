@@ -30,6 +30,8 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -37,7 +39,7 @@ from numpy.typing import NDArray
 from gridgeo.partition import _kernels
 from gridgeo.partition.units import Atoms
 
-__all__ = ["SearchParams", "Graph", "Budget", "split", "polish", "packable", "max_spanning_tree"]
+__all__ = ["SearchParams", "Graph", "Budget", "split", "polish", "packable", "max_spanning_tree", "new_failed"]
 
 IntArray = NDArray[np.int64]
 
@@ -80,13 +82,9 @@ class SearchParams:
     repair_starts: bool = True     # a community reached within bounds only by repair gets more starts and exchanges
     exchange_rounds: int = 2       # passes of swaps / two-atom moves once single moves stall (0: off)
     # communities with no street inside: no street-following to protect, so the three-grid re-cuts
-    # (and their worst-shape acceptance) reach every grid of PP below 0.7, three trios each
-    streetless_recom3: tuple[float, float, int] | None = (1.0, 0.7, 3)   # (share, below, per grid)
+    # (and their worst-shape acceptance) reach every grid of PP below 0.7, six trios each, two draws per trio
+    streetless_recom3: tuple[float, float, int, int] | None = (1.0, 0.7, 6, 2)   # (share, below, per grid, draws)
     objective: str = "inverse_pp"  # per grid: "inverse_pp" (P²/4πA, favours the worst) or "pp" (−4πA/P²)
-
-
-_Csr = tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64],
-             NDArray[np.int64], int]
 
 
 class Graph:
@@ -104,29 +102,87 @@ class Graph:
         self.local = np.full(self.n, -1, dtype=np.int64)
         # random 64-bit key per atom: a side's fingerprint is the (wrapping) sum of its keys
         self.keys = np.random.default_rng(0x9E3779B9).integers(0, 2**63, size=self.n, dtype=np.uint64)
-        self.nbr: list[list[tuple[int, float, float, float]]] = [[] for _ in range(self.n)]
-        for u, v, ln, ns, pen in zip(atoms.u.tolist(), atoms.v.tolist(), atoms.length.tolist(),
-                                     atoms.ns.tolist(), atoms.pen.tolist(), strict=True):
-            self.nbr[u].append((v, ln, ns, pen))
-            self.nbr[v].append((u, ln, ns, pen))
-        self._csr: _Csr | None = None
+        self._nbr: list[list[tuple[int, float, float, float]]] | None = None
+        self._jit: _kernels.JitGraph | None = None
 
-    def csr(self) -> _Csr:
-        """``nbr`` as flat arrays (row pointers, neighbour, length, off-street length, penalty; same order),
-        each atom's compound as 0…c−1 (−1: none) and c, for the compiled polish."""
-        if self._csr is None:
+    @property
+    def nbr(self) -> list[list[tuple[int, float, float, float]]]:
+        """Per atom, its neighbours (atom, shared length, off-street length, penalty) in edge order."""
+        if self._nbr is None:
+            nbr: list[list[tuple[int, float, float, float]]] = [[] for _ in range(self.n)]
+            a = self.atoms
+            for u, v, ln, ns, pen in zip(a.u.tolist(), a.v.tolist(), a.length.tolist(), a.ns.tolist(),
+                                         a.pen.tolist(), strict=True):
+                nbr[u].append((v, ln, ns, pen))
+                nbr[v].append((u, ln, ns, pen))
+            self._nbr = nbr
+        return self._nbr
+
+    @property
+    def jit(self) -> _kernels.JitGraph:
+        """The graph as flat arrays for the compiled search (``nbr`` in CSR form, compounds 0…c−1)."""
+        if self._jit is None:
+            a = self.atoms
+            ne = len(a.u)
+            src = np.concatenate([a.u, a.v]).astype(np.int64)
+            dst = np.concatenate([a.v, a.u]).astype(np.int64)
+            eid = np.concatenate([np.arange(ne), np.arange(ne)])
+            order = np.lexsort((eid, src))          # by atom, then edge order (as ``nbr``)
+            eo = eid[order]
             ptr = np.zeros(self.n + 1, dtype=np.int64)
-            ptr[1:] = np.cumsum([len(row) for row in self.nbr])
-            flat = [e for row in self.nbr for e in row]
-            nb = np.asarray([e[0] for e in flat], dtype=np.int64)
-            cols = np.asarray([e[1:] for e in flat], dtype=np.float64).reshape(-1, 3)
+            ptr[1:] = np.cumsum(np.bincount(src, minlength=self.n))
             has = self.compound >= 0
             codes = np.unique(self.compound[has])
             comp = np.full(self.n, -1, dtype=np.int64)
             comp[has] = np.searchsorted(codes, self.compound[has])
-            self._csr = (ptr, nb, np.ascontiguousarray(cols[:, 0]), np.ascontiguousarray(cols[:, 1]),
-                         np.ascontiguousarray(cols[:, 2]), comp, len(codes))
-        return self._csr
+
+            def f64(x: NDArray[Any]) -> NDArray[np.float64]:
+                return np.ascontiguousarray(x, dtype=np.float64)
+
+            self._jit = _kernels.JitGraph(
+                w=f64(self.w), area=f64(a.area), perim=f64(a.perim), nsp=f64(a.ns_perim), comp=comp,
+                n_comp=len(codes), keys=self.keys, au=np.ascontiguousarray(a.u, dtype=np.int64),
+                av=np.ascontiguousarray(a.v, dtype=np.int64), strength=f64(self.strength), cut=f64(self.cut),
+                length=f64(a.length), ptr=ptr, nb=np.ascontiguousarray(dst[order]), nb_ln=f64(a.length[eo]),
+                nb_ns=f64(a.ns[eo]), nb_pen=f64(a.pen[eo]), nb_e=np.ascontiguousarray(eo, dtype=np.int64),
+                loc=np.full(self.n, -1, dtype=np.int64))
+        return self._jit
+
+
+@lru_cache(maxsize=64)
+def _jit_params(p: SearchParams) -> NDArray[np.float64]:
+    """``p`` as the compiled search's parameter vector (indices ``_kernels.P_*``)."""
+    k = _kernels
+    v = np.zeros(k.N_PARAMS)
+    for i, x in ((k.P_TPS, p.trees_per_split), (k.P_ATTEMPTS, p.max_attempts), (k.P_SIGMA, p.sigma),
+                 (k.P_MARGIN, p.margin), (k.P_SHAPE, p.shape_weight), (k.P_BAL, p.balance_weight),
+                 (k.P_PASSES, p.polish_passes), (k.P_GAMMA, p.nonstreet_weight), (k.P_PEN, p.polish_pen),
+                 (k.P_SPAN, p.span_weight), (k.P_RECOM_TREES, p.recom_trees), (k.P_RECOM_SHARE, p.recom_share),
+                 (k.P_GUARD_SHAPE, p.exchange_guard in ("shape", "both")), (k.P_GUARD_NS, p.exchange_guard == "both"),
+                 (k.P_R3_SHARE, p.recom3_share), (k.P_R3_BELOW, p.recom3_below), (k.P_R3_PER_GRID, p.recom3_per_grid),
+                 (k.P_R3_WORST, p.recom3_worst), (k.P_R3_TREES, p.recom3_trees), (k.P_R3_DRAWS, p.recom3_draws),
+                 (k.P_EX_ROUNDS, p.exchange_rounds), (k.P_INVERSE, p.objective == "inverse_pp"),
+                 (k.P_BIG_K, p.big_k), (k.P_REPAIR, p.repair_weight)):
+        v[i] = float(x)
+    return v
+
+
+def _seed(rng: np.random.Generator) -> int:
+    """A seed for the compiled search's own random stream, drawn from the caller's generator."""
+    return int(rng.integers(0, 2**31 - 1))
+
+
+def _parts_of(label: IntArray, k: int) -> list[IntArray]:
+    """Atoms per label 0…k−1, each sorted (−1: in no part)."""
+    idx = np.flatnonzero(label >= 0)
+    lab = label[idx]
+    order = idx[np.argsort(lab, kind="stable")]
+    return np.split(order, np.cumsum(np.bincount(lab, minlength=k))[:-1])
+
+
+def new_failed() -> Any:
+    """An empty set of node sets known not to split, of the kind the running search reads."""
+    return _kernels.new_failed() if _kernels.JIT else set()
 
 
 def _bounds_for(s: NDArray[np.float64], total: float, k: int, lo: float, hi: float) -> tuple[
@@ -154,55 +210,41 @@ class _NodeSet:
     for the edge selection, degrees and totals once.
     """
 
-    __slots__ = ("nodes", "m", "eu", "ev", "strength", "c", "ln", "q", "total", "area_all",
-                 "perim_all", "keys", "fp_all", "_stacked", "_lists")
-    eu: IntArray
-    ev: IntArray
-    strength: NDArray[np.float64]
-    c: NDArray[np.float64]
-    ln: NDArray[np.float64]
-    q: NDArray[np.float64]
+    __slots__ = ("nodes", "m", "eu", "ev", "eu_l", "ev_l", "strength", "c", "ln", "c_l", "ln_l", "q", "total", "area_all",
+                 "perim_all", "keys", "fp_all", "_stacked")
 
     def __init__(self, g: Graph, nodes: IntArray) -> None:
         m = len(nodes)
+        loc = g.local
+        loc[nodes] = np.arange(m)
         a = g.atoms
+        lu, lv = loc[a.u], loc[a.v]
+        emask = (lu >= 0) & (lv >= 0)
+        loc[nodes] = -1
         self.nodes = nodes
         self.m = m
-        if _kernels.JIT:
-            self.eu, self.ev, self.strength, self.c, self.ln, self.q = _kernels.node_set_kernel(
-                nodes, g.local, a.u, a.v, g.strength, g.cut, a.length, g.w, a.area, a.perim)
-            w, area, perim = self.q[0], self.q[1], self.q[2]
-        else:
-            loc = g.local
-            loc[nodes] = np.arange(m)
-            lu, lv = loc[a.u], loc[a.v]
-            emask = (lu >= 0) & (lv >= 0)
-            loc[nodes] = -1
-            self.eu = lu[emask]
-            self.ev = lv[emask]
-            self.strength = g.strength[emask]
-            self.c = g.cut[emask]
-            self.ln = a.length[emask]
-            w = g.w[nodes].astype(np.float64)
-            area = a.area[nodes]
-            perim = a.perim[nodes]
-            deg_c = np.bincount(self.eu, self.c, m) + np.bincount(self.ev, self.c, m)
-            deg_l = np.bincount(self.eu, self.ln, m) + np.bincount(self.ev, self.ln, m)
-            # summed over subtrees: households, area, perimeter, cut and length of incident edges
-            self.q = np.stack([w, area, perim, deg_c, deg_l])
+        self.eu: IntArray = lu[emask]
+        self.ev: IntArray = lv[emask]
+        self.eu_l: list[int] = self.eu.tolist()
+        self.ev_l: list[int] = self.ev.tolist()
+        self.strength: NDArray[np.float64] = g.strength[emask]
+        self.c: NDArray[np.float64] = g.cut[emask]
+        self.ln: NDArray[np.float64] = a.length[emask]
+        self.c_l: list[float] = self.c.tolist()
+        self.ln_l: list[float] = self.ln.tolist()
+        w = g.w[nodes].astype(np.float64)
+        area = a.area[nodes]
+        perim = a.perim[nodes]
+        deg_c = np.bincount(self.eu, self.c, m) + np.bincount(self.ev, self.c, m)
+        deg_l = np.bincount(self.eu, self.ln, m) + np.bincount(self.ev, self.ln, m)
+        # summed over subtrees: households, area, perimeter, cut and length of incident edges
+        self.q: NDArray[np.float64] = np.stack([w, area, perim, deg_c, deg_l])
         self.total = float(w.sum())
         self.area_all = float(area.sum())
         self.perim_all = float(perim.sum()) - 2 * float(self.ln.sum())
         self.keys: NDArray[np.uint64] = g.keys[nodes]
         self.fp_all = np.sum(self.keys, dtype=np.uint64)
         self._stacked: dict[int, _Stacked] = {}
-        self._lists: tuple[list[int], list[int], list[float], list[float]] | None = None
-
-    def lists(self) -> tuple[list[int], list[int], list[float], list[float]]:
-        """Edges (u, v, cut, length) as lists, for the pure-Python path (built on first use)."""
-        if self._lists is None:
-            self._lists = (self.eu.tolist(), self.ev.tolist(), self.c.tolist(), self.ln.tolist())
-        return self._lists
 
     def stacked(self, nt: int) -> _Stacked:
         """``nt`` copies side by side: edges (u, v, cut, length), node quantities, each slot's tree, the
@@ -225,44 +267,6 @@ def _best_cut(g: Graph, ns: _NodeSet, k: int, lo: float, hi: float, rng: np.rand
               ) -> tuple[float, IntArray, IntArray, int] | None:
     """Draw one spanning tree of ``ns.nodes`` per sigma; return the best valid cut over all of them.
 
-    The compiled kernel (``_kernels.cut_kernel``) when numba is there, else ``_best_cut_py``: the
-    same random draws, the same result.
-    """
-    if not _kernels.JIT:
-        return _best_cut_py(g, ns, k, lo, hi, rng, sigmas, p, failed)
-    m = ns.m
-    n_e = len(ns.eu)
-    if not sigmas:
-        return None
-    st = np.empty((len(sigmas), n_e))
-    roots = np.empty(len(sigmas), dtype=np.int64)
-    for t, sigma in enumerate(sigmas):
-        st[t] = ns.strength * np.exp(rng.normal(0.0, sigma, size=n_e))
-        roots[t] = rng.integers(m)
-    order = np.argsort(-st, axis=1, kind="stable")
-    if failed:
-        fl = sorted(failed)
-        fail_fp = np.asarray([f for f, _ in fl], dtype=np.uint64)
-        fail_k = np.asarray([kk for _, kk in fl], dtype=np.int64)
-    else:
-        fail_fp, fail_k = _NO_FP, _NO_K
-    status, score, a, mask = _kernels.cut_kernel(
-        m, ns.eu, ns.ev, ns.c, ns.ln, ns.q, order, roots, ns.keys, ns.fp_all, k, float(lo), float(hi), ns.total,
-        ns.area_all, ns.perim_all, p.margin, p.shape_weight, p.balance_weight, fail_fp, fail_k)
-    if status <= 0:
-        return None
-    return score, ns.nodes[mask], ns.nodes[~mask], a
-
-
-_NO_FP = np.zeros(0, dtype=np.uint64)
-_NO_K = np.zeros(0, dtype=np.int64)
-
-
-def _best_cut_py(g: Graph, ns: _NodeSet, k: int, lo: float, hi: float, rng: np.random.Generator,
-                 sigmas: list[float], p: SearchParams, failed: set[tuple[int, int]] | None = None,
-                 ) -> tuple[float, IntArray, IntArray, int] | None:
-    """Draw one spanning tree of ``ns.nodes`` per sigma; return the best valid cut over all of them.
-
     Returns (score, side, rest, a): ``side`` gets ``a`` grids. The trees are
     drawn one by one (the same random stream as drawing them in separate calls);
     everything after the trees runs once on all of them stacked, tree ``t``
@@ -272,7 +276,6 @@ def _best_cut_py(g: Graph, ns: _NodeSet, k: int, lo: float, hi: float, rng: np.r
     """
     m = ns.m
     n_e = len(ns.eu)
-    eu_l, ev_l, c_l, ln_l = ns.lists()
     orders: list[int] = []
     parents: list[int] = []
     sizes: list[int] = []
@@ -285,7 +288,7 @@ def _best_cut_py(g: Graph, ns: _NodeSet, k: int, lo: float, hi: float, rng: np.r
     for sigma in sigmas:
         st = ns.strength * np.exp(rng.normal(0.0, sigma, size=n_e))
         root = int(rng.integers(m))
-        found = _tree(m, np.argsort(-st, kind="stable").tolist(), eu_l, ev_l, root)
+        found = _tree(m, np.argsort(-st, kind="stable").tolist(), ns.eu_l, ns.ev_l, root)
         if found is None:
             continue
         pos_l = [0] * m                              # each node's place in its tree's preorder
@@ -298,7 +301,7 @@ def _best_cut_py(g: Graph, ns: _NodeSet, k: int, lo: float, hi: float, rng: np.r
         positions.extend(pos_l)
         roots.append(root + len(roots) * m)
         if small:
-            sc, sl = _lca_sums(pos_l, *found[1:], eu_l, ev_l, c_l, ln_l)
+            sc, sl = _lca_sums(pos_l, *found[1:], ns.eu_l, ns.ev_l, ns.c_l, ns.ln_l)
             lca_c.extend(sc)
             lca_l.extend(sl)
     nt = len(roots)
@@ -500,7 +503,7 @@ class Budget:
 
     def __init__(self, trees: int) -> None:
         self.left = trees
-        self.failed: set[tuple[int, int]] = set()
+        self.failed: Any = new_failed()   # (fingerprint, k) pairs, or their 64-bit keys when compiled
 
 
 def packable(w: IntArray, k: int, lo: float, hi: float) -> bool:
@@ -527,7 +530,14 @@ def split(g: Graph, nodes: IntArray, k: int, lo: float, hi: float, rng: np.rando
     """Divide connected ``nodes`` into ``k`` connected parts of lo…hi households, or None."""
     if not packable(g.w[nodes], k, lo, hi):
         return None
-    return _split(g, nodes, k, lo, hi, rng, p, budget if budget is not None else Budget(p.budget))
+    budget = budget if budget is not None else Budget(p.budget)
+    if _kernels.JIT:
+        left = np.asarray([budget.left], dtype=np.int64)
+        ok, label = _kernels.split(g.jit, _jit_params(p), np.ascontiguousarray(nodes, dtype=np.int64), k,
+                                   float(lo), float(hi), left, budget.failed, _seed(rng))
+        budget.left = int(left[0])
+        return _parts_of(label, k) if ok else None
+    return _split(g, nodes, k, lo, hi, rng, p, budget)
 
 
 def _split(g: Graph, nodes: IntArray, k: int, lo: float, hi: float, rng: np.random.Generator,
@@ -578,6 +588,13 @@ def polish(g: Graph, parts: list[IntArray], lo: float, hi: float, rng: np.random
     a = g.atoms
     r_lo = lo if real_lo is None else real_lo
     r_hi = hi if real_hi is None else real_hi
+    if _kernels.JIT:
+        lab = np.full(g.n, -1, dtype=np.int64)
+        for gi, part in enumerate(parts):
+            lab[part] = gi
+        obj = _kernels.polish(g.jit, _jit_params(p), lab, len(parts), float(lo), float(hi), float(r_lo),
+                              float(r_hi), exchange, recombine, _seed(rng))
+        return _parts_of(lab, len(parts)), obj
     label: dict[int, int] = {}
     for gi, part in enumerate(parts):
         for x in part.tolist():
@@ -633,8 +650,6 @@ def polish(g: Graph, parts: list[IntArray], lo: float, hi: float, rng: np.random
             cnt[(comp[x], gi)] = cnt.get((comp[x], gi), 0) + 1
 
     def single_pass() -> bool:
-        if _kernels.JIT:
-            return single_pass_compiled()
         improved = False
         for x in rng.permutation(nodes).tolist():
             src = label[x]
@@ -689,36 +704,6 @@ def polish(g: Graph, parts: list[IntArray], lo: float, hi: float, rng: np.random
                 cnt[(cx, best_t)] = cnt.get((cx, best_t), 0) + 1
             improved = True
         return improved
-
-    def single_pass_compiled() -> bool:
-        """``single_pass`` in the compiled kernel: the same permutation, the same moves."""
-        ptr, nb, nb_ln, nb_ns, nb_pen, comp_loc, n_comp = g.csr()
-        keys = np.fromiter(label.keys(), dtype=np.int64, count=len(label))
-        vals = np.fromiter(label.values(), dtype=np.int64, count=len(label))
-        lab = np.full(g.n, -1, dtype=np.int64)
-        lab[keys] = vals
-        cnt_a = np.zeros((n_comp, kk), dtype=np.int64)
-        ck = comp_loc[keys]
-        has = ck >= 0
-        np.add.at(cnt_a, (ck[has], vals[has]), 1)
-        arrs = [np.asarray(v, dtype=np.float64) for v in (W, A, P, N)]
-        mx, ms, mt = _kernels.single_pass_kernel(
-            rng.permutation(nodes), lab, np.asarray([len(mm) for mm in members], dtype=np.int64), *arrs,
-            w_f, a.area, a.perim, a.ns_perim, ptr, nb, nb_ln, nb_ns, nb_pen, comp_loc, cnt_a, float(lo), float(hi),
-            float(r_lo), float(r_hi), gamma, inverse, p.repair_weight, p.polish_pen, scale, p.span_weight)
-        for lst, arr in zip((W, A, P, N), arrs, strict=True):
-            lst[:] = arr.tolist()
-        for x, s, t in zip(mx.tolist(), ms.tolist(), mt.tolist(), strict=True):
-            members[s].discard(x)
-            members[t].add(x)
-            label[x] = t
-            cx = comp[x]
-            if cx >= 0:
-                cnt[(cx, s)] -= 1
-                cnt[(cx, t)] = cnt.get((cx, t), 0) + 1
-        return len(mx) > 0
-
-    w_f = g.w.astype(np.float64)
 
     def evaluate(moves: dict[int, int]) -> tuple[float, dict[int, list[float]]] | None:
         """Change of the objective if every atom x moves to grid moves[x]; None if a bound breaks."""
@@ -1010,3 +995,20 @@ def polish(g: Graph, parts: list[IntArray], lo: float, hi: float, rng: np.random
     final = [np.asarray(sorted(mset), dtype=np.int64) for mset in members]
     spans = sum(1 for v in cnt.values() if v > 0)
     return final, sum(f(W[i], A[i], P[i], N[i]) for i in range(kk)) + p.span_weight * spans
+
+
+def warm_up() -> None:
+    """Run the smallest real search once, so the compiled kernels are loaded (or compiled) now."""
+    n = 9
+    u = np.asarray([0, 1, 3, 4, 6, 7, 0, 1, 2, 3, 4, 5], dtype=np.int64)
+    v = np.asarray([1, 2, 4, 5, 7, 8, 3, 4, 5, 6, 7, 8], dtype=np.int64)
+    ones = np.ones(len(u))
+    atoms = Atoms(of_piece=np.arange(n), w=np.full(n, 100, dtype=np.int64), area=np.ones(n), perim=np.full(n, 4.0),
+                  ns_perim=np.full(n, 4.0), u=u, v=v, length=ones, ns=ones, pen=np.zeros(len(u)),
+                  keys=[str(i) for i in range(n)])
+    p = SearchParams()
+    g = Graph(atoms, p, compound=np.asarray([0, 0, -1, -1, 1, 1, -1, -1, -1], dtype=np.int64))
+    rng = np.random.default_rng(0)
+    parts = split(g, np.arange(n, dtype=np.int64), 3, 200.0, 400.0, rng, p)
+    if parts is not None:
+        polish(g, parts, 200.0, 400.0, rng, p, exchange=True)
