@@ -340,12 +340,21 @@ def _peel(g: Graph, k: int) -> list[IntArray]:
 
 
 def compound_of(pieces: CommunityPieces, idx: IntArray, atoms: Atoms) -> IntArray:
-    """Code of the compound each atom belongs to (-1 for none), for the polish's span cost."""
+    """Code of the compound each atom belongs to (-1 for none), for the polish's span cost.
+
+    An atom's compound is its first piece's; codes number compounds in order of first atom.
+    """
     first_piece = np.full(atoms.n, -1, dtype=np.int64)
     first_piece[atoms.of_piece[::-1]] = idx[::-1]
-    names = pieces.compound[first_piece]
-    codes, _ = pd.factorize(pd.Series([n if n is not None else np.nan for n in names], dtype=object))
-    return np.asarray(codes, dtype=np.int64)
+    comp = pieces.codes().compound[first_piece]
+    has = comp >= 0
+    out = np.full(atoms.n, -1, dtype=np.int64)
+    if has.any():
+        uniq, first, inv = np.unique(comp[has], return_index=True, return_inverse=True)
+        rank = np.empty(len(uniq), dtype=np.int64)
+        rank[np.argsort(first)] = np.arange(len(uniq))
+        out[has] = rank[inv]
+    return out
 
 
 def _repair(g: Graph, k: int, h: int, rules: Rules, rng: np.random.Generator,

@@ -66,31 +66,54 @@ def _fsum(labels: IntArray, values: FloatArray, n: int) -> FloatArray:
     return np.asarray(np.bincount(labels, weights=values, minlength=n), dtype=np.float64)
 
 
+_E, _C, _B, _U = 0, 1, 2, 3   # key kinds: empty block, compound, building, unit
+
+
+def _key_parts(pieces: CommunityPieces, idx: IntArray, level: int,
+               max_households: int) -> tuple[IntArray, IntArray]:
+    """Kind and one integer key per piece of ``idx`` (see :func:`atom_keys`), equal iff the keys are."""
+    codes = pieces.codes()
+    bc, cc = codes.building[idx], codes.compound[idx]
+    hh = pieces.households[idx]
+    unit = pieces.unit[idx]
+    has_b, has_c = bc >= 0, cc >= 0
+    # households of each compound / building among these pieces (whole numbers: float sums are exact)
+    c_total = np.bincount(cc[has_c], weights=hh[has_c], minlength=len(codes.compound_names) + 1)
+    b_total = np.bincount(bc[has_b], weights=hh[has_b], minlength=len(codes.building_names) + 1)
+    as_c = has_b & has_c & (level <= 1) & (c_total[np.maximum(cc, 0)] <= max_households)
+    rest = has_b & ~as_c
+    as_b0 = rest & (level == 0) & (b_total[np.maximum(bc, 0)] <= max_households)
+    as_u = rest & ~as_b0 & (unit > 0)
+    kind = np.where(~has_b, _E, np.where(as_c, _C, np.where(as_u, _U, _B))).astype(np.int64)
+    units = int(unit.max(initial=0)) + 1
+    ident = np.where(kind == _E, idx, np.where(kind == _C, cc, np.where(kind == _U, bc * units + unit, bc)))
+    return kind, np.asarray(ident, dtype=np.int64) * 4 + kind
+
+
+def _key_names(pieces: CommunityPieces, idx: IntArray, kind: IntArray) -> list[str]:
+    """The key string of each piece of ``idx`` given its kind (``C:<compound>``, ``B:…``, ``U:…#n``, ``E:…``)."""
+    codes = pieces.codes()
+    bn, cn = codes.building_names, codes.compound_names
+    out: list[str] = []
+    for k, p, b, c, u, blk in zip(kind.tolist(), idx.tolist(), codes.building[idx].tolist(),
+                                  codes.compound[idx].tolist(), pieces.unit[idx].tolist(),
+                                  pieces.block[idx].tolist(), strict=True):
+        out.append(f"C:{cn[c]}" if k == _C else f"B:{bn[b]}" if k == _B else f"U:{bn[b]}#{u}" if k == _U
+                   else f"E:{blk}:{p}")
+    return out
+
+
 def atom_keys(pieces: CommunityPieces, idx: IntArray, level: int, max_households: int) -> list[str]:
-    """Grouping key of each piece in ``idx`` at ``level`` (see module docstring)."""
-    hh = pieces.households
-    comp_total: dict[str, int] = {}
-    bld_total: dict[str, int] = {}
-    for p in idx:
-        c, b = pieces.compound[p], pieces.building[p]
-        if c is not None:
-            comp_total[c] = comp_total.get(c, 0) + int(hh[p])
-        if b is not None:
-            bld_total[b] = bld_total.get(b, 0) + int(hh[p])
-    keys: list[str] = []
-    for p in idx:
-        c, b = pieces.compound[p], pieces.building[p]
-        if b is None:
-            keys.append(f"E:{pieces.block[p]}:{p}")
-        elif c is not None and comp_total[c] <= max_households and level <= 1:
-            keys.append(f"C:{c}")
-        elif level == 0 and bld_total[b] <= max_households:
-            keys.append(f"B:{b}")
-        elif pieces.unit[p] > 0:
-            keys.append(f"U:{b}#{pieces.unit[p]}")
-        else:
-            keys.append(f"B:{b}")
-    return keys
+    """Grouping key of each piece in ``idx`` at ``level`` (see module docstring).
+
+    ``E:<block>:<piece>`` for an empty block; ``C:<compound>`` for a compound of
+    at most ``max_households`` (among ``idx``) at levels 0–1; ``B:<building>``
+    for a building of at most ``max_households`` at level 0, or a whole building;
+    else ``U:<building>#<unit>``.
+    """
+    idx = np.asarray(idx, dtype=np.int64)
+    kind, _ = _key_parts(pieces, idx, level, max_households)
+    return _key_names(pieces, idx, kind)
 
 
 def make_atoms(pieces: CommunityPieces, idx: IntArray, level: int, rules: Rules) -> Atoms:
@@ -98,40 +121,37 @@ def make_atoms(pieces: CommunityPieces, idx: IntArray, level: int, rules: Rules)
 
     A key whose pieces are not contiguous (a compound cut in two by another
     building's cell) becomes one atom per contiguous group, so every atom, and
-    hence every grid, stays one polygon.
+    hence every grid, stays one polygon. Atoms are numbered by their first piece
+    in ``idx``; ``keys`` label each by its first piece's key (``~2``, ``~3`` … on
+    the further groups of a split key).
     """
+    idx = np.asarray(idx, dtype=np.int64)
     local = np.full(pieces.n, -1, dtype=np.int64)
     local[idx] = np.arange(len(idx))
     m = len(idx)
     emask = (local[pieces.edge_u] >= 0) & (local[pieces.edge_v] >= 0)
     eu, ev = local[pieces.edge_u[emask]], local[pieces.edge_v[emask]]
     elen, ens = pieces.edge_len[emask], pieces.edge_ns[emask]
-    keys = atom_keys(pieces, idx, level, rules.max_households)
-    key_codes, key_names = pd.factorize(pd.Series(keys), sort=False)
-    key_codes = np.asarray(key_codes, dtype=np.int64)
-    same = key_codes[eu] == key_codes[ev]
-    _, comp = components(m, eu[same], ev[same])
-    combo = pd.factorize(key_codes * (m + 1) + comp, sort=False)[0]   # (key, contiguous group), first-seen order
-    of_local = np.asarray(combo, dtype=np.int64)
-    na = int(of_local.max()) + 1 if m else 0
+    kind, key = _key_parts(pieces, idx, level, rules.max_households)
+    same = key[eu] == key[ev]
+    # a component of the same-key edges holds one key, and components are numbered by their
+    # lowest piece: so they are the atoms, in first-seen order, as (key, group) pairs would be
+    na, of_local = components(m, eu[same], ev[same])
     w = np.bincount(of_local, weights=pieces.households[idx], minlength=na).round().astype(np.int64)
     area = _fsum(of_local, pieces.area[idx], na)
     perim = _fsum(of_local, pieces.perim[idx], na)
-    ns_piece = np.zeros(m)
-    np.add.at(ns_piece, eu, ens)
-    np.add.at(ns_piece, ev, ens)
+    # each piece's non-street boundary, summed in edge order (as two np.add.at passes would)
+    ns_piece = _fsum(np.concatenate([eu, ev]), np.concatenate([ens, ens]), m)
     ns_perim = _fsum(of_local, ns_piece, na)
     au, av = of_local[eu], of_local[ev]
     inner = au == av
     np.subtract.at(perim, au[inner], 2 * elen[inner])
     np.subtract.at(ns_perim, au[inner], 2 * ens[inner])
-    comp_ids = pieces.compound[idx]
-    bld_ids = pieces.building[idx]
+    codes = pieces.codes()
+    bc, cc = codes.building[idx], codes.compound[idx]
     pen_piece = np.zeros(len(eu))
-    same_b = np.asarray((bld_ids[eu] == bld_ids[ev]) & (bld_ids[eu] != None), dtype=bool)  # noqa: E711
-    same_c = np.asarray((comp_ids[eu] == comp_ids[ev]) & (comp_ids[eu] != None), dtype=bool)  # noqa: E711
-    pen_piece[same_b] += PEN_BUILDING
-    pen_piece[same_c] += PEN_COMPOUND
+    pen_piece[(bc[eu] == bc[ev]) & (bc[eu] >= 0)] += PEN_BUILDING
+    pen_piece[(cc[eu] == cc[ev]) & (cc[eu] >= 0)] += PEN_COMPOUND
     cross = ~inner
     lo, hi = np.minimum(au[cross], av[cross]), np.maximum(au[cross], av[cross])
     if len(lo):
@@ -144,13 +164,15 @@ def make_atoms(pieces: CommunityPieces, idx: IntArray, level: int, rules: Rules)
     else:
         u = v = np.zeros(0, np.int64)
         length, ns, pen = np.zeros(0), np.zeros(0), np.zeros(0)
-    _, first = np.unique(of_local, return_index=True)   # first piece of each atom 0…na-1
-    names = [str(key_names[c]) for c in key_codes[first].tolist()]
-    seen: dict[str, int] = {}
-    labels: list[str] = []
-    for nm in names:
-        seen[nm] = seen.get(nm, 0) + 1
-        labels.append(nm if seen[nm] == 1 else f"{nm}~{seen[nm]}")
+    top = np.maximum.accumulate(of_local)
+    first = np.flatnonzero(np.concatenate([np.ones(min(m, 1), dtype=bool), top[1:] > top[:-1]]))
+    labels = _key_names(pieces, idx[first], kind[first])
+    if len(np.unique(key[first])) < na:   # a key split into several contiguous groups
+        seen: dict[str, int] = {}
+        for i, nm in enumerate(labels):
+            seen[nm] = seen.get(nm, 0) + 1
+            if seen[nm] > 1:
+                labels[i] = f"{nm}~{seen[nm]}"
     return Atoms(of_piece=of_local, w=w, area=area, perim=np.maximum(perim, 0.0),
                  ns_perim=np.maximum(ns_perim, 0.0), u=u.astype(np.int64), v=v.astype(np.int64),
                  length=length, ns=ns, pen=pen, keys=labels)
