@@ -25,21 +25,20 @@ from numpy.typing import NDArray
 
 from gridgeo.settings import DEFAULT_RULES, Rules
 
-__all__ = ["components", "CommunityPieces", "IdCodes", "tessellate", "street_blocks", "unit_plan", "unit_households", "robust_union",
+__all__ = ["components", "component_roots", "CommunityPieces", "IdCodes", "KEY_EMPTY", "KEY_COMPOUND",
+           "KEY_BUILDING", "KEY_UNIT", "tessellate", "street_blocks", "unit_plan", "unit_households", "robust_union",
            "polygonal", "MIN_SHARED_M"]
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
 ObjArray = NDArray[np.object_]
 
-def components(n: int, u: NDArray[Any], v: NDArray[Any]) -> tuple[int, IntArray]:
-    """Connected components of the undirected graph on ``n`` nodes with edges ``u``–``v``.
+def component_roots(n: int, u: NDArray[Any], v: NDArray[Any]) -> IntArray:
+    """Lowest node of each node's connected component (graph on ``n`` nodes, edges ``u``–``v``).
 
-    Labels 0, 1 … in order of each component's lowest node, as
-    ``scipy.sparse.csgraph.connected_components`` numbers them, so the engine does
-    not import scipy.sparse (0.6 s per CLI run). Vectorised hook-and-jump: every
-    round hooks each edge's larger root under its smaller one, then jumps pointers
-    to the roots; a root is always the lowest node of its tree.
+    Vectorised hook-and-jump: each round hooks every edge's larger root under its
+    smaller one, then jumps pointers to the roots, so a root is always the lowest
+    node of its tree (two or three rounds on a community's cells).
     """
     root = np.arange(n, dtype=np.int64)
     a = np.asarray(u, dtype=np.int64)
@@ -49,15 +48,27 @@ def components(n: int, u: NDArray[Any], v: NDArray[Any]) -> tuple[int, IntArray]
         diff = ra != rb
         if not diff.any():
             break
-        a, b, ra, rb = a[diff], b[diff], ra[diff], rb[diff]   # edges already inside one tree stay there
+        if not diff.all():   # edges already inside one tree stay there
+            a, b, ra, rb = a[diff], b[diff], ra[diff], rb[diff]
         np.minimum.at(root, np.maximum(ra, rb), np.minimum(ra, rb))
         while True:
             up = root[root]
-            if np.array_equal(up, root):
+            if (up == root).all():
                 break
             root = up
-    uniq, labels = np.unique(root, return_inverse=True)
-    return len(uniq), labels.astype(np.int64, copy=False)
+    return root
+
+
+def components(n: int, u: NDArray[Any], v: NDArray[Any]) -> tuple[int, IntArray]:
+    """Connected components of the undirected graph on ``n`` nodes with edges ``u``–``v``.
+
+    Labels 0, 1 … in order of each component's lowest node, as
+    ``scipy.sparse.csgraph.connected_components`` numbers them, so the engine does
+    not import scipy.sparse (0.6 s per CLI run).
+    """
+    root = component_roots(n, u, v)
+    is_root = root == np.arange(n)
+    return int(is_root.sum()), (np.cumsum(is_root) - 1)[root]
 
 
 NODE_GRID_M = 1e-4           # street noding precision (0.1 mm: area error far below 1e-6)
@@ -69,21 +80,30 @@ _SLIVER_AREA_M2 = 1.0
 _SLIVER_WIDTH_M = 0.25       # area/perimeter below this (about 0.5 m wide) is a digitising sliver
 
 
+KEY_EMPTY, KEY_COMPOUND, KEY_BUILDING, KEY_UNIT = 0, 1, 2, 3   # how a piece may be grouped into an atom
+
+
 @dataclass(frozen=True)
 class IdCodes:
-    """Integer codes of the pieces' building and compound ids, for vectorised grouping.
+    """The pieces' building and compound ids as integers, and the key of each piece per grouping.
 
     ``building[p]`` is -1 where ``pieces.building[p] is None`` (an empty block),
     else a code shared exactly by the pieces whose ids are equal;
-    ``building_names[code]`` is ``str`` of that id. The same for compounds.
+    ``building_names[code]`` is ``str`` of that id; the same for compounds.
+    ``label[kind, p]`` is piece ``p``'s atom key when grouped as ``kind``
+    (``KEY_EMPTY``: ``E:<block>:<p>``, ``KEY_COMPOUND``: ``C:<compound>``,
+    ``KEY_BUILDING``: ``B:<building>``, ``KEY_UNIT``: ``U:<building>#<unit>``;
+    ``""`` where it has no such id) and ``key[kind, p]`` an integer equal for two
+    pieces exactly when their labels are.
     """
 
     building: IntArray
     compound: IntArray
     building_names: list[str]
     compound_names: list[str]
-    building_src: ObjArray      # the arrays the codes were computed from (a cache key)
-    compound_src: ObjArray
+    key: IntArray                       # shape (4, n)
+    label: ObjArray                     # shape (4, n)
+    sources: tuple[NDArray[Any], ...]   # the arrays these were computed from (the cache key)
 
     @staticmethod
     def encode(values: ObjArray) -> tuple[IntArray, list[str]]:
@@ -98,11 +118,23 @@ class IdCodes:
         return codes, [str(x) for x in uniques]
 
     @classmethod
-    def of(cls, building: ObjArray, compound: ObjArray) -> IdCodes:
-        b, bn = cls.encode(building)
-        c, cn = cls.encode(compound)
-        return cls(building=b, compound=c, building_names=bn, compound_names=cn,
-                   building_src=building, compound_src=compound)
+    def of(cls, pieces: CommunityPieces) -> IdCodes:
+        b, bn = cls.encode(pieces.building)
+        c, cn = cls.encode(pieces.compound)
+        n = len(b)
+        unit = np.asarray(pieces.unit, dtype=np.int64)
+        units = int(unit.max(initial=0)) + 1
+        pos = np.arange(n, dtype=np.int64)
+        key = np.stack([pos, c, b, b * units + unit]) * 4 + np.arange(4, dtype=np.int64)[:, None]
+        label = np.empty((4, n), dtype=object)
+        label[KEY_EMPTY] = [f"E:{k}:{p}" for p, k in enumerate(pieces.block.tolist())]
+        cl = np.asarray([f"C:{x}" for x in cn] + [""], dtype=object)
+        bl = np.asarray([f"B:{x}" for x in bn] + [""], dtype=object)
+        label[KEY_COMPOUND] = cl[c]
+        label[KEY_BUILDING] = bl[b]
+        label[KEY_UNIT] = [f"U:{bn[x]}#{u}" if x >= 0 else "" for x, u in zip(b.tolist(), unit.tolist(), strict=True)]
+        return cls(building=b, compound=c, building_names=bn, compound_names=cn, key=key, label=label,
+                   sources=(pieces.building, pieces.compound, pieces.unit, pieces.block))
 
 
 @dataclass
@@ -130,16 +162,18 @@ class CommunityPieces:
     edge_ns: FloatArray           # shared length not on a street (same block)
     virtual: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
     _codes: IdCodes | None = field(default=None, repr=False, compare=False)
+    _parts: tuple[IntArray, IntArray, int, IntArray] | None = field(default=None, repr=False, compare=False)
 
     @property
     def n(self) -> int:
         return len(self.geom)
 
     def codes(self) -> IdCodes:
-        """Integer codes of ``building`` and ``compound`` (computed once; again if either array is replaced)."""
+        """Integer ids and atom keys of the pieces (computed once; again if an array they come from is replaced)."""
         got = self._codes
-        if got is None or got.building_src is not self.building or got.compound_src is not self.compound:
-            got = self._codes = IdCodes.of(self.building, self.compound)
+        if got is None or any(a is not b for a, b in zip(
+                got.sources, (self.building, self.compound, self.unit, self.block), strict=True)):
+            got = self._codes = IdCodes.of(self)
         return got
 
     def nonstreet_perim(self) -> FloatArray:
@@ -150,8 +184,16 @@ class CommunityPieces:
         return out
 
     def components(self) -> tuple[int, IntArray]:
-        """Connected components of the adjacency graph (virtual edges included)."""
-        return components(self.n, self.edge_u, self.edge_v)
+        """Connected components of the adjacency graph (virtual edges included).
+
+        Kept until the edge arrays are replaced (``add_virtual_edge`` does), as the
+        search asks again after joining small parts.
+        """
+        got = self._parts
+        if got is None or got[0] is not self.edge_u or got[1] is not self.edge_v or len(got[3]) != self.n:
+            k, labels = components(self.n, self.edge_u, self.edge_v)
+            got = self._parts = (self.edge_u, self.edge_v, k, labels)
+        return got[2], got[3].copy()
 
     def add_virtual_edge(self, i: int, j: int) -> None:
         """Join two separate parts so a grid may span them (flagged ``multipart``)."""

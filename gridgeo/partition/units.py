@@ -18,7 +18,8 @@ import pyproj
 import shapely
 from numpy.typing import NDArray
 
-from gridgeo.partition.tessellation import CommunityPieces, components, robust_union, tessellate
+from gridgeo.partition.tessellation import (KEY_BUILDING, CommunityPieces, component_roots, robust_union,
+                                            tessellate)
 from gridgeo.settings import DEFAULT_RULES, Rules
 
 if TYPE_CHECKING:
@@ -66,41 +67,24 @@ def _fsum(labels: IntArray, values: FloatArray, n: int) -> FloatArray:
     return np.asarray(np.bincount(labels, weights=values, minlength=n), dtype=np.float64)
 
 
-_E, _C, _B, _U = 0, 1, 2, 3   # key kinds: empty block, compound, building, unit
-
-
 def _key_parts(pieces: CommunityPieces, idx: IntArray, level: int,
                max_households: int) -> tuple[IntArray, IntArray]:
-    """Kind and one integer key per piece of ``idx`` (see :func:`atom_keys`), equal iff the keys are."""
+    """Kind (``KEY_*``) and integer key of each piece of ``idx``: equal keys iff equal :func:`atom_keys`."""
     codes = pieces.codes()
-    bc, cc = codes.building[idx], codes.compound[idx]
+    b1, c1 = codes.building[idx] + 1, codes.compound[idx] + 1   # 0: none
     hh = pieces.households[idx]
-    unit = pieces.unit[idx]
-    has_b, has_c = bc >= 0, cc >= 0
     # households of each compound / building among these pieces (whole numbers: float sums are exact)
-    c_total = np.bincount(cc[has_c], weights=hh[has_c], minlength=len(codes.compound_names) + 1)
-    b_total = np.bincount(bc[has_b], weights=hh[has_b], minlength=len(codes.building_names) + 1)
-    as_c = has_b & has_c & (level <= 1) & (c_total[np.maximum(cc, 0)] <= max_households)
+    c_total = np.bincount(c1, weights=hh, minlength=len(codes.compound_names) + 1)
+    b_total = np.bincount(b1, weights=hh, minlength=len(codes.building_names) + 1)
+    has_b = b1 > 0
+    as_c = has_b & (c1 > 0) & (c_total[c1] <= max_households) if level <= 1 else np.zeros(len(idx), dtype=bool)
     rest = has_b & ~as_c
-    as_b0 = rest & (level == 0) & (b_total[np.maximum(bc, 0)] <= max_households)
-    as_u = rest & ~as_b0 & (unit > 0)
-    kind = np.where(~has_b, _E, np.where(as_c, _C, np.where(as_u, _U, _B))).astype(np.int64)
-    units = int(unit.max(initial=0)) + 1
-    ident = np.where(kind == _E, idx, np.where(kind == _C, cc, np.where(kind == _U, bc * units + unit, bc)))
-    return kind, np.asarray(ident, dtype=np.int64) * 4 + kind
-
-
-def _key_names(pieces: CommunityPieces, idx: IntArray, kind: IntArray) -> list[str]:
-    """The key string of each piece of ``idx`` given its kind (``C:<compound>``, ``B:…``, ``U:…#n``, ``E:…``)."""
-    codes = pieces.codes()
-    bn, cn = codes.building_names, codes.compound_names
-    out: list[str] = []
-    for k, p, b, c, u, blk in zip(kind.tolist(), idx.tolist(), codes.building[idx].tolist(),
-                                  codes.compound[idx].tolist(), pieces.unit[idx].tolist(),
-                                  pieces.block[idx].tolist(), strict=True):
-        out.append(f"C:{cn[c]}" if k == _C else f"B:{bn[b]}" if k == _B else f"U:{bn[b]}#{u}" if k == _U
-                   else f"E:{blk}:{p}")
-    return out
+    if level == 0:
+        rest &= b_total[b1] > max_households
+    as_u = rest & (pieces.unit[idx] > 0)
+    # KEY_EMPTY 0 without a building, else KEY_BUILDING 2, one less as a compound, one more as a unit
+    kind = has_b * KEY_BUILDING - as_c + as_u
+    return kind, codes.key[kind, idx]
 
 
 def atom_keys(pieces: CommunityPieces, idx: IntArray, level: int, max_households: int) -> list[str]:
@@ -113,7 +97,7 @@ def atom_keys(pieces: CommunityPieces, idx: IntArray, level: int, max_households
     """
     idx = np.asarray(idx, dtype=np.int64)
     kind, _ = _key_parts(pieces, idx, level, max_households)
-    return _key_names(pieces, idx, kind)
+    return list(pieces.codes().label[kind, idx].tolist())
 
 
 def make_atoms(pieces: CommunityPieces, idx: IntArray, level: int, rules: Rules) -> Atoms:
@@ -126,56 +110,67 @@ def make_atoms(pieces: CommunityPieces, idx: IntArray, level: int, rules: Rules)
     the further groups of a split key).
     """
     idx = np.asarray(idx, dtype=np.int64)
-    local = np.full(pieces.n, -1, dtype=np.int64)
-    local[idx] = np.arange(len(idx))
     m = len(idx)
-    emask = (local[pieces.edge_u] >= 0) & (local[pieces.edge_v] >= 0)
-    eu, ev = local[pieces.edge_u[emask]], local[pieces.edge_v[emask]]
+    local = np.full(pieces.n, -1, dtype=np.int64)
+    local[idx] = np.arange(m)
+    lu, lv = local[pieces.edge_u], local[pieces.edge_v]
+    emask = (lu >= 0) & (lv >= 0)
+    eu, ev = lu[emask], lv[emask]
     elen, ens = pieces.edge_len[emask], pieces.edge_ns[emask]
     kind, key = _key_parts(pieces, idx, level, rules.max_households)
+    # a component of the same-key edges holds one key: the atoms are these components, numbered
+    # by their lowest piece (so in first-seen order, as (key, group) pairs would be)
     same = key[eu] == key[ev]
-    # a component of the same-key edges holds one key, and components are numbered by their
-    # lowest piece: so they are the atoms, in first-seen order, as (key, group) pairs would be
-    na, of_local = components(m, eu[same], ev[same])
-    w = np.bincount(of_local, weights=pieces.households[idx], minlength=na).round().astype(np.int64)
-    area = _fsum(of_local, pieces.area[idx], na)
-    perim = _fsum(of_local, pieces.perim[idx], na)
-    # each piece's non-street boundary, summed in edge order (as two np.add.at passes would)
-    ns_piece = _fsum(np.concatenate([eu, ev]), np.concatenate([ens, ens]), m)
-    ns_perim = _fsum(of_local, ns_piece, na)
+    root = component_roots(m, eu[same], ev[same])
+    is_first = root == np.arange(m)
+    first = np.flatnonzero(is_first)
+    na = len(first)
+    of_local = (np.cumsum(is_first) - 1)[root]
     au, av = of_local[eu], of_local[ev]
     inner = au == av
-    np.subtract.at(perim, au[inner], 2 * elen[inner])
-    np.subtract.at(ns_perim, au[inner], 2 * ens[inner])
-    codes = pieces.codes()
-    bc, cc = codes.building[idx], codes.compound[idx]
-    pen_piece = np.zeros(len(eu))
-    pen_piece[(bc[eu] == bc[ev]) & (bc[eu] >= 0)] += PEN_BUILDING
-    pen_piece[(cc[eu] == cc[ev]) & (cc[eu] >= 0)] += PEN_COMPOUND
+    ai = au[inner]
+    w = np.bincount(of_local, weights=pieces.households[idx], minlength=na).round().astype(np.int64)
+    area = _fsum(of_local, pieces.area[idx], na)
+    # one bincount per sum, terms in the order the former np.add.at / np.subtract.at passes took
+    # them (a + (-b) == a - b exactly), so every float is the same to the last bit
+    perim = _fsum(np.concatenate([of_local, ai]), np.concatenate([pieces.perim[idx], -2 * elen[inner]]), na)
+    ns_piece = _fsum(np.concatenate([eu, ev]), np.concatenate([ens, ens]), m)
+    ns_perim = _fsum(np.concatenate([of_local, ai]), np.concatenate([ns_piece, -2 * ens[inner]]), na)
     cross = ~inner
-    lo, hi = np.minimum(au[cross], av[cross]), np.maximum(au[cross], av[cross])
-    if len(lo):
+    if cross.any():
+        cu, cv = au[cross], av[cross]
+        lo, hi = np.minimum(cu, cv), np.maximum(cu, cv)
+        codes = pieces.codes()
+        bc, cc = codes.building[idx], codes.compound[idx]
+        bu, cu_ = bc[eu[cross]], cc[eu[cross]]
+        pen_edge = ((bu == bc[ev[cross]]) & (bu >= 0)) * PEN_BUILDING + ((cu_ == cc[ev[cross]]) & (cu_ >= 0)) * PEN_COMPOUND
+        # group the crossing edges by atom pair, pairs in ascending order (as np.unique numbers them)
         code = lo * na + hi
-        uniq, inv = np.unique(code, return_inverse=True)
+        order = np.argsort(code, kind="stable")
+        sc = code[order]
+        new = np.empty(len(sc), dtype=bool)
+        new[0] = True
+        np.not_equal(sc[1:], sc[:-1], out=new[1:])
+        inv = np.empty(len(sc), dtype=np.int64)
+        inv[order] = np.cumsum(new) - 1
+        uniq = sc[new]
         length = _fsum(inv, elen[cross], len(uniq))
         ns = _fsum(inv, ens[cross], len(uniq))
-        pen = _fsum(inv, pen_piece[cross], len(uniq))
+        pen = _fsum(inv, pen_edge, len(uniq))
         u, v = uniq // na, uniq % na
     else:
         u = v = np.zeros(0, np.int64)
         length, ns, pen = np.zeros(0), np.zeros(0), np.zeros(0)
-    top = np.maximum.accumulate(of_local)
-    first = np.flatnonzero(np.concatenate([np.ones(min(m, 1), dtype=bool), top[1:] > top[:-1]]))
-    labels = _key_names(pieces, idx[first], kind[first])
-    if len(np.unique(key[first])) < na:   # a key split into several contiguous groups
+    labels: list[str] = pieces.codes().label[kind[first], idx[first]].tolist()
+    kf = key[first]
+    if na > 1 and len(np.unique(kf)) < na:   # a key split into several contiguous groups: ~2, ~3 …
         seen: dict[str, int] = {}
         for i, nm in enumerate(labels):
             seen[nm] = seen.get(nm, 0) + 1
             if seen[nm] > 1:
                 labels[i] = f"{nm}~{seen[nm]}"
     return Atoms(of_piece=of_local, w=w, area=area, perim=np.maximum(perim, 0.0),
-                 ns_perim=np.maximum(ns_perim, 0.0), u=u.astype(np.int64), v=v.astype(np.int64),
-                 length=length, ns=ns, pen=pen, keys=labels)
+                 ns_perim=np.maximum(ns_perim, 0.0), u=u, v=v, length=length, ns=ns, pen=pen, keys=labels)
 
 
 # ----------------------------------------------------------------------------- public
