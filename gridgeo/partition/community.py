@@ -342,19 +342,19 @@ def _peel(g: Graph, k: int) -> list[IntArray]:
 def compound_of(pieces: CommunityPieces, idx: IntArray, atoms: Atoms) -> IntArray:
     """Code of the compound each atom belongs to (-1 for none), for the polish's span cost.
 
-    An atom's compound is its first piece's; codes number compounds in order of first atom.
+    An atom's compound is its first piece's (in ``idx`` order); codes number the
+    compounds in order of their first atom.
     """
-    first_piece = np.full(atoms.n, -1, dtype=np.int64)
-    first_piece[atoms.of_piece[::-1]] = idx[::-1]
-    comp = pieces.codes().compound[first_piece]
-    has = comp >= 0
-    out = np.full(atoms.n, -1, dtype=np.int64)
-    if has.any():
-        uniq, first, inv = np.unique(comp[has], return_index=True, return_inverse=True)
-        rank = np.empty(len(uniq), dtype=np.int64)
-        rank[np.argsort(first)] = np.arange(len(uniq))
-        out[has] = rank[inv]
-    return out
+    n = atoms.n
+    first = np.full(n, len(idx), dtype=np.int64)
+    np.minimum.at(first, atoms.of_piece, np.arange(len(idx)))
+    comp1 = pieces.codes().compound[idx[first]] + 1                  # 0: none
+    first_atom = np.full(len(pieces.codes().compound_names) + 1, n, dtype=np.int64)
+    np.minimum.at(first_atom, comp1, np.arange(n))
+    first_atom[0] = 0                                                 # (no compound: masked below)
+    is_new = (first_atom[comp1] == np.arange(n)) & (comp1 > 0)       # an atom opening its compound
+    code = np.cumsum(is_new) - 1
+    return np.where(comp1 > 0, code[first_atom[comp1]], -1)
 
 
 def _repair(g: Graph, k: int, h: int, rules: Rules, rng: np.random.Generator,
@@ -393,11 +393,14 @@ def _repair(g: Graph, k: int, h: int, rules: Rules, rng: np.random.Generator,
 
 
 def _to_pieces(of_piece: IntArray, parts: list[IntArray], idx: IntArray) -> list[IntArray]:
+    """The pieces (``idx`` entries, in ``idx`` order) of each part, given as atoms."""
     label = np.full(int(of_piece.max()) + 1 if len(of_piece) else 0, -1, dtype=np.int64)
     for gi, part in enumerate(parts):
         label[part] = gi
     lab = label[of_piece]
-    return [idx[lab == gi] for gi in range(len(parts))]
+    order = np.argsort(lab, kind="stable")   # by part, in idx order within each
+    sizes = np.bincount(lab + 1, minlength=len(parts) + 1)   # [0]: pieces in no part
+    return list(np.split(idx[order[sizes[0]:]], np.cumsum(sizes[1:-1]))) if parts else []
 
 
 def _merge_small_parts(pieces: CommunityPieces, rules: Rules) -> int:

@@ -26,7 +26,8 @@ from numpy.typing import NDArray
 from gridgeo.settings import DEFAULT_RULES, Rules
 
 __all__ = ["components", "component_roots", "CommunityPieces", "IdCodes", "KEY_EMPTY", "KEY_COMPOUND",
-           "KEY_BUILDING", "KEY_UNIT", "tessellate", "street_blocks", "unit_plan", "unit_households", "robust_union",
+           "KEY_BUILDING", "KEY_UNIT", "SHARE_BUILDING",
+           "SHARE_COMPOUND", "tessellate", "street_blocks", "unit_plan", "unit_households", "robust_union",
            "polygonal", "MIN_SHARED_M"]
 
 IntArray = NDArray[np.int64]
@@ -81,6 +82,7 @@ _SLIVER_WIDTH_M = 0.25       # area/perimeter below this (about 0.5 m wide) is a
 
 
 KEY_EMPTY, KEY_COMPOUND, KEY_BUILDING, KEY_UNIT = 0, 1, 2, 3   # how a piece may be grouped into an atom
+SHARE_BUILDING, SHARE_COMPOUND = 1, 2   # bits of CommunityPieces.edge_shares
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,7 @@ class IdCodes:
     def encode(values: ObjArray) -> tuple[IntArray, list[str]]:
         """Codes of ``values`` in first-seen order (-1 for None) and the ``str`` of each code's value."""
         arr = np.asarray(values, dtype=object)
-        some = ~np.asarray(np.equal(arr, None), dtype=bool)
+        some: NDArray[np.bool_] = arr != None  # noqa: E711  (elementwise: the ids that are not None)
         codes = np.full(len(arr), -1, dtype=np.int64)
         if not some.any():
             return codes, []
@@ -163,6 +165,7 @@ class CommunityPieces:
     virtual: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
     _codes: IdCodes | None = field(default=None, repr=False, compare=False)
     _parts: tuple[IntArray, IntArray, int, IntArray] | None = field(default=None, repr=False, compare=False)
+    _shares: tuple[IntArray, IntArray, IdCodes, IntArray] | None = field(default=None, repr=False, compare=False)
 
     @property
     def n(self) -> int:
@@ -175,6 +178,21 @@ class CommunityPieces:
                 got.sources, (self.building, self.compound, self.unit, self.block), strict=True)):
             got = self._codes = IdCodes.of(self)
         return got
+
+    def edge_shares(self) -> IntArray:
+        """Per edge, ``SHARE_BUILDING`` if both pieces are of one building, plus ``SHARE_COMPOUND`` if of one compound.
+
+        Kept until the edges or the ids change.
+        """
+        codes = self.codes()
+        got = self._shares
+        if got is None or got[0] is not self.edge_u or got[1] is not self.edge_v or got[2] is not codes:
+            b, c = codes.building, codes.compound
+            bu, cu = b[self.edge_u], c[self.edge_u]
+            share = (((bu == b[self.edge_v]) & (bu >= 0)) * SHARE_BUILDING
+                     + ((cu == c[self.edge_v]) & (cu >= 0)) * SHARE_COMPOUND).astype(np.int64)
+            got = self._shares = (self.edge_u, self.edge_v, codes, share)
+        return got[3]
 
     def nonstreet_perim(self) -> FloatArray:
         """Per piece, boundary length shared with same-block neighbours (not on a street)."""

@@ -33,6 +33,7 @@ ObjArray = NDArray[np.object_]
 
 PEN_BUILDING = 5_000.0       # cut cost (metres) of separating two units of one building
 PEN_COMPOUND = 20_000.0      # cut cost of separating two buildings of one compound
+_PEN = np.asarray([0.0, PEN_BUILDING, PEN_COMPOUND, PEN_BUILDING + PEN_COMPOUND])   # by edge_shares()
 
 
 # ----------------------------------------------------------------------------- atoms
@@ -111,11 +112,15 @@ def make_atoms(pieces: CommunityPieces, idx: IntArray, level: int, rules: Rules)
     """
     idx = np.asarray(idx, dtype=np.int64)
     m = len(idx)
-    local = np.full(pieces.n, -1, dtype=np.int64)
-    local[idx] = np.arange(m)
-    lu, lv = local[pieces.edge_u], local[pieces.edge_v]
-    emask = (lu >= 0) & (lv >= 0)
-    eu, ev = lu[emask], lv[emask]
+    if m == pieces.n and np.array_equal(idx, np.arange(m)):   # the whole community (the usual case)
+        emask: NDArray[np.bool_] | slice = slice(None)
+        eu, ev = pieces.edge_u, pieces.edge_v
+    else:
+        local = np.full(pieces.n, -1, dtype=np.int64)
+        local[idx] = np.arange(m)
+        lu, lv = local[pieces.edge_u], local[pieces.edge_v]
+        emask = (lu >= 0) & (lv >= 0)
+        eu, ev = lu[emask], lv[emask]
     elen, ens = pieces.edge_len[emask], pieces.edge_ns[emask]
     kind, key = _key_parts(pieces, idx, level, rules.max_households)
     # a component of the same-key edges holds one key: the atoms are these components, numbered
@@ -140,10 +145,7 @@ def make_atoms(pieces: CommunityPieces, idx: IntArray, level: int, rules: Rules)
     if cross.any():
         cu, cv = au[cross], av[cross]
         lo, hi = np.minimum(cu, cv), np.maximum(cu, cv)
-        codes = pieces.codes()
-        bc, cc = codes.building[idx], codes.compound[idx]
-        bu, cu_ = bc[eu[cross]], cc[eu[cross]]
-        pen_edge = ((bu == bc[ev[cross]]) & (bu >= 0)) * PEN_BUILDING + ((cu_ == cc[ev[cross]]) & (cu_ >= 0)) * PEN_COMPOUND
+        pen_edge = _PEN[pieces.edge_shares()[emask][cross]]
         # group the crossing edges by atom pair, pairs in ascending order (as np.unique numbers them)
         code = lo * na + hi
         order = np.argsort(code, kind="stable")
@@ -162,8 +164,8 @@ def make_atoms(pieces: CommunityPieces, idx: IntArray, level: int, rules: Rules)
         u = v = np.zeros(0, np.int64)
         length, ns, pen = np.zeros(0), np.zeros(0), np.zeros(0)
     labels: list[str] = pieces.codes().label[kind[first], idx[first]].tolist()
-    kf = key[first]
-    if na > 1 and len(np.unique(kf)) < na:   # a key split into several contiguous groups: ~2, ~3 …
+    kf = np.sort(key[first])
+    if na > 1 and bool((kf[1:] == kf[:-1]).any()):   # a key split into several contiguous groups: ~2, ~3 …
         seen: dict[str, int] = {}
         for i, nm in enumerate(labels):
             seen[nm] = seen.get(nm, 0) + 1
