@@ -393,14 +393,11 @@ def _repair(g: Graph, k: int, h: int, rules: Rules, rng: np.random.Generator,
 
 
 def _to_pieces(of_piece: IntArray, parts: list[IntArray], idx: IntArray) -> list[IntArray]:
-    """The pieces (``idx`` entries, in ``idx`` order) of each part, given as atoms."""
     label = np.full(int(of_piece.max()) + 1 if len(of_piece) else 0, -1, dtype=np.int64)
     for gi, part in enumerate(parts):
         label[part] = gi
     lab = label[of_piece]
-    order = np.argsort(lab, kind="stable")   # by part, in idx order within each
-    sizes = np.bincount(lab + 1, minlength=len(parts) + 1)   # [0]: pieces in no part
-    return list(np.split(idx[order[sizes[0]:]], np.cumsum(sizes[1:-1]))) if parts else []
+    return [idx[lab == gi] for gi in range(len(parts))]
 
 
 def _merge_small_parts(pieces: CommunityPieces, rules: Rules) -> int:
