@@ -147,6 +147,8 @@ def assert_same_atoms(got: Atoms, want: Atoms) -> None:
         assert g.dtype == w.dtype, name
         assert np.array_equal(g, w), name       # exact: the same floats to the last bit
     assert got.keys == want.keys
+    if got.first is not None:   # make_atoms also gives each atom's first piece
+        assert got.first.tolist() == np.unique(got.of_piece, return_index=True)[1].tolist()
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -211,7 +213,9 @@ def test_atoms_keys_and_compound_codes_equal_the_reference(which: str, demo_case
                 assert_same_atoms(got, want)
                 assert atom_keys(p, idx, level, DEFAULT_RULES.max_households) == \
                     ref_keys(p, idx, level, DEFAULT_RULES.max_households)
-                assert compound_of(p, idx, got).tolist() == ref_compound_of(p, idx, want).tolist()
+                want_codes = ref_compound_of(p, idx, want).tolist()
+                assert compound_of(p, idx, got).tolist() == want_codes
+                assert compound_of(p, idx, want).tolist() == want_codes    # atoms made elsewhere (no .first)
                 seen_kinds |= {k[0] for k in got.keys}
     assert seen_kinds >= {"C", "B", "U"}          # every grouping was exercised
 

@@ -346,10 +346,13 @@ def compound_of(pieces: CommunityPieces, idx: IntArray, atoms: Atoms) -> IntArra
     compounds in order of their first atom.
     """
     n = atoms.n
-    first = np.full(n, len(idx), dtype=np.int64)
-    np.minimum.at(first, atoms.of_piece, np.arange(len(idx)))
-    comp1 = pieces.codes().compound[idx[first]] + 1                  # 0: none
-    first_atom = np.full(len(pieces.codes().compound_names) + 1, n, dtype=np.int64)
+    first = atoms.first
+    if first is None or len(first) != n:
+        first = np.full(n, len(idx), dtype=np.int64)
+        np.minimum.at(first, atoms.of_piece, np.arange(len(idx)))
+    codes = pieces.codes()
+    comp1 = codes.compound[idx[first]] + 1                           # 0: none
+    first_atom = np.full(len(codes.compound_names) + 1, n, dtype=np.int64)
     np.minimum.at(first_atom, comp1, np.arange(n))
     first_atom[0] = 0                                                 # (no compound: masked below)
     is_new = (first_atom[comp1] == np.arange(n)) & (comp1 > 0)       # an atom opening its compound

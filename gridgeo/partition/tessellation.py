@@ -174,9 +174,11 @@ class CommunityPieces:
     def codes(self) -> IdCodes:
         """Integer ids and atom keys of the pieces (computed once; again if an array they come from is replaced)."""
         got = self._codes
-        if got is None or any(a is not b for a, b in zip(
-                got.sources, (self.building, self.compound, self.unit, self.block), strict=True)):
-            got = self._codes = IdCodes.of(self)
+        if got is not None:
+            src = got.sources
+            if src[0] is self.building and src[1] is self.compound and src[2] is self.unit and src[3] is self.block:
+                return got
+        got = self._codes = IdCodes.of(self)
         return got
 
     def edge_shares(self) -> IntArray:

@@ -42,7 +42,7 @@ _PEN = np.asarray([0.0, PEN_BUILDING, PEN_COMPOUND, PEN_BUILDING + PEN_COMPOUND]
 class Atoms:
     """Pieces merged into the nodes the search moves around, with their graph.
 
-    ``of_piece[p]`` is the atom of piece ``p``; edges aggregate piece edges;
+    ``of_piece[p]`` is the atom of the ``p``-th piece of ``idx``; edges aggregate piece edges;
     ``pen`` is the extra cut cost of separating pieces of one building or compound.
     """
 
@@ -57,6 +57,7 @@ class Atoms:
     ns: FloatArray
     pen: FloatArray
     keys: list[str]
+    first: IntArray | None = None   # position in ``idx`` of each atom's first piece (make_atoms fills it)
 
     @property
     def n(self) -> int:
@@ -122,6 +123,7 @@ def make_atoms(pieces: CommunityPieces, idx: IntArray, level: int, rules: Rules)
         emask = (lu >= 0) & (lv >= 0)
         eu, ev = lu[emask], lv[emask]
     elen, ens = pieces.edge_len[emask], pieces.edge_ns[emask]
+    codes = pieces.codes()
     kind, key = _key_parts(pieces, idx, level, rules.max_households)
     # a component of the same-key edges holds one key: the atoms are these components, numbered
     # by their lowest piece (so in first-seen order, as (key, group) pairs would be)
@@ -163,7 +165,7 @@ def make_atoms(pieces: CommunityPieces, idx: IntArray, level: int, rules: Rules)
     else:
         u = v = np.zeros(0, np.int64)
         length, ns, pen = np.zeros(0), np.zeros(0), np.zeros(0)
-    labels: list[str] = pieces.codes().label[kind[first], idx[first]].tolist()
+    labels: list[str] = codes.label[kind[first], idx[first]].tolist()
     kf = np.sort(key[first])
     if na > 1 and bool((kf[1:] == kf[:-1]).any()):   # a key split into several contiguous groups: ~2, ~3 …
         seen: dict[str, int] = {}
@@ -172,7 +174,8 @@ def make_atoms(pieces: CommunityPieces, idx: IntArray, level: int, rules: Rules)
             if seen[nm] > 1:
                 labels[i] = f"{nm}~{seen[nm]}"
     return Atoms(of_piece=of_local, w=w, area=area, perim=np.maximum(perim, 0.0),
-                 ns_perim=np.maximum(ns_perim, 0.0), u=u, v=v, length=length, ns=ns, pen=pen, keys=labels)
+                 ns_perim=np.maximum(ns_perim, 0.0), u=u, v=v, length=length, ns=ns, pen=pen, keys=labels,
+                 first=first)
 
 
 # ----------------------------------------------------------------------------- public
