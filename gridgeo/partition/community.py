@@ -341,12 +341,24 @@ def _peel(g: Graph, k: int) -> list[IntArray]:
 
 
 def compound_of(pieces: CommunityPieces, idx: IntArray, atoms: Atoms) -> IntArray:
-    """Code of the compound each atom belongs to (-1 for none), for the polish's span cost."""
-    first_piece = np.full(atoms.n, -1, dtype=np.int64)
-    first_piece[atoms.of_piece[::-1]] = idx[::-1]
-    names = pieces.compound[first_piece]
-    codes, _ = pd.factorize(pd.Series([n if n is not None else np.nan for n in names], dtype=object))
-    return np.asarray(codes, dtype=np.int64)
+    """Code of the compound each atom belongs to (-1 for none), for the polish's span cost.
+
+    An atom's compound is its first piece's (in ``idx`` order); codes number the
+    compounds in order of their first atom.
+    """
+    n = atoms.n
+    first = atoms.first
+    if first is None or len(first) != n:
+        first = np.full(n, len(idx), dtype=np.int64)
+        np.minimum.at(first, atoms.of_piece, np.arange(len(idx)))
+    codes = pieces.codes()
+    comp1 = codes.compound[idx[first]] + 1                           # 0: none
+    first_atom = np.full(len(codes.compound_names) + 1, n, dtype=np.int64)
+    np.minimum.at(first_atom, comp1, np.arange(n))
+    first_atom[0] = 0                                                 # (no compound: masked below)
+    is_new = (first_atom[comp1] == np.arange(n)) & (comp1 > 0)       # an atom opening its compound
+    code = np.cumsum(is_new) - 1
+    return np.where(comp1 > 0, code[first_atom[comp1]], -1)
 
 
 def _repair(g: Graph, k: int, h: int, rules: Rules, rng: np.random.Generator,
