@@ -57,7 +57,7 @@ class SearchParams:
     polish_passes: int = 25
     sigma: float = 3.0             # log-normal jitter of tree strengths: fairly random trees explore
                                    # more shapes; the cut score, not the tree, keeps cuts on streets
-    quality_starts: int = 4        # constructions per community; the best polished one is kept
+    quality_starts: int = 8        # constructions per community; the best polished one is kept
     quality_budget: int = 60       # trees each extra construction may use (plus a few per grid)
     margin: float = 0.2            # share of (max − min) kept clear of the bounds by a side's mean grid size
     polish_pen: float = 1.0        # weight, in the polish, of the penalty for cutting a building or compound
@@ -87,6 +87,16 @@ class SearchParams:
     objective: str = "inverse_pp"  # per grid: "inverse_pp" (P²/4πA, favours the worst) or "pp" (−4πA/P²)
 
 
+_KEYS: list[NDArray[np.uint64]] = []
+
+
+def _atom_keys(n: int) -> NDArray[np.uint64]:
+    """Random 64-bit keys of atoms 0…n−1: the first n of one seeded draw (the same for every graph)."""
+    if not _KEYS or len(_KEYS[0]) < n:
+        _KEYS[:] = [np.random.default_rng(0x9E3779B9).integers(0, 2**63, size=max(n, 4096), dtype=np.uint64)]
+    return _KEYS[0][:n]
+
+
 class Graph:
     """Atoms plus what the search needs: cut costs, tree strengths, neighbour lists."""
 
@@ -101,7 +111,7 @@ class Graph:
         self.strength = atoms.ns + 0.1 * street + atoms.pen + 1e-3
         self.local = np.full(self.n, -1, dtype=np.int64)
         # random 64-bit key per atom: a side's fingerprint is the (wrapping) sum of its keys
-        self.keys = np.random.default_rng(0x9E3779B9).integers(0, 2**63, size=self.n, dtype=np.uint64)
+        self.keys = _atom_keys(self.n)
         self._nbr: list[list[tuple[int, float, float, float]]] | None = None
         self._jit: _kernels.JitGraph | None = None
 
