@@ -200,11 +200,6 @@ def _cut_kernel(m: int, eu: IntArray, ev: IntArray, c: FloatArray, ln: FloatArra
         if a_lo > a_hi:
             continue
         a_st = int(min(max(np.rint(k * s / tot_safe), float(a_lo)), float(a_hi)))
-        if use_failed and len(failed) > 0:
-            f_sub = fk[b0 + size[sl]] - fk[b0]
-            f_rest = fp_all - f_sub
-            if _fkey(f_sub, a_st) in failed or _fkey(f_rest, k - a_st) in failed:
-                continue
         cand[nc] = sl
         a_of[nc] = a_st
         nc += 1
@@ -232,8 +227,7 @@ def _cut_kernel(m: int, eu: IntArray, ev: IntArray, c: FloatArray, ln: FloatArra
     share_safe = max(share, 1e-9)
     four_pi = 4 * math.pi
     scale = math.sqrt(max(area_all, 1e-9) / k)
-    best = -1
-    best_score = 0.0
+    sc = np.full(nc, np.inf)
     for j in range(nc):
         if not keep[j]:
             continue
@@ -255,10 +249,27 @@ def _cut_kernel(m: int, eu: IntArray, ev: IntArray, c: FloatArray, ln: FloatArra
         a_sub = max(s_area, 1e-9)
         a_rest = max(area_all - s_area, 1e-9)
         ipq = p_sub * p_sub / (four_pi * a_sub) + p_rest * p_rest / (four_pi * a_rest)
-        score = cut_cost / scale + shape_w * ipq + bal_w * dev
-        if best < 0 or score < best_score:
-            best = j
-            best_score = score
+        sc[j] = cut_cost / scale + shape_w * ipq + bal_w * dev
+    # the best cut whose sides are not known to fail (looked up for the winners only: lookups are dear)
+    check = use_failed and len(failed) > 0
+    while True:
+        best = -1
+        best_score = np.inf
+        for j in range(nc):
+            if sc[j] < best_score:
+                best = j
+                best_score = sc[j]
+        if best < 0:
+            return 0, 0.0, 0, mask
+        if check:
+            sl = cand[best]
+            b0 = (sl // m) * (m + 1) + pos[sl]
+            f_sub = fk[b0 + size[sl]] - fk[b0]
+            f_rest = fp_all - f_sub
+            if _fkey(f_sub, a_of[best]) in failed or _fkey(f_rest, k - a_of[best]) in failed:
+                sc[best] = np.inf
+                continue
+        break
     sl = cand[best]
     t = sl // m
     start = t * m + pos[sl]
@@ -552,8 +563,44 @@ def _draw(log_strength: FloatArray, m: int, sigmas: FloatArray) -> tuple[IntArra
     for t in range(len(sigmas)):
         key = -(log_strength + np.random.normal(0.0, sigmas[t], n_e))
         roots[t] = np.random.randint(0, m)
-        order[t] = np.argsort(key)
+        if n_e < _RADIX_MIN:
+            order[t] = np.argsort(key)
+        else:
+            _radix_argsort(key, order[t])
     return order, roots
+
+
+_RADIX_MIN = 256     # from this many edges on, a radix sort (4 passes) beats a comparison sort
+
+
+def _radix_argsort(key: FloatArray, out: IntArray) -> None:
+    """``out`` = the order of ``key`` ascending: keys scaled to 32 bits, least significant byte first.
+
+    Stable, so equal scaled keys (1e-9 of the key range apart) keep their index order.
+    """
+    n = len(key)
+    lo = key.min()
+    span = key.max() - lo
+    scale = 4294967295.0 / span if span > 0 else 0.0
+    code = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        code[i] = int((key[i] - lo) * scale)
+    src = np.arange(n)
+    dst = np.empty(n, dtype=np.int64)
+    count = np.empty(257, dtype=np.int64)
+    for shift in range(0, 32, 8):
+        count[:] = 0
+        for i in range(n):
+            count[((code[src[i]] >> shift) & 255) + 1] += 1
+        for b in range(256):
+            count[b + 1] += count[b]
+        for i in range(n):
+            x = src[i]
+            b = (code[x] >> shift) & 255
+            dst[count[b]] = x
+            count[b] += 1
+        src, dst = dst, src
+    out[:] = src
 
 
 def _split_rec(G: JitGraph, pp: FloatArray, nodes: IntArray, k: int, lo: float, hi: float, budget: IntArray,
@@ -1364,7 +1411,7 @@ def _polish(G: JitGraph, pp: FloatArray, label: IntArray, kk: int, lo: float, hi
     return obj + pp[P_SPAN] * spans
 
 
-_COMPILED = ("_f", "_fkey", "_fp", "_packable", "_draw", "_cut_kernel", "_node_set", "_single_pass", "_pop", "_split_rec",
+_COMPILED = ("_f", "_fkey", "_fp", "_packable", "_radix_argsort", "_draw", "_cut_kernel", "_node_set", "_single_pass", "_pop", "_split_rec",
              "_split", "_slot", "_span_delta", "_evaluate", "_apply", "_connected_after", "_grid_adjacency",
              "_members_fp", "_exchange_pass", "_union", "_grid_f", "_recombine_pass", "_recombine3", "_polish")
 
