@@ -11,14 +11,23 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 import shapely
 from shapely.geometry import box
 
+from gridgeo.partition import _kernels
 from gridgeo.partition.search import Graph, SearchParams, polish, split
 from gridgeo.partition.units import Atoms
 
 SIDE = 100.0
 COLS, ROWS = 4, 2
+
+
+@pytest.fixture(autouse=True, params=["compiled", "python"])
+def search_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test on both searches: the compiled one and the pure-Python reference (numba missing)."""
+    monkeypatch.setattr(_kernels, "JIT", request.param == "compiled" and _kernels.JIT)
+    return str(request.param)
 
 
 def _squares() -> list[shapely.Geometry]:

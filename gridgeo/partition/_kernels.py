@@ -1408,7 +1408,7 @@ def _polish(G: JitGraph, pp: FloatArray, label: IntArray, kk: int, lo: float, hi
     for c in range(G.n_comp):
         for gi in range(kk):
             spans += 1 if cnt[c, gi] > 0 else 0
-    return obj + pp[P_SPAN] * spans
+    return float(obj + pp[P_SPAN] * spans)
 
 
 _COMPILED = ("_f", "_fkey", "_fp", "_packable", "_radix_argsort", "_draw", "_cut_kernel", "_node_set", "_single_pass", "_pop", "_split_rec",
@@ -1447,7 +1447,7 @@ def new_failed() -> Any:
 def split(G: JitGraph, pp: FloatArray, nodes: IntArray, k: int, lo: float, hi: float, budget: IntArray,
           failed: Any, seed: int) -> tuple[bool, IntArray]:
     """The compiled ``search.split`` (see ``_split``)."""
-    return _split(G, pp, nodes, k, lo, hi, budget, failed, seed)  # type: ignore[no-any-return]
+    return _split(G, pp, nodes, k, lo, hi, budget, failed, seed)
 
 
 def polish(G: JitGraph, pp: FloatArray, label: IntArray, kk: int, lo: float, hi: float, r_lo: float, r_hi: float,
