@@ -6,7 +6,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 PORT    ?= 8501
 
-.PHONY: run test bench demo browser gdal static lint clean help
+.PHONY: run test bench demo browser gdal static kernels lint clean help
 
 help:
 	@echo "make run    start the app on the bundled demo data (http://localhost:$(PORT))"
@@ -33,7 +33,13 @@ browser:
 	  echo "installing chromium and fonts-noto-cjk with apt-get"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
 
-run: $(STAMP) static
+# The partition search is compiled by numba on first use and cached in __pycache__ (about a minute,
+# once per machine and per change of gridgeo/partition/_kernels.py); done here, not on a user's first click.
+kernels: $(STAMP)
+	@$(BIN)/python -c "from gridgeo.partition.search import warm_up; warm_up()" || { \
+	  echo "compiling the partition search failed: see the error above"; exit 1; }
+
+run: $(STAMP) static kernels
 	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true
 
 # GDAL's command-line tools: the export tests open every file with ogrinfo, as QGIS users would.
@@ -41,12 +47,12 @@ gdal:
 	@command -v ogrinfo >/dev/null 2>&1 || { echo "installing gdal-bin with apt-get"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gdal-bin >/dev/null; }
 
-test: $(STAMP) static browser gdal
+test: $(STAMP) static browser gdal kernels
 	$(BIN)/python -m mypy gridgeo
 	$(BIN)/python -m pytest
 
 # bench/run.py is the partition benchmark; each capability adds bench/bench_<area>.py.
-bench: $(STAMP)
+bench: $(STAMP) kernels
 	$(BIN)/python bench/run.py
 	@for f in bench/bench_*.py; do [ -e "$$f" ] || continue; echo "== $$f"; $(BIN)/python "$$f" || exit 1; done
 

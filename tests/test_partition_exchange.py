@@ -11,14 +11,23 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 import shapely
 from shapely.geometry import box
 
+from gridgeo.partition import _kernels
 from gridgeo.partition.search import Graph, SearchParams, polish, split
 from gridgeo.partition.units import Atoms
 
 SIDE = 100.0
 COLS, ROWS = 4, 2
+
+
+@pytest.fixture(autouse=True, params=["compiled", "python"])
+def search_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test on both searches: the compiled one and the pure-Python reference (numba missing)."""
+    monkeypatch.setattr(_kernels, "JIT", request.param == "compiled" and _kernels.JIT)
+    return str(request.param)
 
 
 def _squares() -> list[shapely.Geometry]:
@@ -133,5 +142,6 @@ def test_wider_trio_recuts_apply_only_where_no_street_runs_inside_the_community(
         on_street = float((pc.edge_len - pc.edge_ns).sum())   # shared length on a street, measured here
         assert (on_street > 1.0) is (not widened)
         got = _streetless(pc, np.arange(pc.n), base)
-        assert (got.recom3_share, got.recom3_below, got.recom3_per_grid) == (
-            (1.0, 0.7, 3) if widened else (base.recom3_share, base.recom3_below, base.recom3_per_grid))
+        assert (got.recom3_share, got.recom3_below, got.recom3_per_grid, got.recom3_draws) == (
+            (1.0, 0.7, 6, 2) if widened
+            else (base.recom3_share, base.recom3_below, base.recom3_per_grid, base.recom3_draws))

@@ -27,7 +27,8 @@ from numpy.typing import NDArray
 from gridgeo.i18n import LANGS, t
 from gridgeo.partition.feasibility import (even_split, explain_infeasible, fewest_grids, k_order, nearest_choice,
                                           outside)
-from gridgeo.partition.search import Budget, Graph, SearchParams, max_spanning_tree, packable, polish, split
+from gridgeo.partition.search import (Budget, Graph, SearchParams, max_spanning_tree, new_failed, packable, polish,
+                                     split)
 from gridgeo.partition.tessellation import CommunityPieces, components, robust_union, tessellate, unit_households
 from gridgeo.partition.units import Atoms, make_atoms
 from gridgeo.settings import Rules
@@ -171,7 +172,7 @@ def _solve_component(pieces: CommunityPieces, idx: IntArray, rules: Rules, rng: 
     big = bool(ks) and ks[0] > params.big_k
     for level, atoms, last in _stages(graph, hi, big) if ks else []:
         g = graphs[level]
-        failed: set[tuple[int, int]] = set()   # dead ends of this graph and bounds, any k
+        failed = new_failed()   # dead ends of this graph and bounds, any k
         # many grids from chunky atoms: try one count briefly, then move on to finer atoms (a
         # failed level costs a full recursion per attempt, and finer atoms rarely fail)
         for k in ks[:1] if big and not last else ks[:3]:
@@ -247,8 +248,8 @@ def _streetless(pieces: CommunityPieces, idx: IntArray, params: SearchParams) ->
     both = inside[pieces.edge_u] & inside[pieces.edge_v]
     if float((pieces.edge_len[both] - pieces.edge_ns[both]).sum()) > 1.0:
         return params
-    share, below, per_grid = params.streetless_recom3
-    return replace(params, recom3_share=share, recom3_below=below, recom3_per_grid=per_grid)
+    share, below, per_grid, draws = params.streetless_recom3
+    return replace(params, recom3_share=share, recom3_below=below, recom3_per_grid=per_grid, recom3_draws=draws)
 
 
 def _k_range(ks: range) -> str:
@@ -340,12 +341,24 @@ def _peel(g: Graph, k: int) -> list[IntArray]:
 
 
 def compound_of(pieces: CommunityPieces, idx: IntArray, atoms: Atoms) -> IntArray:
-    """Code of the compound each atom belongs to (-1 for none), for the polish's span cost."""
-    first_piece = np.full(atoms.n, -1, dtype=np.int64)
-    first_piece[atoms.of_piece[::-1]] = idx[::-1]
-    names = pieces.compound[first_piece]
-    codes, _ = pd.factorize(pd.Series([n if n is not None else np.nan for n in names], dtype=object))
-    return np.asarray(codes, dtype=np.int64)
+    """Code of the compound each atom belongs to (-1 for none), for the polish's span cost.
+
+    An atom's compound is its first piece's (in ``idx`` order); codes number the
+    compounds in order of their first atom.
+    """
+    n = atoms.n
+    first = atoms.first
+    if first is None or len(first) != n:
+        first = np.full(n, len(idx), dtype=np.int64)
+        np.minimum.at(first, atoms.of_piece, np.arange(len(idx)))
+    codes = pieces.codes()
+    comp1 = codes.compound[idx[first]] + 1                           # 0: none
+    first_atom = np.full(len(codes.compound_names) + 1, n, dtype=np.int64)
+    np.minimum.at(first_atom, comp1, np.arange(n))
+    first_atom[0] = 0                                                 # (no compound: masked below)
+    is_new = (first_atom[comp1] == np.arange(n)) & (comp1 > 0)       # an atom opening its compound
+    code = np.cumsum(is_new) - 1
+    return np.where(comp1 > 0, code[first_atom[comp1]], -1)
 
 
 def _repair(g: Graph, k: int, h: int, rules: Rules, rng: np.random.Generator,

@@ -24,6 +24,7 @@ import shapely
 
 from gridgeo.crs import metric_crs
 from gridgeo.errors import CRSError, GeometryError, GridgeoWarning, InputError, SchemaError
+from gridgeo.partition import _kernels
 from gridgeo.partition.community import (FLAGS, CommunityOutput, LockedGrid, Task, solve_community)
 from gridgeo.partition.result import Locked, PartitionResult
 from gridgeo.partition.search import SearchParams
@@ -389,6 +390,8 @@ def _execute(tasks: list[Task], rules: Rules, params: SearchParams, workers: int
     # fork: workers inherit the loaded modules and never re-run the caller's __main__ (a script
     # without an `if __name__ == "__main__"` guard would recurse under spawn/forkserver)
     ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+    if ctx.get_start_method() == "fork":
+        _kernels.warm()   # compiled kernels loaded once here, not once per worker
     with ProcessPoolExecutor(max_workers=min(workers, total), mp_context=ctx) as pool:
         futures = {pool.submit(_run, (task, rules, params)): task.community_id for task in order}
         for i, fut in enumerate(as_completed(futures), 1):

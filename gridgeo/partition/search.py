@@ -30,13 +30,16 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from gridgeo.partition import _kernels
 from gridgeo.partition.units import Atoms
 
-__all__ = ["SearchParams", "Graph", "Budget", "split", "polish", "packable", "max_spanning_tree"]
+__all__ = ["SearchParams", "Graph", "Budget", "split", "polish", "packable", "max_spanning_tree", "new_failed"]
 
 IntArray = NDArray[np.int64]
 
@@ -54,7 +57,7 @@ class SearchParams:
     polish_passes: int = 25
     sigma: float = 3.0             # log-normal jitter of tree strengths: fairly random trees explore
                                    # more shapes; the cut score, not the tree, keeps cuts on streets
-    quality_starts: int = 4        # constructions per community; the best polished one is kept
+    quality_starts: int = 8        # constructions per community; the best polished one is kept
     quality_budget: int = 60       # trees each extra construction may use (plus a few per grid)
     margin: float = 0.2            # share of (max − min) kept clear of the bounds by a side's mean grid size
     polish_pen: float = 1.0        # weight, in the polish, of the penalty for cutting a building or compound
@@ -79,9 +82,19 @@ class SearchParams:
     repair_starts: bool = True     # a community reached within bounds only by repair gets more starts and exchanges
     exchange_rounds: int = 2       # passes of swaps / two-atom moves once single moves stall (0: off)
     # communities with no street inside: no street-following to protect, so the three-grid re-cuts
-    # (and their worst-shape acceptance) reach every grid of PP below 0.7, three trios each
-    streetless_recom3: tuple[float, float, int] | None = (1.0, 0.7, 3)   # (share, below, per grid)
+    # (and their worst-shape acceptance) reach every grid of PP below 0.7, six trios each, two draws per trio
+    streetless_recom3: tuple[float, float, int, int] | None = (1.0, 0.7, 6, 2)   # (share, below, per grid, draws)
     objective: str = "inverse_pp"  # per grid: "inverse_pp" (P²/4πA, favours the worst) or "pp" (−4πA/P²)
+
+
+_KEYS: list[NDArray[np.uint64]] = []
+
+
+def _atom_keys(n: int) -> NDArray[np.uint64]:
+    """Random 64-bit keys of atoms 0…n−1: the first n of one seeded draw (the same for every graph)."""
+    if not _KEYS or len(_KEYS[0]) < n:
+        _KEYS[:] = [np.random.default_rng(0x9E3779B9).integers(0, 2**63, size=max(n, 4096), dtype=np.uint64)]
+    return _KEYS[0][:n]
 
 
 class Graph:
@@ -98,12 +111,88 @@ class Graph:
         self.strength = atoms.ns + 0.1 * street + atoms.pen + 1e-3
         self.local = np.full(self.n, -1, dtype=np.int64)
         # random 64-bit key per atom: a side's fingerprint is the (wrapping) sum of its keys
-        self.keys = np.random.default_rng(0x9E3779B9).integers(0, 2**63, size=self.n, dtype=np.uint64)
-        self.nbr: list[list[tuple[int, float, float, float]]] = [[] for _ in range(self.n)]
-        for u, v, ln, ns, pen in zip(atoms.u.tolist(), atoms.v.tolist(), atoms.length.tolist(),
-                                     atoms.ns.tolist(), atoms.pen.tolist(), strict=True):
-            self.nbr[u].append((v, ln, ns, pen))
-            self.nbr[v].append((u, ln, ns, pen))
+        self.keys = _atom_keys(self.n)
+        self._nbr: list[list[tuple[int, float, float, float]]] | None = None
+        self._jit: _kernels.JitGraph | None = None
+
+    @property
+    def nbr(self) -> list[list[tuple[int, float, float, float]]]:
+        """Per atom, its neighbours (atom, shared length, off-street length, penalty) in edge order."""
+        if self._nbr is None:
+            nbr: list[list[tuple[int, float, float, float]]] = [[] for _ in range(self.n)]
+            a = self.atoms
+            for u, v, ln, ns, pen in zip(a.u.tolist(), a.v.tolist(), a.length.tolist(), a.ns.tolist(),
+                                         a.pen.tolist(), strict=True):
+                nbr[u].append((v, ln, ns, pen))
+                nbr[v].append((u, ln, ns, pen))
+            self._nbr = nbr
+        return self._nbr
+
+    @property
+    def jit(self) -> _kernels.JitGraph:
+        """The graph as flat arrays for the compiled search (``nbr`` in CSR form, compounds 0…c−1)."""
+        if self._jit is None:
+            a = self.atoms
+            ne = len(a.u)
+            src = np.concatenate([a.u, a.v]).astype(np.int64)
+            dst = np.concatenate([a.v, a.u]).astype(np.int64)
+            eid = np.concatenate([np.arange(ne), np.arange(ne)])
+            order = np.lexsort((eid, src))          # by atom, then edge order (as ``nbr``)
+            eo = eid[order]
+            ptr = np.zeros(self.n + 1, dtype=np.int64)
+            ptr[1:] = np.cumsum(np.bincount(src, minlength=self.n))
+            has = self.compound >= 0
+            codes = np.unique(self.compound[has])
+            comp = np.full(self.n, -1, dtype=np.int64)
+            comp[has] = np.searchsorted(codes, self.compound[has])
+
+            def f64(x: NDArray[Any]) -> NDArray[np.float64]:
+                return np.ascontiguousarray(x, dtype=np.float64)
+
+            self._jit = _kernels.JitGraph(
+                w=f64(self.w), area=f64(a.area), perim=f64(a.perim), nsp=f64(a.ns_perim), comp=comp,
+                n_comp=len(codes), keys=self.keys, au=np.ascontiguousarray(a.u, dtype=np.int64),
+                av=np.ascontiguousarray(a.v, dtype=np.int64), strength=f64(self.strength), cut=f64(self.cut),
+                length=f64(a.length), ptr=ptr, nb=np.ascontiguousarray(dst[order]), nb_ln=f64(a.length[eo]),
+                nb_ns=f64(a.ns[eo]), nb_pen=f64(a.pen[eo]), nb_e=np.ascontiguousarray(eo, dtype=np.int64),
+                loc=np.full(self.n, -1, dtype=np.int64))
+        return self._jit
+
+
+@lru_cache(maxsize=64)
+def _jit_params(p: SearchParams) -> NDArray[np.float64]:
+    """``p`` as the compiled search's parameter vector (indices ``_kernels.P_*``)."""
+    k = _kernels
+    v = np.zeros(k.N_PARAMS)
+    for i, x in ((k.P_TPS, p.trees_per_split), (k.P_ATTEMPTS, p.max_attempts), (k.P_SIGMA, p.sigma),
+                 (k.P_MARGIN, p.margin), (k.P_SHAPE, p.shape_weight), (k.P_BAL, p.balance_weight),
+                 (k.P_PASSES, p.polish_passes), (k.P_GAMMA, p.nonstreet_weight), (k.P_PEN, p.polish_pen),
+                 (k.P_SPAN, p.span_weight), (k.P_RECOM_TREES, p.recom_trees), (k.P_RECOM_SHARE, p.recom_share),
+                 (k.P_GUARD_SHAPE, p.exchange_guard in ("shape", "both")), (k.P_GUARD_NS, p.exchange_guard == "both"),
+                 (k.P_R3_SHARE, p.recom3_share), (k.P_R3_BELOW, p.recom3_below), (k.P_R3_PER_GRID, p.recom3_per_grid),
+                 (k.P_R3_WORST, p.recom3_worst), (k.P_R3_TREES, p.recom3_trees), (k.P_R3_DRAWS, p.recom3_draws),
+                 (k.P_EX_ROUNDS, p.exchange_rounds), (k.P_INVERSE, p.objective == "inverse_pp"),
+                 (k.P_BIG_K, p.big_k), (k.P_REPAIR, p.repair_weight)):
+        v[i] = float(x)
+    return v
+
+
+def _seed(rng: np.random.Generator) -> int:
+    """A seed for the compiled search's own random stream, drawn from the caller's generator."""
+    return int(rng.integers(0, 2**31 - 1))
+
+
+def _parts_of(label: IntArray, k: int) -> list[IntArray]:
+    """Atoms per label 0…k−1, each sorted (−1: in no part)."""
+    idx = np.flatnonzero(label >= 0)
+    lab = label[idx]
+    order = idx[np.argsort(lab, kind="stable")]
+    return np.split(order, np.cumsum(np.bincount(lab, minlength=k))[:-1])
+
+
+def new_failed() -> Any:
+    """An empty set of node sets known not to split, of the kind the running search reads."""
+    return _kernels.new_failed() if _kernels.JIT else set()
 
 
 def _bounds_for(s: NDArray[np.float64], total: float, k: int, lo: float, hi: float) -> tuple[
@@ -424,7 +513,7 @@ class Budget:
 
     def __init__(self, trees: int) -> None:
         self.left = trees
-        self.failed: set[tuple[int, int]] = set()
+        self.failed: Any = new_failed()   # (fingerprint, k) pairs, or their 64-bit keys when compiled
 
 
 def packable(w: IntArray, k: int, lo: float, hi: float) -> bool:
@@ -451,7 +540,14 @@ def split(g: Graph, nodes: IntArray, k: int, lo: float, hi: float, rng: np.rando
     """Divide connected ``nodes`` into ``k`` connected parts of lo…hi households, or None."""
     if not packable(g.w[nodes], k, lo, hi):
         return None
-    return _split(g, nodes, k, lo, hi, rng, p, budget if budget is not None else Budget(p.budget))
+    budget = budget if budget is not None else Budget(p.budget)
+    if _kernels.JIT:
+        left = np.asarray([budget.left], dtype=np.int64)
+        ok, label = _kernels.split(g.jit, _jit_params(p), np.ascontiguousarray(nodes, dtype=np.int64), k,
+                                   float(lo), float(hi), left, budget.failed, _seed(rng))
+        budget.left = int(left[0])
+        return _parts_of(label, k) if ok else None
+    return _split(g, nodes, k, lo, hi, rng, p, budget)
 
 
 def _split(g: Graph, nodes: IntArray, k: int, lo: float, hi: float, rng: np.random.Generator,
@@ -502,6 +598,13 @@ def polish(g: Graph, parts: list[IntArray], lo: float, hi: float, rng: np.random
     a = g.atoms
     r_lo = lo if real_lo is None else real_lo
     r_hi = hi if real_hi is None else real_hi
+    if _kernels.JIT:
+        lab = np.full(g.n, -1, dtype=np.int64)
+        for gi, part in enumerate(parts):
+            lab[part] = gi
+        obj = _kernels.polish(g.jit, _jit_params(p), lab, len(parts), float(lo), float(hi), float(r_lo),
+                              float(r_hi), exchange, recombine, _seed(rng))
+        return _parts_of(lab, len(parts)), obj
     label: dict[int, int] = {}
     for gi, part in enumerate(parts):
         for x in part.tolist():
@@ -902,3 +1005,20 @@ def polish(g: Graph, parts: list[IntArray], lo: float, hi: float, rng: np.random
     final = [np.asarray(sorted(mset), dtype=np.int64) for mset in members]
     spans = sum(1 for v in cnt.values() if v > 0)
     return final, sum(f(W[i], A[i], P[i], N[i]) for i in range(kk)) + p.span_weight * spans
+
+
+def warm_up() -> None:
+    """Run the smallest real search once, so the compiled kernels are loaded (or compiled) now."""
+    n = 9
+    u = np.asarray([0, 1, 3, 4, 6, 7, 0, 1, 2, 3, 4, 5], dtype=np.int64)
+    v = np.asarray([1, 2, 4, 5, 7, 8, 3, 4, 5, 6, 7, 8], dtype=np.int64)
+    ones = np.ones(len(u))
+    atoms = Atoms(of_piece=np.arange(n), w=np.full(n, 100, dtype=np.int64), area=np.ones(n), perim=np.full(n, 4.0),
+                  ns_perim=np.full(n, 4.0), u=u, v=v, length=ones, ns=ones, pen=np.zeros(len(u)),
+                  keys=[str(i) for i in range(n)])
+    p = SearchParams()
+    g = Graph(atoms, p, compound=np.asarray([0, 0, -1, -1, 1, 1, -1, -1, -1], dtype=np.int64))
+    rng = np.random.default_rng(0)
+    parts = split(g, np.arange(n, dtype=np.int64), 3, 200.0, 400.0, rng, p)
+    if parts is not None:
+        polish(g, parts, 200.0, 400.0, rng, p, exchange=True)

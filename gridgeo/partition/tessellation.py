@@ -25,37 +25,51 @@ from numpy.typing import NDArray
 
 from gridgeo.settings import DEFAULT_RULES, Rules
 
-__all__ = ["components", "CommunityPieces", "tessellate", "street_blocks", "unit_plan", "unit_households", "robust_union",
+__all__ = ["components", "component_roots", "CommunityPieces", "IdCodes", "KEY_EMPTY", "KEY_COMPOUND",
+           "KEY_BUILDING", "KEY_UNIT", "SHARE_BUILDING",
+           "SHARE_COMPOUND", "tessellate", "street_blocks", "unit_plan", "unit_households", "robust_union",
            "polygonal", "MIN_SHARED_M"]
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
 ObjArray = NDArray[np.object_]
 
+def component_roots(n: int, u: NDArray[Any], v: NDArray[Any]) -> IntArray:
+    """Lowest node of each node's connected component (graph on ``n`` nodes, edges ``u``–``v``).
+
+    Vectorised hook-and-jump: each round hooks every edge's larger root under its
+    smaller one, then jumps pointers to the roots, so a root is always the lowest
+    node of its tree (two or three rounds on a community's cells).
+    """
+    root = np.arange(n, dtype=np.int64)
+    a = np.asarray(u, dtype=np.int64)
+    b = np.asarray(v, dtype=np.int64)
+    while len(a):
+        ra, rb = root[a], root[b]
+        diff = ra != rb
+        if not diff.any():
+            break
+        if not diff.all():   # edges already inside one tree stay there
+            a, b, ra, rb = a[diff], b[diff], ra[diff], rb[diff]
+        np.minimum.at(root, np.maximum(ra, rb), np.minimum(ra, rb))
+        while True:
+            up = root[root]
+            if (up == root).all():
+                break
+            root = up
+    return root
+
+
 def components(n: int, u: NDArray[Any], v: NDArray[Any]) -> tuple[int, IntArray]:
     """Connected components of the undirected graph on ``n`` nodes with edges ``u``–``v``.
 
     Labels 0, 1 … in order of each component's lowest node, as
-    ``scipy.sparse.csgraph.connected_components`` numbers them; a plain
-    union-find, so the engine does not import scipy.sparse (0.6 s per CLI run).
+    ``scipy.sparse.csgraph.connected_components`` numbers them, so the engine does
+    not import scipy.sparse (0.6 s per CLI run).
     """
-    up = list(range(n))
-
-    def find(x: int) -> int:
-        while up[x] != x:
-            up[x] = up[up[x]]
-            x = up[x]
-        return x
-
-    for a, b in zip(np.asarray(u).tolist(), np.asarray(v).tolist(), strict=True):
-        ra, rb = find(int(a)), find(int(b))
-        if ra != rb:
-            up[max(ra, rb)] = min(ra, rb)
-    labels = np.empty(n, dtype=np.int64)
-    seen: dict[int, int] = {}
-    for x in range(n):
-        labels[x] = seen.setdefault(find(x), len(seen))
-    return len(seen), labels
+    root = component_roots(n, u, v)
+    is_root = root == np.arange(n)
+    return int(is_root.sum()), (np.cumsum(is_root) - 1)[root]
 
 
 NODE_GRID_M = 1e-4           # street noding precision (0.1 mm: area error far below 1e-6)
@@ -65,6 +79,64 @@ _SEED_INSET_M = 0.3          # seeds sit just inside the footprint so neighbours
 _POINT_UNIT_SPACING_M = 6.0  # a point building's units are laid out on a lattice this far apart
 _SLIVER_AREA_M2 = 1.0
 _SLIVER_WIDTH_M = 0.25       # area/perimeter below this (about 0.5 m wide) is a digitising sliver
+
+
+KEY_EMPTY, KEY_COMPOUND, KEY_BUILDING, KEY_UNIT = 0, 1, 2, 3   # how a piece may be grouped into an atom
+SHARE_BUILDING, SHARE_COMPOUND = 1, 2   # bits of CommunityPieces.edge_shares
+
+
+@dataclass(frozen=True)
+class IdCodes:
+    """The pieces' building and compound ids as integers, and the key of each piece per grouping.
+
+    ``building[p]`` is -1 where ``pieces.building[p] is None`` (an empty block),
+    else a code shared exactly by the pieces whose ids are equal;
+    ``building_names[code]`` is ``str`` of that id; the same for compounds.
+    ``label[kind, p]`` is piece ``p``'s atom key when grouped as ``kind``
+    (``KEY_EMPTY``: ``E:<block>:<p>``, ``KEY_COMPOUND``: ``C:<compound>``,
+    ``KEY_BUILDING``: ``B:<building>``, ``KEY_UNIT``: ``U:<building>#<unit>``;
+    ``""`` where it has no such id) and ``key[kind, p]`` an integer equal for two
+    pieces exactly when their labels are.
+    """
+
+    building: IntArray
+    compound: IntArray
+    building_names: list[str]
+    compound_names: list[str]
+    key: IntArray                       # shape (4, n)
+    label: ObjArray                     # shape (4, n)
+    sources: tuple[NDArray[Any], ...]   # the arrays these were computed from (the cache key)
+
+    @staticmethod
+    def encode(values: ObjArray) -> tuple[IntArray, list[str]]:
+        """Codes of ``values`` in first-seen order (-1 for None) and the ``str`` of each code's value."""
+        arr = np.asarray(values, dtype=object)
+        some: NDArray[np.bool_] = arr != None  # noqa: E711  (elementwise: the ids that are not None)
+        codes = np.full(len(arr), -1, dtype=np.int64)
+        if not some.any():
+            return codes, []
+        found, uniques = pd.factorize(arr[some], use_na_sentinel=False)
+        codes[some] = found
+        return codes, [str(x) for x in uniques]
+
+    @classmethod
+    def of(cls, pieces: CommunityPieces) -> IdCodes:
+        b, bn = cls.encode(pieces.building)
+        c, cn = cls.encode(pieces.compound)
+        n = len(b)
+        unit = np.asarray(pieces.unit, dtype=np.int64)
+        units = int(unit.max(initial=0)) + 1
+        pos = np.arange(n, dtype=np.int64)
+        key = np.stack([pos, c, b, b * units + unit]) * 4 + np.arange(4, dtype=np.int64)[:, None]
+        label = np.empty((4, n), dtype=object)
+        label[KEY_EMPTY] = [f"E:{k}:{p}" for p, k in enumerate(pieces.block.tolist())]
+        cl = np.asarray([f"C:{x}" for x in cn] + [""], dtype=object)
+        bl = np.asarray([f"B:{x}" for x in bn] + [""], dtype=object)
+        label[KEY_COMPOUND] = cl[c]
+        label[KEY_BUILDING] = bl[b]
+        label[KEY_UNIT] = [f"U:{bn[x]}#{u}" if x >= 0 else "" for x, u in zip(b.tolist(), unit.tolist(), strict=True)]
+        return cls(building=b, compound=c, building_names=bn, compound_names=cn, key=key, label=label,
+                   sources=(pieces.building, pieces.compound, pieces.unit, pieces.block))
 
 
 @dataclass
@@ -91,10 +163,38 @@ class CommunityPieces:
     edge_len: FloatArray
     edge_ns: FloatArray           # shared length not on a street (same block)
     virtual: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    _codes: IdCodes | None = field(default=None, repr=False, compare=False)
+    _parts: tuple[IntArray, IntArray, int, IntArray] | None = field(default=None, repr=False, compare=False)
+    _shares: tuple[IntArray, IntArray, IdCodes, IntArray] | None = field(default=None, repr=False, compare=False)
 
     @property
     def n(self) -> int:
         return len(self.geom)
+
+    def codes(self) -> IdCodes:
+        """Integer ids and atom keys of the pieces (computed once; again if an array they come from is replaced)."""
+        got = self._codes
+        if got is not None:
+            src = got.sources
+            if src[0] is self.building and src[1] is self.compound and src[2] is self.unit and src[3] is self.block:
+                return got
+        got = self._codes = IdCodes.of(self)
+        return got
+
+    def edge_shares(self) -> IntArray:
+        """Per edge, ``SHARE_BUILDING`` if both pieces are of one building, plus ``SHARE_COMPOUND`` if of one compound.
+
+        Kept until the edges or the ids change.
+        """
+        codes = self.codes()
+        got = self._shares
+        if got is None or got[0] is not self.edge_u or got[1] is not self.edge_v or got[2] is not codes:
+            b, c = codes.building, codes.compound
+            bu, cu = b[self.edge_u], c[self.edge_u]
+            share = (((bu == b[self.edge_v]) & (bu >= 0)) * SHARE_BUILDING
+                     + ((cu == c[self.edge_v]) & (cu >= 0)) * SHARE_COMPOUND).astype(np.int64)
+            got = self._shares = (self.edge_u, self.edge_v, codes, share)
+        return got[3]
 
     def nonstreet_perim(self) -> FloatArray:
         """Per piece, boundary length shared with same-block neighbours (not on a street)."""
@@ -104,8 +204,16 @@ class CommunityPieces:
         return out
 
     def components(self) -> tuple[int, IntArray]:
-        """Connected components of the adjacency graph (virtual edges included)."""
-        return components(self.n, self.edge_u, self.edge_v)
+        """Connected components of the adjacency graph (virtual edges included).
+
+        Kept until the edge arrays are replaced (``add_virtual_edge`` does), as the
+        search asks again after joining small parts.
+        """
+        got = self._parts
+        if got is None or got[0] is not self.edge_u or got[1] is not self.edge_v or len(got[3]) != self.n:
+            k, labels = components(self.n, self.edge_u, self.edge_v)
+            got = self._parts = (self.edge_u, self.edge_v, k, labels)
+        return got[2], got[3].copy()
 
     def add_virtual_edge(self, i: int, j: int) -> None:
         """Join two separate parts so a grid may span them (flagged ``multipart``)."""
@@ -403,6 +511,7 @@ def tessellate(community_id: str, region: shapely.Geometry, buildings: pd.DataFr
         edge_u=np.zeros(0, np.int64), edge_v=np.zeros(0, np.int64),
         edge_len=np.zeros(0), edge_ns=np.zeros(0))
     _adjacency(pieces)
+    pieces.codes()   # once here, so each search of the community groups pieces by integer codes
     return pieces
 
 

@@ -18,7 +18,8 @@ import pyproj
 import shapely
 from numpy.typing import NDArray
 
-from gridgeo.partition.tessellation import CommunityPieces, components, robust_union, tessellate
+from gridgeo.partition.tessellation import (KEY_BUILDING, CommunityPieces, component_roots, robust_union,
+                                            tessellate)
 from gridgeo.settings import DEFAULT_RULES, Rules
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ ObjArray = NDArray[np.object_]
 
 PEN_BUILDING = 5_000.0       # cut cost (metres) of separating two units of one building
 PEN_COMPOUND = 20_000.0      # cut cost of separating two buildings of one compound
+_PEN = np.asarray([0.0, PEN_BUILDING, PEN_COMPOUND, PEN_BUILDING + PEN_COMPOUND])   # by edge_shares()
 
 
 # ----------------------------------------------------------------------------- atoms
@@ -40,7 +42,7 @@ PEN_COMPOUND = 20_000.0      # cut cost of separating two buildings of one compo
 class Atoms:
     """Pieces merged into the nodes the search moves around, with their graph.
 
-    ``of_piece[p]`` is the atom of piece ``p``; edges aggregate piece edges;
+    ``of_piece[p]`` is the atom of the ``p``-th piece of ``idx``; edges aggregate piece edges;
     ``pen`` is the extra cut cost of separating pieces of one building or compound.
     """
 
@@ -55,6 +57,7 @@ class Atoms:
     ns: FloatArray
     pen: FloatArray
     keys: list[str]
+    first: IntArray | None = None   # position in ``idx`` of each atom's first piece (make_atoms fills it)
 
     @property
     def n(self) -> int:
@@ -66,31 +69,37 @@ def _fsum(labels: IntArray, values: FloatArray, n: int) -> FloatArray:
     return np.asarray(np.bincount(labels, weights=values, minlength=n), dtype=np.float64)
 
 
+def _key_parts(pieces: CommunityPieces, idx: IntArray, level: int,
+               max_households: int) -> tuple[IntArray, IntArray]:
+    """Kind (``KEY_*``) and integer key of each piece of ``idx``: equal keys iff equal :func:`atom_keys`."""
+    codes = pieces.codes()
+    b1, c1 = codes.building[idx] + 1, codes.compound[idx] + 1   # 0: none
+    hh = pieces.households[idx]
+    # households of each compound / building among these pieces (whole numbers: float sums are exact)
+    c_total = np.bincount(c1, weights=hh, minlength=len(codes.compound_names) + 1)
+    b_total = np.bincount(b1, weights=hh, minlength=len(codes.building_names) + 1)
+    has_b = b1 > 0
+    as_c = has_b & (c1 > 0) & (c_total[c1] <= max_households) if level <= 1 else np.zeros(len(idx), dtype=bool)
+    rest = has_b & ~as_c
+    if level == 0:
+        rest &= b_total[b1] > max_households
+    as_u = rest & (pieces.unit[idx] > 0)
+    # KEY_EMPTY 0 without a building, else KEY_BUILDING 2, one less as a compound, one more as a unit
+    kind = has_b * KEY_BUILDING - as_c + as_u
+    return kind, codes.key[kind, idx]
+
+
 def atom_keys(pieces: CommunityPieces, idx: IntArray, level: int, max_households: int) -> list[str]:
-    """Grouping key of each piece in ``idx`` at ``level`` (see module docstring)."""
-    hh = pieces.households
-    comp_total: dict[str, int] = {}
-    bld_total: dict[str, int] = {}
-    for p in idx:
-        c, b = pieces.compound[p], pieces.building[p]
-        if c is not None:
-            comp_total[c] = comp_total.get(c, 0) + int(hh[p])
-        if b is not None:
-            bld_total[b] = bld_total.get(b, 0) + int(hh[p])
-    keys: list[str] = []
-    for p in idx:
-        c, b = pieces.compound[p], pieces.building[p]
-        if b is None:
-            keys.append(f"E:{pieces.block[p]}:{p}")
-        elif c is not None and comp_total[c] <= max_households and level <= 1:
-            keys.append(f"C:{c}")
-        elif level == 0 and bld_total[b] <= max_households:
-            keys.append(f"B:{b}")
-        elif pieces.unit[p] > 0:
-            keys.append(f"U:{b}#{pieces.unit[p]}")
-        else:
-            keys.append(f"B:{b}")
-    return keys
+    """Grouping key of each piece in ``idx`` at ``level`` (see module docstring).
+
+    ``E:<block>:<piece>`` for an empty block; ``C:<compound>`` for a compound of
+    at most ``max_households`` (among ``idx``) at levels 0–1; ``B:<building>``
+    for a building of at most ``max_households`` at level 0, or a whole building;
+    else ``U:<building>#<unit>``.
+    """
+    idx = np.asarray(idx, dtype=np.int64)
+    kind, _ = _key_parts(pieces, idx, level, max_households)
+    return list(pieces.codes().label[kind, idx].tolist())
 
 
 def make_atoms(pieces: CommunityPieces, idx: IntArray, level: int, rules: Rules) -> Atoms:
@@ -98,62 +107,75 @@ def make_atoms(pieces: CommunityPieces, idx: IntArray, level: int, rules: Rules)
 
     A key whose pieces are not contiguous (a compound cut in two by another
     building's cell) becomes one atom per contiguous group, so every atom, and
-    hence every grid, stays one polygon.
+    hence every grid, stays one polygon. Atoms are numbered by their first piece
+    in ``idx``; ``keys`` label each by its first piece's key (``~2``, ``~3`` … on
+    the further groups of a split key).
     """
-    local = np.full(pieces.n, -1, dtype=np.int64)
-    local[idx] = np.arange(len(idx))
+    idx = np.asarray(idx, dtype=np.int64)
     m = len(idx)
-    emask = (local[pieces.edge_u] >= 0) & (local[pieces.edge_v] >= 0)
-    eu, ev = local[pieces.edge_u[emask]], local[pieces.edge_v[emask]]
+    if m == pieces.n and np.array_equal(idx, np.arange(m)):   # the whole community (the usual case)
+        emask: NDArray[np.bool_] | slice = slice(None)
+        eu, ev = pieces.edge_u, pieces.edge_v
+    else:
+        local = np.full(pieces.n, -1, dtype=np.int64)
+        local[idx] = np.arange(m)
+        lu, lv = local[pieces.edge_u], local[pieces.edge_v]
+        emask = (lu >= 0) & (lv >= 0)
+        eu, ev = lu[emask], lv[emask]
     elen, ens = pieces.edge_len[emask], pieces.edge_ns[emask]
-    keys = atom_keys(pieces, idx, level, rules.max_households)
-    key_codes, key_names = pd.factorize(pd.Series(keys), sort=False)
-    key_codes = np.asarray(key_codes, dtype=np.int64)
-    same = key_codes[eu] == key_codes[ev]
-    _, comp = components(m, eu[same], ev[same])
-    combo = pd.factorize(key_codes * (m + 1) + comp, sort=False)[0]   # (key, contiguous group), first-seen order
-    of_local = np.asarray(combo, dtype=np.int64)
-    na = int(of_local.max()) + 1 if m else 0
-    w = np.bincount(of_local, weights=pieces.households[idx], minlength=na).round().astype(np.int64)
-    area = _fsum(of_local, pieces.area[idx], na)
-    perim = _fsum(of_local, pieces.perim[idx], na)
-    ns_piece = np.zeros(m)
-    np.add.at(ns_piece, eu, ens)
-    np.add.at(ns_piece, ev, ens)
-    ns_perim = _fsum(of_local, ns_piece, na)
+    codes = pieces.codes()
+    kind, key = _key_parts(pieces, idx, level, rules.max_households)
+    # a component of the same-key edges holds one key: the atoms are these components, numbered
+    # by their lowest piece (so in first-seen order, as (key, group) pairs would be)
+    same = key[eu] == key[ev]
+    root = component_roots(m, eu[same], ev[same])
+    is_first = root == np.arange(m)
+    first = np.flatnonzero(is_first)
+    na = len(first)
+    of_local = (np.cumsum(is_first) - 1)[root]
     au, av = of_local[eu], of_local[ev]
     inner = au == av
-    np.subtract.at(perim, au[inner], 2 * elen[inner])
-    np.subtract.at(ns_perim, au[inner], 2 * ens[inner])
-    comp_ids = pieces.compound[idx]
-    bld_ids = pieces.building[idx]
-    pen_piece = np.zeros(len(eu))
-    same_b = np.asarray((bld_ids[eu] == bld_ids[ev]) & (bld_ids[eu] != None), dtype=bool)  # noqa: E711
-    same_c = np.asarray((comp_ids[eu] == comp_ids[ev]) & (comp_ids[eu] != None), dtype=bool)  # noqa: E711
-    pen_piece[same_b] += PEN_BUILDING
-    pen_piece[same_c] += PEN_COMPOUND
+    ai = au[inner]
+    w = np.bincount(of_local, weights=pieces.households[idx], minlength=na).round().astype(np.int64)
+    area = _fsum(of_local, pieces.area[idx], na)
+    # one bincount per sum, terms in the order the former np.add.at / np.subtract.at passes took
+    # them (a + (-b) == a - b exactly), so every float is the same to the last bit
+    perim = _fsum(np.concatenate([of_local, ai]), np.concatenate([pieces.perim[idx], -2 * elen[inner]]), na)
+    ns_piece = _fsum(np.concatenate([eu, ev]), np.concatenate([ens, ens]), m)
+    ns_perim = _fsum(np.concatenate([of_local, ai]), np.concatenate([ns_piece, -2 * ens[inner]]), na)
     cross = ~inner
-    lo, hi = np.minimum(au[cross], av[cross]), np.maximum(au[cross], av[cross])
-    if len(lo):
+    if cross.any():
+        cu, cv = au[cross], av[cross]
+        lo, hi = np.minimum(cu, cv), np.maximum(cu, cv)
+        pen_edge = _PEN[pieces.edge_shares()[emask][cross]]
+        # group the crossing edges by atom pair, pairs in ascending order (as np.unique numbers them)
         code = lo * na + hi
-        uniq, inv = np.unique(code, return_inverse=True)
+        order = np.argsort(code, kind="stable")
+        sc = code[order]
+        new = np.empty(len(sc), dtype=bool)
+        new[0] = True
+        np.not_equal(sc[1:], sc[:-1], out=new[1:])
+        inv = np.empty(len(sc), dtype=np.int64)
+        inv[order] = np.cumsum(new) - 1
+        uniq = sc[new]
         length = _fsum(inv, elen[cross], len(uniq))
         ns = _fsum(inv, ens[cross], len(uniq))
-        pen = _fsum(inv, pen_piece[cross], len(uniq))
+        pen = _fsum(inv, pen_edge, len(uniq))
         u, v = uniq // na, uniq % na
     else:
         u = v = np.zeros(0, np.int64)
         length, ns, pen = np.zeros(0), np.zeros(0), np.zeros(0)
-    _, first = np.unique(of_local, return_index=True)   # first piece of each atom 0…na-1
-    names = [str(key_names[c]) for c in key_codes[first].tolist()]
-    seen: dict[str, int] = {}
-    labels: list[str] = []
-    for nm in names:
-        seen[nm] = seen.get(nm, 0) + 1
-        labels.append(nm if seen[nm] == 1 else f"{nm}~{seen[nm]}")
+    labels: list[str] = codes.label[kind[first], idx[first]].tolist()
+    kf = np.sort(key[first])
+    if na > 1 and bool((kf[1:] == kf[:-1]).any()):   # a key split into several contiguous groups: ~2, ~3 …
+        seen: dict[str, int] = {}
+        for i, nm in enumerate(labels):
+            seen[nm] = seen.get(nm, 0) + 1
+            if seen[nm] > 1:
+                labels[i] = f"{nm}~{seen[nm]}"
     return Atoms(of_piece=of_local, w=w, area=area, perim=np.maximum(perim, 0.0),
-                 ns_perim=np.maximum(ns_perim, 0.0), u=u.astype(np.int64), v=v.astype(np.int64),
-                 length=length, ns=ns, pen=pen, keys=labels)
+                 ns_perim=np.maximum(ns_perim, 0.0), u=u, v=v, length=length, ns=ns, pen=pen, keys=labels,
+                 first=first)
 
 
 # ----------------------------------------------------------------------------- public
