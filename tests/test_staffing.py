@@ -239,9 +239,19 @@ def test_demo_assignment_and_rerun_after_a_plan_edit_moves_only_touched_grids(de
     assert len(current.frame) == 371 and (current.frame["grid_id"] != "").sum() >= 0.9 * 371
     checked = sf.check_staff(current, grids, hh)
     kept = sf.assign_staff(current, grids, hh, keep_current=True)
-    assert kept.summary["moved"] == 0 and kept.summary["staffed_grids"] >= checked.summary["staffed_grids"]
+    assert kept.summary["staffed_grids"] >= checked.summary["staffed_grids"]
     on_file = current.frame["grid_id"][current.frame["grid_id"] != ""]
-    assert all(g in kept.pairs.get(s, ()) for s, g in on_file.items())    # everyone stays where the roster has them
+    # everyone stays where the roster has them, unless the move fills a required place: counted by hand, the
+    # person's grid keeps its required number of that role without them and the new grid had fewer on file
+    need = {"leader": 1, "worker": 2}
+    role = current.frame["role"]
+    count = pd.Series(list(zip(on_file, role[on_file.index], strict=True))).value_counts().to_dict()
+    moved = [s for s, g in on_file.items() if g not in kept.pairs.get(s, ())]
+    assert kept.summary["moved"] == len(moved)
+    for s in moved:
+        (new_grid,) = kept.pairs[s]
+        r = role[s]
+        assert count.get((on_file[s], r), 0) - 1 >= need[r] > count.get((new_grid, r), 0), s
     roster = sf.roster_from_frame(current.frame.assign(grid_id=""), grids)   # a fresh assignment from here on
     first = sf.assign_staff(roster, grids, hh)
     placed = first.members[first.members["grid_id"] != ""]

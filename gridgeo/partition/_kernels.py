@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["JIT", "JitGraph", "N_PARAMS", "new_failed", "polish", "split", "warm"]
+__all__ = ["JIT", "JitGraph", "N_PARAMS", "new_failed", "packable", "polish", "split", "warm"]
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
@@ -1411,9 +1411,14 @@ def _polish(G: JitGraph, pp: FloatArray, label: IntArray, kk: int, lo: float, hi
     return float(obj + pp[P_SPAN] * spans)
 
 
+def _new_failed() -> Any:
+    return Dict.empty(key_type=types.uint64, value_type=types.boolean)
+
+
 _COMPILED = ("_f", "_fkey", "_fp", "_packable", "_radix_argsort", "_draw", "_cut_kernel", "_node_set", "_single_pass", "_pop", "_split_rec",
              "_split", "_slot", "_span_delta", "_evaluate", "_apply", "_connected_after", "_grid_adjacency",
-             "_members_fp", "_exchange_pass", "_union", "_grid_f", "_recombine_pass", "_recombine3", "_polish")
+             "_members_fp", "_exchange_pass", "_union", "_grid_f", "_recombine_pass", "_recombine3", "_polish",
+             "_new_failed")
 
 
 def _load() -> bool:
@@ -1440,8 +1445,16 @@ JIT = _load()
 
 
 def new_failed() -> Any:
-    """An empty set of failed (fingerprint, k) keys the compiled search can read and extend."""
-    return Dict.empty(key_type=types.uint64, value_type=types.boolean)
+    """An empty set of failed (fingerprint, k) keys the compiled search can read and extend.
+
+    Made by compiled code: numba builds a typed dict there in ≈ 4 µs, from Python in ≈ 50 µs.
+    """
+    return _new_failed()
+
+
+def packable(w: FloatArray, k: int, lo: float, hi: float) -> bool:
+    """``search.packable`` compiled (numpy's per-call cost dominates on a few dozen atoms)."""
+    return bool(_packable(w, k, lo, hi))
 
 
 def split(G: JitGraph, pp: FloatArray, nodes: IntArray, k: int, lo: float, hi: float, budget: IntArray,

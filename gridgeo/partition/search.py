@@ -187,7 +187,8 @@ def _parts_of(label: IntArray, k: int) -> list[IntArray]:
     idx = np.flatnonzero(label >= 0)
     lab = label[idx]
     order = idx[np.argsort(lab, kind="stable")]
-    return np.split(order, np.cumsum(np.bincount(lab, minlength=k))[:-1])
+    ends = np.cumsum(np.bincount(lab, minlength=k)).tolist()
+    return [order[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
 
 
 def new_failed() -> Any:
@@ -538,16 +539,18 @@ def packable(w: IntArray, k: int, lo: float, hi: float) -> bool:
 def split(g: Graph, nodes: IntArray, k: int, lo: float, hi: float, rng: np.random.Generator,
           p: SearchParams, budget: Budget | None = None) -> list[IntArray] | None:
     """Divide connected ``nodes`` into ``k`` connected parts of lo…hi households, or None."""
-    if not packable(g.w[nodes], k, lo, hi):
-        return None
-    budget = budget if budget is not None else Budget(p.budget)
     if _kernels.JIT:
+        if not _kernels.packable(g.jit.w[nodes], k, float(lo), float(hi)):
+            return None
+        budget = budget if budget is not None else Budget(p.budget)
         left = np.asarray([budget.left], dtype=np.int64)
         ok, label = _kernels.split(g.jit, _jit_params(p), np.ascontiguousarray(nodes, dtype=np.int64), k,
                                    float(lo), float(hi), left, budget.failed, _seed(rng))
         budget.left = int(left[0])
         return _parts_of(label, k) if ok else None
-    return _split(g, nodes, k, lo, hi, rng, p, budget)
+    if not packable(g.w[nodes], k, lo, hi):
+        return None
+    return _split(g, nodes, k, lo, hi, rng, p, budget if budget is not None else Budget(p.budget))
 
 
 def _split(g: Graph, nodes: IntArray, k: int, lo: float, hi: float, rng: np.random.Generator,
