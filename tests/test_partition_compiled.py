@@ -276,3 +276,25 @@ def test_compiled_and_python_search_reach_the_same_quality() -> None:
         finally:
             _kernels.JIT = old
     assert np.mean(got[True]) <= np.mean(got[False]) * 1.03
+
+
+def test_the_python_search_takes_over_when_the_kernels_cannot_be_compiled(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gridgeo.errors import GridgeoWarning
+    from gridgeo.partition import search
+
+    monkeypatch.setattr(_kernels, "JIT", True)            # restored after the test
+    monkeypatch.setattr(_kernels, "_WARM", {"done": False})
+
+    def no_llvm() -> None:
+        raise RuntimeError("LLVM ERROR: this machine says no")
+    monkeypatch.setattr(search, "warm_up", no_llvm)
+    rng = np.random.default_rng(4)
+    atoms, _ = _lattice(rng, 6, 6)
+    g = Graph(atoms, SearchParams())
+    h = float(atoms.w.sum())
+    lo, hi = math.floor(h / 4 * 0.85), math.ceil(h / 4 * 1.15)
+    with pytest.warns(GridgeoWarning, match="pure-Python search runs instead"):
+        parts = split(g, np.arange(atoms.n, dtype=np.int64), 4, lo, hi, rng, SearchParams())
+    assert _kernels.JIT is False
+    assert parts is not None
+    _check_plan(atoms, np.arange(atoms.n), parts, 4, lo, hi)

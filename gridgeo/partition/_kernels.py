@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
+
+from gridgeo.errors import GridgeoWarning
 
 __all__ = ["JIT", "JitGraph", "N_PARAMS", "new_failed", "packable", "polish", "split", "warm"]
 
@@ -1469,9 +1472,25 @@ def polish(G: JitGraph, pp: FloatArray, label: IntArray, kk: int, lo: float, hi:
     return float(_polish(G, pp, label, kk, lo, hi, r_lo, r_hi, exchange, recombine, seed))
 
 
-def warm() -> None:
-    """Load (or compile) the kernels now: before forking workers, so each inherits them ready."""
-    if not JIT:
-        return
+_WARM = {"done": False}
+
+
+def warm() -> bool:
+    """Load (or compile) the kernels once per process, before the first search; whether they run.
+
+    Called before forking workers too, so each inherits them ready. Should numba fail to
+    compile them on this machine, the pure-Python search takes over (``JIT`` becomes False)
+    with one warning, rather than every partition failing.
+    """
+    global JIT
+    if not JIT or _WARM["done"]:
+        return JIT
+    _WARM["done"] = True
     from gridgeo.partition.search import warm_up   # the smallest real search, through the public path
-    warm_up()
+    try:
+        warm_up()
+    except Exception as exc:  # noqa: BLE001  (LLVM or numba errors of this machine; the Python search still works)
+        JIT = False
+        warnings.warn(f"gridgeo: the compiled partition search is unavailable here ({type(exc).__name__}: {exc}); "
+                      "the pure-Python search runs instead, about ten times slower", GridgeoWarning, stacklevel=2)
+    return JIT

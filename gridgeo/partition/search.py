@@ -193,7 +193,7 @@ def _parts_of(label: IntArray, k: int) -> list[IntArray]:
 
 def new_failed() -> Any:
     """An empty set of node sets known not to split, of the kind the running search reads."""
-    return _kernels.new_failed() if _kernels.JIT else set()
+    return _kernels.new_failed() if _kernels.JIT and _kernels.warm() else set()
 
 
 def _bounds_for(s: NDArray[np.float64], total: float, k: int, lo: float, hi: float) -> tuple[
@@ -539,7 +539,7 @@ def packable(w: IntArray, k: int, lo: float, hi: float) -> bool:
 def split(g: Graph, nodes: IntArray, k: int, lo: float, hi: float, rng: np.random.Generator,
           p: SearchParams, budget: Budget | None = None) -> list[IntArray] | None:
     """Divide connected ``nodes`` into ``k`` connected parts of lo…hi households, or None."""
-    if _kernels.JIT:
+    if _kernels.JIT and _kernels.warm():
         if not _kernels.packable(g.jit.w[nodes], k, float(lo), float(hi)):
             return None
         budget = budget if budget is not None else Budget(p.budget)
@@ -601,7 +601,7 @@ def polish(g: Graph, parts: list[IntArray], lo: float, hi: float, rng: np.random
     a = g.atoms
     r_lo = lo if real_lo is None else real_lo
     r_hi = hi if real_hi is None else real_hi
-    if _kernels.JIT:
+    if _kernels.JIT and _kernels.warm():
         lab = np.full(g.n, -1, dtype=np.int64)
         for gi, part in enumerate(parts):
             lab[part] = gi
