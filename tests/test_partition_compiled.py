@@ -19,6 +19,7 @@ import pytest
 from gridgeo.partition import _kernels
 from gridgeo.partition.search import Budget, Graph, SearchParams, polish, split
 from gridgeo.partition.units import Atoms
+from tests.partition_support import lattice
 
 
 @pytest.fixture(autouse=True)
@@ -29,25 +30,9 @@ def _wrapping_keys() -> Iterator[None]:
 
 
 def _lattice(rng: np.random.Generator, rows: int, cols: int, compounds: bool = False) -> tuple[Atoms, np.ndarray]:
-    n = rows * cols
-    u, v = [], []
-    for r in range(rows):
-        for c in range(cols):
-            i = r * cols + c
-            if c + 1 < cols:
-                u.append(i)
-                v.append(i + 1)
-            if r + 1 < rows:
-                u.append(i)
-                v.append(i + cols)
-    ne = len(u)
-    length = np.full(ne, 10.0)
-    ns = np.round(rng.random(ne) * 10.0, 3)
-    nbr_ns = np.bincount(u, ns, n) + np.bincount(v, ns, n)
-    atoms = Atoms(of_piece=np.arange(n, dtype=np.int64), w=rng.integers(20, 140, size=n).astype(np.int64),
-                  area=np.full(n, 100.0), perim=np.full(n, 40.0), ns_perim=nbr_ns,
-                  u=np.asarray(u, dtype=np.int64), v=np.asarray(v, dtype=np.int64), length=length, ns=ns,
-                  pen=np.where(rng.random(ne) < 0.2, 500.0, 0.0), keys=[f"B:{i}" for i in range(n)])
+    """``partition_support.lattice`` and, if asked, a compound code for about 40% of its atoms (−1: none)."""
+    atoms = lattice(rng, rows, cols)
+    n = atoms.n
     comp = np.where(rng.random(n) < 0.4, rng.integers(0, 15, size=n) * 7 + 1000, -1) if compounds else np.full(n, -1)
     return atoms, comp.astype(np.int64)
 

@@ -972,6 +972,33 @@ class _State(NamedTuple):
     todo: IntArray
 
 
+def _offer(G: JitGraph, pp: FloatArray, S: _State, x: int, tx: int, y: int, ty: int, kind: int, mx: IntArray,
+           mt: IntArray, c_d: FloatArray, c_x: IntArray, c_y: IntArray, c_kind: IntArray, n_c: int, lo: float,
+           hi: float, r_lo: float, r_hi: float, scale: float) -> int:
+    """Price moving atoms x → tx and y → ty together; keep them as a candidate when the objective falls."""
+    mx[0] = x
+    mt[0] = tx
+    mx[1] = y
+    mt[1] = ty
+    ok, d, _ = _evaluate(G, pp, S.label, S.W, S.A, S.P, S.N, S.cnt, mx, mt, 2, S.mto, S.sg, S.sv, lo, hi, r_lo, r_hi,
+                         scale)
+    if not (ok and d < -1e-9):
+        return n_c
+    c_d[n_c] = d
+    c_x[n_c] = x
+    c_y[n_c] = y
+    c_kind[n_c] = kind
+    return n_c + 1
+
+
+def _make(G: JitGraph, pp: FloatArray, S: _State, mx: IntArray, mt: IntArray, nm: int, lo: float, hi: float,
+          r_lo: float, r_hi: float, scale: float) -> None:
+    """Make moves already priced as allowed: price them again for the new grid totals, then apply."""
+    _, _, n_sl = _evaluate(G, pp, S.label, S.W, S.A, S.P, S.N, S.cnt, mx, mt, nm, S.mto, S.sg, S.sv, lo, hi, r_lo,
+                           r_hi, scale)
+    _apply(G, S.label, S.n_mem, S.W, S.A, S.P, S.N, S.cnt, mx, mt, nm, S.sg, S.sv, n_sl)
+
+
 def _exchange_pass(G: JitGraph, pp: FloatArray, S: _State, kk: int, lo: float, hi: float, r_lo: float,
                    r_hi: float, scale: float) -> bool:
     """``polish``'s ``exchange_pass``: swaps of two boundary atoms, moves of two touching atoms."""
@@ -1046,18 +1073,8 @@ def _exchange_pass(G: JitGraph, pp: FloatArray, S: _State, kk: int, lo: float, h
                     if not (lo - 1e-9 <= S.W[ga] - G.w[x] + G.w[y] <= hi + 1e-9
                             and lo - 1e-9 <= S.W[gb] + G.w[x] - G.w[y] <= hi + 1e-9):
                         continue
-                    mx[0] = x
-                    mt[0] = gb
-                    mx[1] = y
-                    mt[1] = ga
-                    ok, d, _ = _evaluate(G, pp, label, S.W, S.A, S.P, S.N, S.cnt, mx, mt, 2, S.mto, S.sg, S.sv,
-                                         lo, hi, r_lo, r_hi, scale)
-                    if ok and d < -1e-9:
-                        c_d[n_c] = d
-                        c_x[n_c] = x
-                        c_y[n_c] = y
-                        c_kind[n_c] = 0
-                        n_c += 1
+                    n_c = _offer(G, pp, S, x, gb, y, ga, 0, mx, mt, c_d, c_x, c_y, c_kind, n_c, lo, hi, r_lo, r_hi,
+                                 scale)
             for ix in range(n_x):
                 x = xs[ix]
                 for j in range(G.ptr[x], G.ptr[x + 1]):
@@ -1072,18 +1089,8 @@ def _exchange_pass(G: JitGraph, pp: FloatArray, S: _State, kk: int, lo: float, h
                                 break
                         if touches:
                             continue       # the same pair is met from y
-                    mx[0] = x
-                    mt[0] = gb
-                    mx[1] = y
-                    mt[1] = gb
-                    ok, d, _ = _evaluate(G, pp, label, S.W, S.A, S.P, S.N, S.cnt, mx, mt, 2, S.mto, S.sg, S.sv,
-                                         lo, hi, r_lo, r_hi, scale)
-                    if ok and d < -1e-9:
-                        c_d[n_c] = d
-                        c_x[n_c] = x
-                        c_y[n_c] = y
-                        c_kind[n_c] = 1
-                        n_c += 1
+                    n_c = _offer(G, pp, S, x, gb, y, gb, 1, mx, mt, c_d, c_x, c_y, c_kind, n_c, lo, hi, r_lo, r_hi,
+                                 scale)
             if n_c == 0:
                 continue
             rank = np.argsort(c_d[:n_c], kind="mergesort")
@@ -1098,9 +1105,7 @@ def _exchange_pass(G: JitGraph, pp: FloatArray, S: _State, kk: int, lo: float, h
                 leaving = 1 if c_kind[ci] == 0 else 2
                 if S.n_mem[ga] > leaving and _connected_after(G, label, S.n_mem, mx, mt, 2, pair, S.seen, S.stamp,
                                                               S.todo):
-                    ok, d, n_sl = _evaluate(G, pp, label, S.W, S.A, S.P, S.N, S.cnt, mx, mt, 2, S.mto, S.sg,
-                                            S.sv, lo, hi, r_lo, r_hi, scale)
-                    _apply(G, label, S.n_mem, S.W, S.A, S.P, S.N, S.cnt, mx, mt, 2, S.sg, S.sv, n_sl)
+                    _make(G, pp, S, mx, mt, 2, lo, hi, r_lo, r_hi, scale)
                     improved = True
                     break
     return improved
@@ -1209,9 +1214,7 @@ def _recombine_pass(G: JitGraph, pp: FloatArray, S: _State, kk: int, lo: float, 
                     best_mx[:nm] = mx[:nm]
                     best_mt[:nm] = mt[:nm]
             if best_nm > 0:
-                ok, d, n_sl = _evaluate(G, pp, label, S.W, S.A, S.P, S.N, S.cnt, best_mx, best_mt, best_nm, S.mto,
-                                        S.sg, S.sv, lo, hi, r_lo, r_hi, scale)
-                _apply(G, label, S.n_mem, S.W, S.A, S.P, S.N, S.cnt, best_mx, best_mt, best_nm, S.sg, S.sv, n_sl)
+                _make(G, pp, S, best_mx, best_mt, best_nm, lo, hi, r_lo, r_hi, scale)
                 improved = True
             else:
                 tried[key] = True
@@ -1337,9 +1340,7 @@ def _recombine3(G: JitGraph, pp: FloatArray, S: _State, kk: int, lo: float, hi: 
                     best_mx[:nm] = mx[:nm]
                     best_mt[:nm] = mt[:nm]
             if best_nm > 0:
-                ok, d, n_sl = _evaluate(G, pp, label, S.W, S.A, S.P, S.N, S.cnt, best_mx, best_mt, best_nm, S.mto,
-                                        S.sg, S.sv, lo, hi, r_lo, r_hi, scale)
-                _apply(G, label, S.n_mem, S.W, S.A, S.P, S.N, S.cnt, best_mx, best_mt, best_nm, S.sg, S.sv, n_sl)
+                _make(G, pp, S, best_mx, best_mt, best_nm, lo, hi, r_lo, r_hi, scale)
                 improved = True
                 break        # ga's neighbours changed: on to the next bad grid
             tried[tkey] = True
@@ -1420,7 +1421,8 @@ def _new_failed() -> Any:
 
 _COMPILED = ("_f", "_fkey", "_fp", "_packable", "_radix_argsort", "_draw", "_cut_kernel", "_node_set", "_single_pass", "_pop", "_split_rec",
              "_split", "_slot", "_span_delta", "_evaluate", "_apply", "_connected_after", "_grid_adjacency",
-             "_members_fp", "_exchange_pass", "_union", "_grid_f", "_recombine_pass", "_recombine3", "_polish",
+             "_members_fp", "_offer", "_make", "_exchange_pass", "_union", "_grid_f", "_recombine_pass", "_recombine3",
+             "_polish",
              "_new_failed")
 
 
