@@ -142,6 +142,7 @@ def test_wider_trio_recuts_apply_only_where_no_street_runs_inside_the_community(
         on_street = float((pc.edge_len - pc.edge_ns).sum())   # shared length on a street, measured here
         assert (on_street > 1.0) is (not widened)
         got = _streetless(pc, np.arange(pc.n), base)
+        kept = (base.recom3_share, base.recom3_below, base.recom3_per_grid, base.recom3_draws)
+        assert base.streetless_recom3 is not None and base.streetless_recom3 != kept
         assert (got.recom3_share, got.recom3_below, got.recom3_per_grid, got.recom3_draws) == (
-            (1.0, 0.7, 6, 2) if widened
-            else (base.recom3_share, base.recom3_below, base.recom3_per_grid, base.recom3_draws))
+            base.streetless_recom3 if widened else kept)

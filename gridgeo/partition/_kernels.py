@@ -38,6 +38,89 @@ Dict: Any = None     # numba.typed.Dict and numba.types, set by _load
 types: Any = None
 
 
+def _spanning_tree(m: int, eu: IntArray, ev: IntArray, order: IntArray, root: int, up: IntArray, acc_u: IntArray,
+                   acc_v: IntArray, deg: IntArray, adj: IntArray, fill: IntArray, parent: IntArray, depth: IntArray,
+                   stack: IntArray, pre: IntArray, pos: IntArray, size: IntArray, base: int) -> bool:
+    """Kruskal over ``order`` (strongest edge first), then a DFS from ``root`` (``search._tree``).
+
+    Writes the preorder, each node's place in it and its subtree size at ``base`` in
+    ``pre``/``pos``/``size``, and ``parent``/``depth``; the other arrays are scratch of
+    length m (``adj`` 2(m − 1), ``deg`` m + 1). False when the nodes are not connected.
+    """
+    n_e = len(order)
+    # Kruskal, path halving, union a -> b (as search._tree); accepted edges in order
+    for x in range(m):
+        up[x] = x
+    need = m - 1
+    na = 0
+    for j in range(n_e):
+        if need == 0:
+            break
+        e = order[j]
+        x = eu[e]
+        a = x
+        while up[a] != a:
+            up[a] = up[up[a]]
+            a = up[a]
+        y = ev[e]
+        b = y
+        while up[b] != b:
+            up[b] = up[up[b]]
+            b = up[b]
+        if a != b:
+            up[a] = b
+            acc_u[na] = x
+            acc_v[na] = y
+            na += 1
+            need -= 1
+    if need:
+        return False
+    # adjacency lists in acceptance order
+    deg[:] = 0
+    for j in range(na):
+        deg[acc_u[j] + 1] += 1
+        deg[acc_v[j] + 1] += 1
+    for x in range(m):
+        deg[x + 1] += deg[x]
+    for x in range(m):
+        fill[x] = deg[x]
+    for j in range(na):
+        x = acc_u[j]
+        y = acc_v[j]
+        adj[fill[x]] = y
+        fill[x] += 1
+        adj[fill[y]] = x
+        fill[y] += 1
+    # DFS from the root: a stack, neighbours pushed in list order
+    for x in range(m):
+        parent[x] = -1
+    parent[root] = root
+    depth[root] = 0
+    stack[0] = root
+    top = 1
+    i = 0
+    while top > 0:
+        top -= 1
+        x = stack[top]
+        pre[base + i] = x
+        pos[base + x] = i
+        i += 1
+        dx = depth[x] + 1
+        for j in range(deg[x], deg[x + 1]):
+            y = adj[j]
+            if parent[y] < 0:
+                parent[y] = x
+                depth[y] = dx
+                stack[top] = y
+                top += 1
+    for x in range(m):
+        size[base + x] = 1
+    for i in range(m - 1, 0, -1):
+        x = pre[base + i]
+        size[base + parent[x]] += size[base + x]
+    return True
+
+
 def _cut_kernel(m: int, eu: IntArray, ev: IntArray, c: FloatArray, ln: FloatArray, q: FloatArray,
                 order: IntArray, roots: IntArray, keys: NDArray[np.uint64], fp_all: Any, k: int,
                 lo: float, hi: float, total: float, area_all: float, perim_all: float, margin: float,
@@ -74,79 +157,10 @@ def _cut_kernel(m: int, eu: IntArray, ev: IntArray, c: FloatArray, ln: FloatArra
         levels += 1
     jump = np.empty((levels, m), dtype=np.int64) if m > _CLIMB_MAX else np.empty((1, 1), dtype=np.int64)
     for t in range(nt):
-        # Kruskal, path halving, union a -> b (as search._tree); accepted edges in order
-        for x in range(m):
-            up[x] = x
-        need = m - 1
-        na = 0
-        for j in range(n_e):
-            if need == 0:
-                break
-            e = order[t, j]
-            x = eu[e]
-            a = x
-            while up[a] != a:
-                up[a] = up[up[a]]
-                a = up[a]
-            y = ev[e]
-            b = y
-            while up[b] != b:
-                up[b] = up[up[b]]
-                b = up[b]
-            if a != b:
-                up[a] = b
-                acc_u[na] = x
-                acc_v[na] = y
-                na += 1
-                need -= 1
-        if need:
-            return -1, 0.0, 0, mask
-        # adjacency lists in acceptance order
-        deg[:] = 0
-        for j in range(na):
-            deg[acc_u[j] + 1] += 1
-            deg[acc_v[j] + 1] += 1
-        for x in range(m):
-            deg[x + 1] += deg[x]
-        for x in range(m):
-            fill[x] = deg[x]
-        for j in range(na):
-            x = acc_u[j]
-            y = acc_v[j]
-            adj[fill[x]] = y
-            fill[x] += 1
-            adj[fill[y]] = x
-            fill[y] += 1
-        # DFS from the root: a stack, neighbours pushed in list order
-        root = roots[t]
-        for x in range(m):
-            parent[x] = -1
-        parent[root] = root
-        depth[root] = 0
-        top = 0
-        stack[0] = root
-        top = 1
-        i = 0
         base = t * m
-        while top > 0:
-            top -= 1
-            x = stack[top]
-            pre[base + i] = x
-            pos[base + x] = i
-            i += 1
-            dx = depth[x] + 1
-            for j in range(deg[x], deg[x + 1]):
-                y = adj[j]
-                if parent[y] < 0:
-                    parent[y] = x
-                    depth[y] = dx
-                    stack[top] = y
-                    top += 1
-        for x in range(m):
-            size[base + x] = 1
-        for i in range(m - 1, 0, -1):
-            x = pre[base + i]
-            size[base + parent[x]] += size[base + x]
+        if not _spanning_tree(m, eu, ev, order[t], roots[t], up, acc_u, acc_v, deg, adj, fill, parent, depth,
+                              stack, pre, pos, size, base):
+            return -1, 0.0, 0, mask
         # each edge's cut and length summed at its lowest common ancestor, in edge order
         for x in range(m):
             lc[x] = 0.0
@@ -279,6 +293,110 @@ def _cut_kernel(m: int, eu: IntArray, ev: IntArray, c: FloatArray, ln: FloatArra
     for i in range(start, start + size[sl]):
         mask[pre[i]] = True
     return 1, best_score, int(a_of[best]), mask
+
+
+def _trio_cut(m: int, eu: IntArray, ev: IntArray, c: FloatArray, ln: FloatArray, q: FloatArray, order: IntArray,
+              root: int, keys: NDArray[np.uint64], cur: NDArray[np.uint64], lo: float, hi: float, shape_w: float,
+              bal_w: float) -> tuple[float, IntArray]:
+    """``search._trio_cut``: the best way to cut one spanning tree into three parts of lo…hi households.
+
+    Two tree edges removed leave three connected parts: every pair is tried, those
+    whose parts fit the bounds are scored as ``_cut_kernel`` scores a cut (cut cost per
+    scale, shape Σ P²/4πA, balance). ``cur`` holds the fingerprints of the three grids
+    now on these nodes; cutting them out as they are is no candidate. Returns (score,
+    part 0/1/2 of each node), the score infinite when no pair fits.
+    """
+    part = np.full(m, -1, dtype=np.int64)
+    up = np.empty(m, dtype=np.int64)
+    acc_u = np.empty(max(m - 1, 0), dtype=np.int64)
+    acc_v = np.empty(max(m - 1, 0), dtype=np.int64)
+    deg = np.zeros(m + 1, dtype=np.int64)
+    adj = np.empty(2 * max(m - 1, 0), dtype=np.int64)
+    fill = np.empty(m, dtype=np.int64)
+    parent = np.empty(m, dtype=np.int64)
+    depth = np.empty(m, dtype=np.int64)
+    stack = np.empty(m, dtype=np.int64)
+    pre = np.empty(m, dtype=np.int64)
+    pos = np.empty(m, dtype=np.int64)
+    size = np.empty(m, dtype=np.int64)
+    if m < 3 or not _spanning_tree(m, eu, ev, order, root, up, acc_u, acc_v, deg, adj, fill, parent, depth, stack,
+                                   pre, pos, size, 0):
+        return np.inf, part
+    # subtree sums: households, area, the atoms' own perimeters, key fingerprints
+    sw = q[0].copy()
+    sa = q[1].copy()
+    sp = q[2].copy()
+    fk = keys.copy()
+    for i in range(m - 1, 0, -1):
+        x = pre[i]
+        y = parent[x]
+        sw[y] += sw[x]
+        sa[y] += sa[x]
+        sp[y] += sp[x]
+        fk[y] += fk[x]
+    total = sw[root]
+    share = max(total / 3.0, 1e-9)
+    scale = math.sqrt(max(sa[root], 1e-9) / 3.0)
+    four_pi = 4 * math.pi
+    zero = np.uint64(0)
+    n_e = len(eu)
+    best = np.inf
+    b1 = -1
+    b2 = -1
+    inner = np.zeros(3)
+    for i1 in range(1, m):
+        v1 = pre[i1]
+        for i2 in range(i1 + 1, m):
+            v2 = pre[i2]
+            nested = i2 < i1 + size[v1]
+            w0 = sw[v2]
+            w1 = sw[v1] - (sw[v2] if nested else 0.0)
+            w2 = total - w0 - w1
+            if (w0 < lo - 1e-9 or w0 > hi + 1e-9 or w1 < lo - 1e-9 or w1 > hi + 1e-9 or w2 < lo - 1e-9
+                    or w2 > hi + 1e-9):
+                continue
+            f0 = fk[v2]
+            f1 = fk[v1] - (fk[v2] if nested else zero)
+            if ((f0 == cur[0] or f0 == cur[1] or f0 == cur[2])
+                    and (f1 == cur[0] or f1 == cur[1] or f1 == cur[2])):
+                continue           # the three grids as they are
+            # part of a node at preorder place r: 0 in v2's subtree, 1 in the rest of v1's, 2 elsewhere
+            inner[:] = 0.0
+            cut = 0.0
+            for e in range(n_e):
+                ra = pos[eu[e]]
+                rb = pos[ev[e]]
+                pa = 0 if i2 <= ra < i2 + size[v2] else (1 if i1 <= ra < i1 + size[v1] else 2)
+                pb = 0 if i2 <= rb < i2 + size[v2] else (1 if i1 <= rb < i1 + size[v1] else 2)
+                if pa == pb:
+                    inner[pa] += ln[e]
+                else:
+                    cut += c[e]
+            a0 = sa[v2]
+            a1 = sa[v1] - (sa[v2] if nested else 0.0)
+            a2 = sa[root] - a0 - a1
+            p0 = sp[v2]
+            p1 = sp[v1] - (sp[v2] if nested else 0.0)
+            p2 = sp[root] - p0 - p1
+            p0 -= 2.0 * inner[0]
+            p1 -= 2.0 * inner[1]
+            p2 -= 2.0 * inner[2]
+            ipq = (p0 * p0 / (four_pi * max(a0, 1e-9)) + p1 * p1 / (four_pi * max(a1, 1e-9))
+                   + p2 * p2 / (four_pi * max(a2, 1e-9)))
+            dev = (abs(w0 - share) + abs(w1 - share) + abs(w2 - share)) / share
+            score = cut / scale + shape_w * ipq + bal_w * dev
+            if score < best:
+                best = score
+                b1 = i1
+                b2 = i2
+    if b1 < 0:
+        return np.inf, part
+    s1 = size[pre[b1]]
+    s2 = size[pre[b2]]
+    for x in range(m):
+        r = pos[x]
+        part[x] = 0 if b2 <= r < b2 + s2 else (1 if b1 <= r < b1 + s1 else 2)
+    return best, part
 
 
 def _f(wv: float, av: float, pv: float, nv: float, r_lo: float, r_hi: float, gamma: float, inverse: bool,
@@ -511,8 +629,8 @@ def _node_set(G: JitGraph, nodes: IntArray) -> tuple[IntArray, IntArray, FloatAr
 # indices into the parameter vector (``search._jit_params``)
 P_TPS, P_ATTEMPTS, P_SIGMA, P_MARGIN, P_SHAPE, P_BAL, P_PASSES, P_GAMMA, P_PEN, P_SPAN = range(10)
 P_RECOM_TREES, P_RECOM_SHARE, P_GUARD_SHAPE, P_GUARD_NS, P_R3_SHARE, P_R3_BELOW, P_R3_PER_GRID = range(10, 17)
-P_R3_WORST, P_R3_TREES, P_R3_DRAWS, P_EX_ROUNDS, P_INVERSE, P_BIG_K, P_REPAIR = range(17, 24)
-N_PARAMS = 24
+P_R3_WORST, P_R3_DRAWS, P_EX_ROUNDS, P_INVERSE, P_BIG_K, P_REPAIR = range(17, 23)
+N_PARAMS = 23
 
 
 def _fkey(fp: Any, k: int) -> Any:
@@ -1227,7 +1345,7 @@ def _recombine_pass(G: JitGraph, pp: FloatArray, S: _State, kk: int, lo: float, 
             if 4 * math.pi * S.A[gi] / max(S.P[gi] ** 2, 1e-9) < pp[P_R3_BELOW]:
                 bad[n_bad] = gi
                 n_bad += 1
-        improved = _recombine3(G, pp, S, kk, lo, hi, r_lo, r_hi, scale, bad[:n_bad], tried, scratch_failed) or improved
+        improved = _recombine3(G, pp, S, kk, lo, hi, r_lo, r_hi, scale, bad[:n_bad], tried) or improved
     return improved
 
 
@@ -1235,14 +1353,13 @@ _PERMS3 = np.array([[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1
 
 
 def _recombine3(G: JitGraph, pp: FloatArray, S: _State, kk: int, lo: float, hi: float, r_lo: float, r_hi: float,
-                scale: float, worst: IntArray, tried: Any, scratch_failed: Any) -> bool:
-    """``polish``'s ``recombine3``: a bad grid re-cut with two neighbours (``split`` with k = 3)."""
+                scale: float, worst: IntArray, tried: Any) -> bool:
+    """``polish``'s ``recombine3``: a bad grid re-cut with two neighbours (``_trio_cut`` on a few trees)."""
     label = S.label
     improved = False
     trio = np.empty(3, dtype=np.int64)
-    out3 = np.full(len(label), -1, dtype=np.int64)
-    nxt = np.zeros(1, dtype=np.int64)
-    budget = np.zeros(1, dtype=np.int64)
+    cur = np.empty(3, dtype=np.uint64)
+    sig = np.empty(1)
     for ga in worst:
         adj = _grid_adjacency(G, label, kk)
         mark = np.zeros((kk, kk), dtype=np.bool_)
@@ -1281,8 +1398,10 @@ def _recombine3(G: JitGraph, pp: FloatArray, S: _State, kk: int, lo: float, hi: 
             m = len(union)
             if m <= 4:
                 continue
-            tkey = (_fp(G.keys[union]) ^ (_members_fp(G, label, ga) * _GOLD)
-                    ^ (_members_fp(G, label, gb) * _GOLD2))
+            fp_u = _fp(G.keys[union])
+            fp_a = _members_fp(G, label, ga)
+            fp_b = _members_fp(G, label, gb)
+            tkey = fp_u ^ (fp_a * _GOLD) ^ (fp_b * _GOLD2)
             if tkey in tried:
                 continue
             best_d = 0.0
@@ -1291,32 +1410,37 @@ def _recombine3(G: JitGraph, pp: FloatArray, S: _State, kk: int, lo: float, hi: 
             best_mt = np.empty(m, dtype=np.int64)
             mx = np.empty(m, dtype=np.int64)
             mt = np.empty(m, dtype=np.int64)
-            for _ in range(int(pp[P_R3_DRAWS])):
-                if not _packable(G.w[union], 3, lo, hi):
-                    continue
-                budget[0] = int(pp[P_R3_TREES])
-                nxt[0] = 0
-                scratch_failed.clear()
-                if not _split_rec(G, pp, union, 3, lo, hi, budget, scratch_failed, out3, nxt):
+            eu, ev, st, c, ln, q = _node_set(G, union)
+            draws = int(pp[P_R3_DRAWS]) if len(eu) >= m - 1 and _packable(G.w[union], 3, lo, hi) else 0
+            ukeys = G.keys[union]
+            cur[0] = fp_a
+            cur[1] = fp_b
+            cur[2] = fp_u - fp_a - fp_b
+            for di in range(draws):
+                sig[0] = pp[P_SIGMA] + 0.2 * di
+                order_t, roots = _draw(st, m, sig)
+                sc, part = _trio_cut(m, eu, ev, c, ln, q, order_t[0], roots[0], ukeys, cur, lo, hi, pp[P_SHAPE],
+                                     pp[P_BAL])
+                if sc == np.inf:
                     continue
                 ov = np.zeros((3, 3), dtype=np.int64)
-                for x in union:
-                    for i in range(3):
-                        if label[x] == trio[i]:
-                            ov[out3[x], i] += 1
+                for i in range(m):
+                    for j in range(3):
+                        if label[union[i]] == trio[j]:
+                            ov[part[i], j] += 1
                 best_p = 0
                 best_sc = -1
                 for pi in range(6):
-                    sc = ov[0, _PERMS3[pi, 0]] + ov[1, _PERMS3[pi, 1]] + ov[2, _PERMS3[pi, 2]]
-                    if sc >= best_sc:
-                        best_sc = sc
+                    sc3 = ov[0, _PERMS3[pi, 0]] + ov[1, _PERMS3[pi, 1]] + ov[2, _PERMS3[pi, 2]]
+                    if sc3 >= best_sc:
+                        best_sc = sc3
                         best_p = pi
                 nm = 0
                 for jpart in range(3):
                     t = trio[_PERMS3[best_p, jpart]]
-                    for x in union:
-                        if out3[x] == jpart and label[x] != t:
-                            mx[nm] = x
+                    for i in range(m):
+                        if part[i] == jpart and label[union[i]] != t:
+                            mx[nm] = union[i]
                             mt[nm] = t
                             nm += 1
                 if nm == 0:
@@ -1419,7 +1543,8 @@ def _new_failed() -> Any:
     return Dict.empty(key_type=types.uint64, value_type=types.boolean)
 
 
-_COMPILED = ("_f", "_fkey", "_fp", "_packable", "_radix_argsort", "_draw", "_cut_kernel", "_node_set", "_single_pass", "_pop", "_split_rec",
+_COMPILED = ("_f", "_fkey", "_fp", "_packable", "_radix_argsort", "_draw", "_spanning_tree", "_cut_kernel",
+             "_trio_cut", "_node_set", "_single_pass", "_pop", "_split_rec",
              "_split", "_slot", "_span_delta", "_evaluate", "_apply", "_connected_after", "_grid_adjacency",
              "_members_fp", "_offer", "_make", "_exchange_pass", "_union", "_grid_f", "_recombine_pass", "_recombine3",
              "_polish",

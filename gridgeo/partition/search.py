@@ -77,13 +77,12 @@ class SearchParams:
     recom3_below: float = 0.5      # ... only those of a Polsby–Popper below this
     recom3_per_grid: int = 8       # trios per bad grid in plans of more than big_k grids (worst companions first)
     recom3_worst: bool = True      # a trio re-cut improving its worst shape counts even if γ's street term rises
-    recom3_trees: int = 12         # tree budget of each of those constructions
-    recom3_draws: int = 1          # constructions (``split``, k = 3) tried per three grids
+    recom3_draws: int = 4          # spanning trees drawn per three grids, each cut at its best two edges
     repair_starts: bool = True     # a community reached within bounds only by repair gets more starts and exchanges
     exchange_rounds: int = 2       # passes of swaps / two-atom moves once single moves stall (0: off)
     # communities with no street inside: no street-following to protect, so the three-grid re-cuts
-    # (and their worst-shape acceptance) reach every grid of PP below 0.7, six trios each, two draws per trio
-    streetless_recom3: tuple[float, float, int, int] | None = (1.0, 0.7, 6, 2)   # (share, below, per grid, draws)
+    # (and their worst-shape acceptance) reach every grid of PP below 0.7, six trios each, eight trees per trio
+    streetless_recom3: tuple[float, float, int, int] | None = (1.0, 0.7, 6, 8)   # (share, below, per grid, draws)
     objective: str = "inverse_pp"  # per grid: "inverse_pp" (P²/4πA, favours the worst) or "pp" (−4πA/P²)
 
 
@@ -170,7 +169,7 @@ def _jit_params(p: SearchParams) -> NDArray[np.float64]:
                  (k.P_SPAN, p.span_weight), (k.P_RECOM_TREES, p.recom_trees), (k.P_RECOM_SHARE, p.recom_share),
                  (k.P_GUARD_SHAPE, p.exchange_guard in ("shape", "both")), (k.P_GUARD_NS, p.exchange_guard == "both"),
                  (k.P_R3_SHARE, p.recom3_share), (k.P_R3_BELOW, p.recom3_below), (k.P_R3_PER_GRID, p.recom3_per_grid),
-                 (k.P_R3_WORST, p.recom3_worst), (k.P_R3_TREES, p.recom3_trees), (k.P_R3_DRAWS, p.recom3_draws),
+                 (k.P_R3_WORST, p.recom3_worst), (k.P_R3_DRAWS, p.recom3_draws),
                  (k.P_EX_ROUNDS, p.exchange_rounds), (k.P_INVERSE, p.objective == "inverse_pp"),
                  (k.P_BIG_K, p.big_k), (k.P_REPAIR, p.repair_weight)):
         v[i] = float(x)
@@ -388,6 +387,76 @@ def _best_cut(g: Graph, ns: _NodeSet, k: int, lo: float, hi: float, rng: np.rand
     mask = np.zeros(m, dtype=bool)
     mask[inside] = True
     return float(score[best]), ns.nodes[mask], ns.nodes[~mask], int(a_star[best])
+
+
+def _trio_cut(ns: _NodeSet, lo: float, hi: float, rng: np.random.Generator, sigma: float, p: SearchParams,
+              cur: set[int]) -> list[IntArray] | None:
+    """Draw one spanning tree of ``ns.nodes``; cut it at its best two edges into three parts of lo…hi households.
+
+    Every pair of tree edges is tried; pairs whose three parts fit the bounds are
+    scored as ``_best_cut`` scores a cut (cut cost per scale, shape Σ P²/4πA, balance),
+    and the three grids now on these nodes (fingerprints ``cur``) are no candidate.
+    Why not ``split`` with k = 3: on the real-shaped case 60% of those constructions
+    rebuilt the three grids unchanged, and each cost two levels of trees.
+    Returns the three parts (graph node ids), or None when no pair fits.
+    """
+    m, n_e = ns.m, len(ns.eu)
+    st = ns.strength * np.exp(rng.normal(0.0, sigma, size=n_e))
+    root = int(rng.integers(m))
+    found = _tree(m, np.argsort(-st, kind="stable").tolist(), ns.eu_l, ns.ev_l, root)
+    if found is None or m < 3:
+        return None
+    pre, parent, size, _ = found
+    pos = [0] * m
+    for i, x in enumerate(pre):
+        pos[x] = i
+    # subtree sums: households, area, the atoms' own perimeters, key fingerprints (mod 2**64)
+    sw, sa, sp = (ns.q[r].tolist() for r in range(3))
+    fk = [int(x) for x in ns.keys]
+    for x in reversed(pre[1:]):
+        y = parent[x]
+        sw[y] += sw[x]
+        sa[y] += sa[x]
+        sp[y] += sp[x]
+        fk[y] = (fk[y] + fk[x]) % 2**64
+    total, share = sw[root], max(sw[root] / 3, 1e-9)
+    scale = math.sqrt(max(sa[root], 1e-9) / 3)
+    best: tuple[float, int, int] | None = None
+    for i1 in range(1, m):
+        v1 = pre[i1]
+        for i2 in range(i1 + 1, m):
+            v2 = pre[i2]
+            nested = i2 < i1 + size[v1]
+            w = (sw[v2], sw[v1] - (sw[v2] if nested else 0.0))
+            w = (*w, total - w[0] - w[1])
+            if not all(lo - 1e-9 <= x <= hi + 1e-9 for x in w):
+                continue
+            f0, f1 = fk[v2], (fk[v1] - (fk[v2] if nested else 0)) % 2**64
+            if f0 in cur and f1 in cur:
+                continue           # the three grids as they are
+            of = [0 if i2 <= r < i2 + size[v2] else (1 if i1 <= r < i1 + size[v1] else 2) for r in pos]
+            inner = [0.0, 0.0, 0.0]
+            cut = 0.0
+            for a, b, ce, le in zip(ns.eu_l, ns.ev_l, ns.c_l, ns.ln_l, strict=True):
+                if of[a] == of[b]:
+                    inner[of[a]] += le
+                else:
+                    cut += ce
+            area = (sa[v2], sa[v1] - (sa[v2] if nested else 0.0))
+            area = (*area, sa[root] - area[0] - area[1])
+            per = (sp[v2], sp[v1] - (sp[v2] if nested else 0.0))
+            per = (*per, sp[root] - per[0] - per[1])
+            ipq = sum((per[j] - 2 * inner[j]) ** 2 / (4 * math.pi * max(area[j], 1e-9)) for j in range(3))
+            dev = sum(abs(x - share) for x in w) / share
+            score = cut / scale + p.shape_weight * ipq + p.balance_weight * dev
+            if best is None or score < best[0]:
+                best = (score, i1, i2)
+    if best is None:
+        return None
+    _, i1, i2 = best
+    s1, s2 = size[pre[i1]], size[pre[i2]]
+    of_a = np.asarray([0 if i2 <= r < i2 + s2 else (1 if i1 <= r < i1 + s1 else 2) for r in pos], dtype=np.int64)
+    return [ns.nodes[of_a == j] for j in range(3)]
 
 
 def _tree(m: int, edge_order: list[int], us: list[int], vs: list[int], root: int,
@@ -963,8 +1032,11 @@ def polish(g: Graph, parts: list[IntArray], lo: float, hi: float, rng: np.random
                     continue
                 best: tuple[float, dict[int, int], dict[int, list[float]]] | None = None
                 trio = (ga, gb, gc)
-                for _ in range(p.recom3_draws):
-                    parts3 = split(g, union, 3, lo, hi, rng, p, Budget(p.recom3_trees))
+                ns_u = _NodeSet(g, union)
+                cur = {_fingerprint(g, np.asarray(sorted(members[t]), dtype=np.int64)) for t in trio}
+                treeable = len(ns_u.eu) >= ns_u.m - 1 and packable(g.w[union], 3, lo, hi)
+                for di in range(p.recom3_draws if treeable else 0):
+                    parts3 = _trio_cut(ns_u, lo, hi, rng, p.sigma + 0.2 * di, p, cur)
                     if parts3 is None:
                         continue
                     sets = [set(q.tolist()) for q in parts3]
