@@ -427,8 +427,8 @@ def _trio_cut(ns: _NodeSet, lo: float, hi: float, rng: np.random.Generator, sigm
         for i2 in range(i1 + 1, m):
             v2 = pre[i2]
             nested = i2 < i1 + size[v1]
-            w = (sw[v2], sw[v1] - (sw[v2] if nested else 0.0))
-            w = (*w, total - w[0] - w[1])
+            w0, w1 = sw[v2], sw[v1] - (sw[v2] if nested else 0.0)
+            w = (w0, w1, total - w0 - w1)
             if not all(lo - 1e-9 <= x <= hi + 1e-9 for x in w):
                 continue
             f0, f1 = fk[v2], (fk[v1] - (fk[v2] if nested else 0)) % 2**64
@@ -442,10 +442,10 @@ def _trio_cut(ns: _NodeSet, lo: float, hi: float, rng: np.random.Generator, sigm
                     inner[of[a]] += le
                 else:
                     cut += ce
-            area = (sa[v2], sa[v1] - (sa[v2] if nested else 0.0))
-            area = (*area, sa[root] - area[0] - area[1])
-            per = (sp[v2], sp[v1] - (sp[v2] if nested else 0.0))
-            per = (*per, sp[root] - per[0] - per[1])
+            a0, a1 = sa[v2], sa[v1] - (sa[v2] if nested else 0.0)
+            area = (a0, a1, sa[root] - a0 - a1)
+            p0, p1 = sp[v2], sp[v1] - (sp[v2] if nested else 0.0)
+            per = (p0, p1, sp[root] - p0 - p1)
             ipq = sum((per[j] - 2 * inner[j]) ** 2 / (4 * math.pi * max(area[j], 1e-9)) for j in range(3))
             dev = sum(abs(x - share) for x in w) / share
             score = cut / scale + p.shape_weight * ipq + p.balance_weight * dev
