@@ -21,6 +21,29 @@ def test_help_runs_as_module() -> None:
         assert command in out.stdout
 
 
+def test_module_run_keeps_exit_codes_and_output_and_a_closed_pipe_is_no_traceback(tmp_path: Path) -> None:
+    """``python -m gridgeo`` skips the interpreter's teardown (``os._exit``): codes, files and streams must survive."""
+    root = Path(__file__).parents[1]
+    args = [sys.executable, "-m", "gridgeo", "--lang", "en", "partition", "--communities",
+            str(DATA / "communities.geojson"), "--buildings", str(DATA / "buildings.geojson"), "--out", str(tmp_path)]
+    done = subprocess.run(args, capture_output=True, text=True, cwd=root)
+    assert done.returncode in (0, 1), done.stderr
+    assert any("grids;" in line for line in done.stdout.splitlines())   # the summary, flushed before the fast exit
+    grids = json.loads((tmp_path / "grids.geojson").read_text(encoding="utf-8"))
+    assert len(grids["features"]) > 0
+    missing = subprocess.run([*args[:7], str(tmp_path / "none.geojson"), *args[8:]], capture_output=True, text=True,
+                             cwd=root)
+    assert missing.returncode == 2 and "none.geojson" in missing.stderr
+    # the reader stops after one line (``… | head -1``): exit 1, no traceback
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=root)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait() == 1
+    assert "Traceback" not in err
+
+
 def test_validate_ok(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["--lang", "en", "validate", "buildings", str(DATA / "buildings.geojson"),
                  "--communities", str(DATA / "communities.geojson")])

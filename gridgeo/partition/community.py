@@ -178,7 +178,8 @@ def _solve_component(pieces: CommunityPieces, idx: IntArray, rules: Rules, rng: 
         for k in ks[:1] if big and not last else ks[:3]:
             if not packable(g.w, k, lo, hi):
                 continue
-            budget = Budget(_trees(params, k) if last or not big else params.trees_per_split * k)
+            budget = Budget(_trees(params, k) if last or not big
+                            else int(params.coarse_trees * params.trees_per_split * k))
             budget.failed = failed
             for _ in range(3):
                 if budget.left <= 0:

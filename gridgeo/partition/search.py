@@ -66,6 +66,7 @@ class SearchParams:
     shake_price: float = 0.01      # objective per household outside the bounds while loosened
     big_k: int = 12                # above this many grids in one piece, fewer extra constructions:
     big_k_starts: int = 1          # each costs a full recursion; measured: no better shapes from more
+    coarse_trees: float = 2.0      # trees per grid a plan of more than big_k grids may draw on atoms finer ones follow
     nonstreet_weight: float = 0.2  # γ: a metre of grid boundary off the streets counts 1+γ
     repair_weight: float = 1.0     # objective per household outside the real bounds (relaxed mode)
     span_weight: float = 3.0       # objective per grid a split compound touches: splits stay minimal
@@ -81,8 +82,8 @@ class SearchParams:
     repair_starts: bool = True     # a community reached within bounds only by repair gets more starts and exchanges
     exchange_rounds: int = 2       # passes of swaps / two-atom moves once single moves stall (0: off)
     # communities with no street inside: no street-following to protect, so the three-grid re-cuts
-    # (and their worst-shape acceptance) reach every grid of PP below 0.7, six trios each, eight trees per trio
-    streetless_recom3: tuple[float, float, int, int] | None = (1.0, 0.7, 6, 8)   # (share, below, per grid, draws)
+    # (and their worst-shape acceptance) reach every grid of PP below 0.7, eight trios each, four trees per trio
+    streetless_recom3: tuple[float, float, int, int] | None = (1.0, 0.7, 8, 4)   # (share, below, per grid, draws)
     objective: str = "inverse_pp"  # per grid: "inverse_pp" (P²/4πA, favours the worst) or "pp" (−4πA/P²)
 
 
