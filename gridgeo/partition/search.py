@@ -18,7 +18,7 @@ polish also tries *exchanges* once single moves stall: two boundary atoms swappe
 between neighbouring grids, two touching atoms moved together, and the pair of a
 badly shaped grid and a neighbour re-cut along fresh spanning trees (a ReCom step
 on two grids, via ``_best_cut``), then three grids around each badly shaped one
-re-cut together (``split`` with k = 3). Single moves cannot make these when both grids
+re-cut together (``_trio_cut``: two edges of one spanning tree). Single moves cannot make these when both grids
 sit at a bound. Exchanges must lower the objective *and* must not raise Σ P²/A:
 the objective alone would trade shape for street length there. A three-grid re-cut
 also counts when it makes the worst of its three shapes better (Σ P²/A still not
@@ -1003,7 +1003,7 @@ def polish(g: Graph, parts: list[IntArray], lo: float, hi: float, rng: np.random
         return sum(int(cnt.get(key, 0) + dv > 0) - int(cnt.get(key, 0) > 0) for key, dv in spans.items())
 
     def recombine3(worst: list[int]) -> bool:
-        """Re-cut a bad grid together with two of its neighbours (ReCom on three grids, ``split`` with k = 3).
+        """Re-cut a bad grid together with two of its neighbours (ReCom on three grids, ``_trio_cut``).
 
         Where every grid sits at a bound (a community of exactly k·max households) no
         single move, swap or pair re-cut can trade households; three grids re-cut
