@@ -74,3 +74,25 @@ def test_cli_unreachable_scheduler_exits_2_without_a_traceback(tmp_path: Path,
     err = capsys.readouterr().err
     assert code == 2 and "tcp://127.0.0.1:9" in err and "Traceback" not in err
     assert not (tmp_path / "o").exists()
+
+
+def test_cli_a_cluster_that_cannot_run_the_tasks_exits_2_with_the_reason(cluster: LocalCluster, tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture[str],
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker without gridgeo (simulated: the task raises what such a worker raises) is reported, not a traceback."""
+    from gridgeo.partition import engine
+
+    def no_gridgeo_here(args: object) -> None:
+        raise ModuleNotFoundError("No module named 'gridgeo'")
+
+    monkeypatch.setattr(engine, "_run", no_gridgeo_here)
+    c, b, _ = _district()
+    c.to_file(tmp_path / "c.geojson")
+    b.drop(columns="community_id").assign(households=b["households"].astype(int)).to_file(tmp_path / "b.geojson")
+    for lang, words in (("en", "could not run gridgeo's tasks"), ("zh", "无法运行 gridgeo 的任务")):
+        code = main(["--lang", lang, "partition", "--communities", str(tmp_path / "c.geojson"), "--buildings",
+                     str(tmp_path / "b.geojson"), "--scheduler", cluster.scheduler_address, "--out",
+                     str(tmp_path / "o")])
+        err = capsys.readouterr().err
+        assert code == 2 and words in err and "No module named 'gridgeo'" in err and "Traceback" not in err
+        assert not (tmp_path / "o").exists()

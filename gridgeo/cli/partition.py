@@ -12,7 +12,7 @@ from typing import Any
 
 from gridgeo import io
 from gridgeo.cli import progress_printer
-from gridgeo.errors import InputError
+from gridgeo.errors import GridgeoError, InputError
 from gridgeo.export import write_plan
 from gridgeo.i18n import t
 from gridgeo.settings import DEFAULT_RULES, Rules
@@ -59,8 +59,17 @@ def _cmd_partition(args: argparse.Namespace) -> int:
     progress = progress_printer(lang)
     if args.scheduler:
         with _dask_executor(args.scheduler, lang) as ex:
-            result = partition(communities, buildings, streets, rules=rules, seed=args.seed,
-                               progress=progress, executor=ex)
+            try:
+                result = partition(communities, buildings, streets, rules=rules, seed=args.seed,
+                                   progress=progress, executor=ex)
+            except GridgeoError:
+                raise
+            except Exception as err:  # noqa: BLE001  (what the cluster raised: a worker without gridgeo …)
+                reason = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+                raise InputError(f"the Dask cluster {args.scheduler} could not run gridgeo's tasks: {reason}",
+                                 code="err.partition.cluster", value=args.scheduler, reason=reason,
+                                 remedy="install the same gridgeo and packages on the scheduler and every worker, "
+                                        "or drop --scheduler") from err
     else:
         result = partition(communities, buildings, streets, rules=rules, seed=args.seed,
                            progress=progress, workers=args.workers)

@@ -43,6 +43,14 @@ STRINGS: dict[str, dict[str, str]] = {
     "err.partition.scheduler": {
         "zh": "无法连接 Dask 调度器 {value}：{reason}",
         "en": "cannot reach the Dask scheduler {value}: {reason}"},
+    "err.partition.cluster": {
+        "zh": "Dask 集群 {value} 无法运行 gridgeo 的任务：{reason}",
+        "en": "the Dask cluster {value} could not run gridgeo's tasks: {reason}"},
+    "err.partition.cluster.fix": {
+        "zh": "在调度器和每个工作进程上安装与本机相同版本的 gridgeo 及其依赖（pip install -r requirements.txt，"
+              "并确保能 import gridgeo），或去掉 --scheduler 在本机运行",
+        "en": "install the same gridgeo and packages on the scheduler and every worker (pip install -r "
+              "requirements.txt, gridgeo importable there), or drop --scheduler to run locally"},
     "err.partition.scheduler.fix": {
         "zh": "启动调度器（dask scheduler）并检查地址 tcp://主机:端口，或去掉 --scheduler 在本机运行",
         "en": "start the scheduler (dask scheduler) and check the address tcp://host:port, or drop --scheduler "
