@@ -38,6 +38,16 @@ Dict: Any = None     # numba.typed.Dict and numba.types, set by _load
 types: Any = None
 
 
+def _tree_scratch(m: int) -> tuple[IntArray, IntArray, IntArray, IntArray, IntArray, IntArray, IntArray,
+                                    IntArray, IntArray]:
+    """``_spanning_tree``'s arrays for m nodes: up, accepted edges (u, v), degrees, adjacency, fill,
+    parent, depth and the DFS stack."""
+    e = max(m - 1, 0)
+    return (np.empty(m, dtype=np.int64), np.empty(e, dtype=np.int64), np.empty(e, dtype=np.int64),
+            np.zeros(m + 1, dtype=np.int64), np.empty(2 * e, dtype=np.int64), np.empty(m, dtype=np.int64),
+            np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int64))
+
+
 def _spanning_tree(m: int, eu: IntArray, ev: IntArray, order: IntArray, root: int, up: IntArray, acc_u: IntArray,
                    acc_v: IntArray, deg: IntArray, adj: IntArray, fill: IntArray, parent: IntArray, depth: IntArray,
                    stack: IntArray, pre: IntArray, pos: IntArray, size: IntArray, base: int) -> bool:
@@ -141,15 +151,7 @@ def _cut_kernel(m: int, eu: IntArray, ev: IntArray, c: FloatArray, ln: FloatArra
     n_q = q.shape[0]
     cq = np.zeros((n_q + 2, nt * (m + 1)))   # prefix sums along the preorder, 0 first, per tree
     fk = np.zeros(nt * (m + 1), dtype=np.uint64)
-    up = np.empty(m, dtype=np.int64)
-    acc_u = np.empty(max(m - 1, 0), dtype=np.int64)
-    acc_v = np.empty(max(m - 1, 0), dtype=np.int64)
-    deg = np.zeros(m + 1, dtype=np.int64)
-    adj = np.empty(2 * max(m - 1, 0), dtype=np.int64)
-    fill = np.empty(m, dtype=np.int64)
-    parent = np.empty(m, dtype=np.int64)
-    depth = np.empty(m, dtype=np.int64)
-    stack = np.empty(m, dtype=np.int64)
+    up, acc_u, acc_v, deg, adj, fill, parent, depth, stack = _tree_scratch(m)
     lc = np.empty(m)
     ll = np.empty(m)
     levels = 1
@@ -307,15 +309,7 @@ def _trio_cut(m: int, eu: IntArray, ev: IntArray, c: FloatArray, ln: FloatArray,
     part 0/1/2 of each node), the score infinite when no pair fits.
     """
     part = np.full(m, -1, dtype=np.int64)
-    up = np.empty(m, dtype=np.int64)
-    acc_u = np.empty(max(m - 1, 0), dtype=np.int64)
-    acc_v = np.empty(max(m - 1, 0), dtype=np.int64)
-    deg = np.zeros(m + 1, dtype=np.int64)
-    adj = np.empty(2 * max(m - 1, 0), dtype=np.int64)
-    fill = np.empty(m, dtype=np.int64)
-    parent = np.empty(m, dtype=np.int64)
-    depth = np.empty(m, dtype=np.int64)
-    stack = np.empty(m, dtype=np.int64)
+    up, acc_u, acc_v, deg, adj, fill, parent, depth, stack = _tree_scratch(m)
     pre = np.empty(m, dtype=np.int64)
     pos = np.empty(m, dtype=np.int64)
     size = np.empty(m, dtype=np.int64)
@@ -1543,11 +1537,10 @@ def _new_failed() -> Any:
     return Dict.empty(key_type=types.uint64, value_type=types.boolean)
 
 
-_COMPILED = ("_f", "_fkey", "_fp", "_packable", "_radix_argsort", "_draw", "_spanning_tree", "_cut_kernel",
-             "_trio_cut", "_node_set", "_single_pass", "_pop", "_split_rec",
-             "_split", "_slot", "_span_delta", "_evaluate", "_apply", "_connected_after", "_grid_adjacency",
-             "_members_fp", "_offer", "_make", "_exchange_pass", "_union", "_grid_f", "_recombine_pass", "_recombine3",
-             "_polish",
+_COMPILED = ("_f", "_fkey", "_fp", "_packable", "_radix_argsort", "_draw", "_tree_scratch", "_spanning_tree",
+             "_cut_kernel", "_trio_cut", "_node_set", "_single_pass", "_pop", "_split_rec", "_split", "_slot",
+             "_span_delta", "_evaluate", "_apply", "_connected_after", "_grid_adjacency", "_members_fp", "_offer",
+             "_make", "_exchange_pass", "_union", "_grid_f", "_recombine_pass", "_recombine3", "_polish",
              "_new_failed")
 
 
