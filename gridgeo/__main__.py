@@ -4,7 +4,10 @@ import atexit
 import os
 import sys
 
+import gridgeo.cli
 from gridgeo.cli import main
+
+gridgeo.cli.OWN_PROCESS = True
 
 try:
     code = main()

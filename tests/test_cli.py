@@ -96,3 +96,31 @@ def test_progress_to_a_log_is_one_line_per_tenth_not_one_glued_line(capsys: pyte
     counts = [int(line.split("/")[0]) for line in lines]
     assert counts == sorted(counts) and counts[-1] == total and f"c{total}" in lines[-1]
     assert len(lines) == len({done * 10 // total for done in range(1, total + 1)})   # 11: 0%, 10%, …, 100%
+
+
+def test_the_cli_process_freezes_its_start_up_and_still_collects_garbage() -> None:
+    """``python -m gridgeo`` freezes what imports and numba's set-up made (the collector walked
+    it again and again: 0.3–0.45 s of a partition run) and leaves the collector on; in a host
+    process (this one) ``start_up`` changes nothing."""
+    import gc
+
+    from gridgeo.cli import start_up
+    before = gc.get_freeze_count()
+    with start_up():
+        assert gc.isenabled()
+    assert gc.get_freeze_count() == before
+    code = ("import gc, gridgeo.cli\n"
+            "gridgeo.cli.OWN_PROCESS = True\n"
+            "with gridgeo.cli.start_up():\n"
+            "    assert not gc.isenabled()\n"
+            "    import pandas\n"
+            "assert gc.isenabled() and gc.get_freeze_count() > 100_000, gc.get_freeze_count()\n"
+            "class Node: pass\n"
+            "a, b = Node(), Node(); a.other, b.other = b, a\n"
+            "import weakref; r = weakref.ref(a); del a, b\n"
+            "gc.collect(); assert r() is None, 'a cycle made after start-up was not collected'\n"
+            "print('ok')\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parents[1])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "ok"
+

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from pathlib import Path
 
 import networkx as nx
 import numpy as np
@@ -283,3 +284,47 @@ def test_the_python_search_takes_over_when_the_kernels_cannot_be_compiled(monkey
     assert _kernels.JIT is False
     assert parts is not None
     _check_plan(atoms, np.arange(atoms.n), parts, 4, lo, hi)
+
+
+def test_loading_the_kernels_leaves_scipy_linalg_and_numba_blas_working() -> None:
+    """``warm`` answers numba's BLAS probe with a placeholder in a one-thread process (≈ 0.3 s
+    of every CLI run); afterwards the real ``scipy.linalg`` must import and BLAS must compile."""
+    import subprocess
+    import sys
+    code = (
+        "import sys\n"
+        "from gridgeo.partition import warm\n"
+        "assert warm()\n"
+        "assert 'scipy.linalg' not in sys.modules, 'warm imported scipy.linalg after all'\n"
+        "assert 'scipy.linalg.cython_blas' not in sys.modules\n"
+        "import numpy as np, numba, scipy.linalg\n"
+        "from scipy.linalg import cython_blas\n"
+        "assert hasattr(cython_blas, '__pyx_capi__')\n"
+        "a = np.arange(12.0).reshape(3, 4)\n"
+        "assert np.allclose(scipy.linalg.blas.dgemm(1.0, a, a.T), a @ a.T)\n"
+        "assert np.allclose(scipy.linalg.lu_factor(a @ a.T + np.eye(3))[0].shape, (3, 3))\n"
+        "dot = numba.njit(lambda x, y: np.dot(x, y))\n"
+        "assert np.allclose(dot(a, a.T), a @ a.T)\n"
+        "print('ok')\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
+                          cwd=Path(__file__).parents[1])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip() == "ok"
+
+
+def test_with_other_threads_the_blas_probe_runs_as_numba_wrote_it() -> None:
+    """In a threaded host (Streamlit) another thread could import scipy.linalg meanwhile: no placeholder."""
+    import sys
+    import threading
+    seen: list[bool] = []
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        with _kernels._blas_probe_answered():
+            seen.append(_kernels._BLAS_PROBE in sys.modules and
+                        not hasattr(sys.modules[_kernels._BLAS_PROBE], "__pyx_capi__"))
+    finally:
+        stop.set()
+        other.join()
+    assert seen == [False]

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from gridgeo import io
-from gridgeo.cli import progress_printer
+from gridgeo.cli import progress_printer, start_up
 from gridgeo.errors import GridgeoError, InputError
 from gridgeo.export import write_plan
 from gridgeo.i18n import t
@@ -47,7 +47,10 @@ def _dask_executor(address: str, lang: Any) -> Iterator[Executor]:
 
 def _cmd_partition(args: argparse.Namespace) -> int:
     rules = _rules(args)
-    from gridgeo.partition import partition  # heavy: imported only for this command
+    with start_up():
+        from gridgeo.partition import partition, warm  # heavy: imported only for this command
+        if not args.scheduler:
+            warm()   # numba's compiled search, loaded once here (local workers fork with it)
 
     lang = args.lang
     # Warnings (snapped buildings, repaired geometries …) are not caught here: ``cli.main``

@@ -20,7 +20,12 @@ from __future__ import annotations
 
 import math
 import os
+import sys
+import threading
+import types as py_types
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -1593,6 +1598,36 @@ def polish(G: JitGraph, pp: FloatArray, label: IntArray, kk: int, lo: float, hi:
 
 
 _WARM = {"done": False}
+_BLAS_PROBE = "scipy.linalg.cython_blas"
+
+
+@contextmanager
+def _blas_probe_answered() -> Iterator[None]:
+    """Spare numba's first dispatch its BLAS probe, where that is safe.
+
+    numba's set-up imports ``scipy.linalg.cython_blas`` only to learn whether ``np.dot``
+    can be compiled, which imports all of ``scipy.linalg`` (0.25–0.3 s of every CLI run;
+    the kernels call no BLAS). In a process with one thread (the CLI, a worker) and no
+    ``scipy.linalg`` yet, the probe finds a placeholder for the duration of the first
+    dispatch; the placeholder is removed afterwards, so any later import of
+    ``scipy.linalg`` (or a numba function using BLAS) gets the real module. With other
+    threads running (Streamlit), one of them could import ``scipy.linalg`` meanwhile and
+    meet the placeholder, so the probe runs as numba wrote it.
+    """
+    if (_BLAS_PROBE in sys.modules or "scipy.linalg" in sys.modules or threading.active_count() > 1
+            or threading.current_thread() is not threading.main_thread()):
+        yield
+        return
+    try:
+        import scipy  # noqa: F401  (≈ 10 ms; ``import scipy.linalg.cython_blas`` returns the top package)
+    except ImportError:
+        yield
+        return
+    sys.modules[_BLAS_PROBE] = py_types.ModuleType(_BLAS_PROBE)
+    try:
+        yield
+    finally:
+        sys.modules.pop(_BLAS_PROBE, None)
 
 
 def warm() -> bool:
@@ -1608,7 +1643,8 @@ def warm() -> bool:
     _WARM["done"] = True
     from gridgeo.partition.search import warm_up   # the smallest real search, through the public path
     try:
-        warm_up()
+        with _blas_probe_answered():
+            warm_up()
     except Exception as exc:  # noqa: BLE001  (LLVM or numba errors of this machine; the Python search still works)
         JIT = False
         warnings.warn(f"gridgeo: the compiled partition search is unavailable here ({type(exc).__name__}: {exc}); "
