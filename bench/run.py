@@ -51,6 +51,11 @@ TARGET_CLI_S_PER_100K = 3.0
 LOAD_START = 0.0   # 1-minute load average when the run began (set in main)
 
 
+
+def _duration(seconds: float) -> str:
+    """"7 min" for long spans, "14 s" below two minutes (a projection of "0 min" says nothing)."""
+    return f"{seconds / 60:.0f} min" if seconds >= 120 else f"{seconds:.0f} s"
+
 def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
@@ -444,7 +449,7 @@ def report(cases: list[Case], args: argparse.Namespace, started: float) -> str:
             base = per[min(per)] * min(per)   # worker-seconds for the case
             hh = c.households
             lines.append("  Projected province (≈30M households, ≈75,000 grids) at this rate: " + "; ".join(
-                f"{w} workers ≈ {base * 30e6 / hh / w / 60:.0f} min" for w in (1, 2, 8, 32, 128))
+                f"{w} workers ≈ {_duration(base * 30e6 / hh / w)}" for w in (1, 2, 8, 32, 128))
                 + " (linear in households; communities are independent, so the map scales until the "
                   "biggest community, ≈ its own time, dominates).")
         if c.cli_times:
