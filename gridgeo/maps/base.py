@@ -466,7 +466,8 @@ class FitOnResize(MacroElement):
 class Declutter(MacroElement):
     """Hide labels that would overlap a control, a higher-priority label, or not fit their feature.
 
-    Runs after every zoom, pan and layer toggle: labels are taken by priority
+    Runs after every zoom, pan and layer toggle, and whenever the frame, a control or the
+    fonts settle (a first run before then hid every label of a map): labels are taken by priority
     (community names before grid labels); a label is hidden when its box meets a
     map control (legend, layer switch, zoom, scale, attribution) or a label
     already shown, or when ``data-size`` metres are narrower than the text at this
@@ -513,8 +514,18 @@ class Declutter(MacroElement):
             var pending = null;
             function later() { if (pending) { clearTimeout(pending); } pending = setTimeout(run, 30); }
             map.on("zoomend moveend overlayadd overlayremove resize", later);
-            map.whenReady(function () { setTimeout(run, 60); });
             window.addEventListener("load", later);
+            // a run while the frame, the controls' styles or the fonts are still settling hides
+            // labels that fit once they have: run again when any of them changes, and a few
+            // times more while the page settles (seen in the browser tests: all labels of a map
+            // left hidden, their positions right, until the next pan)
+            map.whenReady(function () { [60, 400, 1200, 3000].forEach(function (ms) { setTimeout(run, ms); }); });
+            if (window.ResizeObserver) {
+                var watch = new ResizeObserver(later);
+                watch.observe(map.getContainer());
+                map.getContainer().querySelectorAll(".leaflet-control").forEach(function (c) { watch.observe(c); });
+            }
+            if (document.fonts && document.fonts.ready) { document.fonts.ready.then(later); }
         })();
         {% endmacro %}
     """)
