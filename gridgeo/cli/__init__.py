@@ -50,7 +50,7 @@ def start_up() -> Iterator[None]:
     A partition run allocates about a million long-lived objects while it imports pandas and
     loads numba's compiled search; the collector walked them all again and again (0.3–0.45 s
     of a 3 s run, bench/README.md Round 8). Frozen, they are never walked again, and forked
-    workers leave their pages unshared. Only in the CLI's own process: in a host process
+    workers keep sharing their pages (the collector no longer writes to them). Only in the CLI's own process: in a host process
     (tests, the app) frozen garbage would never be freed, so there this does nothing.
     """
     if not OWN_PROCESS:
